@@ -1,0 +1,48 @@
+"""Source connectors and their registry.
+
+Built-in kinds are registered by dotted path and imported lazily, through the
+same entry-point group (``fedquery.connectors``) that third-party connectors
+use; an entry point with the same kind overrides nothing built in, it adds.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from fedquery.errors import ConfigError
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+
+BUILTIN: dict[str, str] = {
+    "parquet": "connectors.parquet:ParquetConnector",
+    "csv": "connectors.csv:CsvConnector",
+    "sqlite": "connectors.sqlite:SqliteConnector",
+    "duckdb": "connectors.duckdb_file:DuckDBConnector",
+}
+
+_cache: dict[str, type[Connector]] = {}
+
+
+def available_kinds() -> dict[str, str]:
+    """Every known kind mapped to its ``module:Class`` target."""
+    kinds = dict(BUILTIN)
+    for ep in entry_points(group="fedquery.connectors"):
+        kinds.setdefault(ep.name, ep.value)
+    return kinds
+
+
+def connector_class(kind: str) -> type[Connector]:
+    """The connector class for a source kind (imported on first use)."""
+    if kind in _cache:
+        return _cache[kind]
+    kinds = available_kinds()
+    if kind not in kinds:
+        raise ConfigError(f"unknown source kind {kind!r}; known kinds: {', '.join(sorted(kinds))}")
+    module_name, _, attr = kinds[kind].partition(":")
+    module = importlib.import_module(module_name)
+    cls = getattr(module, attr)
+    _cache[kind] = cls
+    return cls  # type: ignore[no-any-return]

@@ -1,0 +1,136 @@
+"""Translate a pushed SQL predicate into a ``pyarrow.dataset`` filter.
+
+Only forms whose Arrow meaning equals their SQL meaning are translated:
+comparisons of a column with a literal (the literal cast exactly to the
+column's type), IN lists without NULL, BETWEEN, IS [NOT] NULL and AND/OR/NOT
+of those. Anything else raises :class:`Untranslatable` and is not pushed.
+
+>>> import pyarrow as pa, sqlglot
+>>> to_arrow_filter(sqlglot.parse_one("x > 2 AND y IS NULL"), pa.schema([("x", pa.int64()), ("y", pa.string())]))
+<pyarrow.compute.Expression ((x > 2) and is_null(y, {nan_is_null=false}))>
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+
+class Untranslatable(Exception):
+    """The predicate has no exact Arrow equivalent."""
+
+
+_COMPARE = {
+    exp.EQ: "__eq__",
+    exp.NEQ: "__ne__",
+    exp.GT: "__gt__",
+    exp.GTE: "__ge__",
+    exp.LT: "__lt__",
+    exp.LTE: "__le__",
+}
+_FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ, exp.NEQ: exp.NEQ}
+
+
+def to_arrow_filter(node: exp.Expression, schema: pa.Schema) -> pc.Expression:
+    if isinstance(node, exp.Paren):
+        return to_arrow_filter(node.this, schema)
+    if isinstance(node, exp.And):
+        return to_arrow_filter(node.left, schema) & to_arrow_filter(node.right, schema)
+    if isinstance(node, exp.Or):
+        return to_arrow_filter(node.left, schema) | to_arrow_filter(node.right, schema)
+    if isinstance(node, exp.Not):
+        inner = node.this
+        if isinstance(inner, exp.Is):
+            return ~_is_null(inner, schema)
+        return ~to_arrow_filter(inner, schema)
+    if isinstance(node, exp.Is):
+        return _is_null(node, schema)
+    if type(node) in _COMPARE:
+        left, right, op = node.left, node.right, type(node)
+        if not isinstance(left, exp.Column) and isinstance(right, exp.Column):
+            left, right, op = right, left, _FLIP[op]
+        field, typ = _field(left, schema)
+        value = _literal(right, typ)
+        return getattr(field, _COMPARE[op])(value)  # type: ignore[no-any-return]
+    if isinstance(node, exp.Between):
+        field, typ = _field(node.this, schema)
+        low, high = _literal(node.args["low"], typ), _literal(node.args["high"], typ)
+        return (field >= low) & (field <= high)
+    if isinstance(node, exp.In):
+        if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
+            raise Untranslatable("IN subquery")
+        field, typ = _field(node.this, schema)
+        values = [_literal(v, typ) for v in node.expressions]
+        if any(v is None or (isinstance(v, pa.Scalar) and not v.is_valid) for v in values):
+            raise Untranslatable("IN list with NULL")
+        return field.isin(pa.array([v.as_py() for v in values], type=typ))
+    raise Untranslatable(type(node).__name__)
+
+
+def _is_null(node: exp.Is, schema: pa.Schema) -> pc.Expression:
+    if not isinstance(node.expression, exp.Null):
+        raise Untranslatable("IS other than NULL")
+    field, _ = _field(node.this, schema)
+    return field.is_null()
+
+
+def _field(node: exp.Expression, schema: pa.Schema) -> tuple[pc.Expression, pa.DataType]:
+    if not isinstance(node, exp.Column):
+        raise Untranslatable("not a column")
+    index = schema.get_field_index(node.name)
+    if index < 0:
+        raise Untranslatable(f"unknown column {node.name}")
+    return pc.field(node.name), schema.field(index).type
+
+
+def _literal(node: exp.Expression, typ: pa.DataType) -> pa.Scalar:
+    value = _python_value(node)
+    try:
+        if isinstance(value, str) and not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+            if not (pa.types.is_date(typ) or pa.types.is_timestamp(typ)):
+                raise Untranslatable("string literal against a non-string column")
+        scalar = pa.scalar(value)
+        return scalar.cast(typ) if scalar.type != typ else scalar
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OverflowError) as exc:
+        raise Untranslatable(str(exc)) from None
+
+
+def _python_value(node: exp.Expression) -> Any:
+    if isinstance(node, exp.Paren):
+        return _python_value(node.this)
+    if isinstance(node, exp.Neg):
+        inner = _python_value(node.this)
+        if isinstance(inner, (int, Decimal)):
+            return -inner
+        raise Untranslatable("negated non-number")
+    if isinstance(node, exp.Boolean):
+        return bool(node.this)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return node.this
+        text = node.this
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return Decimal(text)
+            except InvalidOperation:
+                raise Untranslatable(f"literal {text}") from None
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string:
+        target = node.to.this
+        if target == exp.DataType.Type.DATE:
+            try:
+                return dt.date.fromisoformat(node.this.this)
+            except ValueError:
+                raise Untranslatable("bad date literal") from None
+        if target in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME):
+            try:
+                return dt.datetime.fromisoformat(node.this.this)
+            except ValueError:
+                raise Untranslatable("bad timestamp literal") from None
+    raise Untranslatable(f"{type(node).__name__} is not a literal")

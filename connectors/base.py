@@ -1,0 +1,161 @@
+"""The connector interface: what fedquery needs from a source kind.
+
+A connector is one class per source kind. Required: ``list_tables``,
+``table_schema`` and ``scan``; everything else has a sensible default. What a
+connector can take is declared once, in its frozen :class:`Capabilities`,
+and read only by the planner.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pyarrow as pa
+from sqlglot import exp
+
+from fedquery.errors import ConnectorNotInstalledError
+
+if TYPE_CHECKING:
+    from fedquery.config import SourceConfig
+    from fedquery.fragment import Fragment
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the planner may push into a source.
+
+    ``sql`` false means the source only takes single-table scans (projection
+    plus a filter); the other flags then do not apply. ``unsupported`` lists
+    sqlglot expression types that must never be sent; ``allowed``, when set, is
+    an allowlist and anything outside it is not sent.
+    """
+
+    sql: bool = False
+    joins: bool = False
+    aggregates: bool = False
+    order_limit: bool = False
+    window: bool = False
+    subqueries: bool = False
+    set_operations: bool = False
+    unsupported: tuple[type[exp.Expression], ...] = ()
+    allowed: tuple[type[exp.Expression], ...] | None = None
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A table as the catalog knows it.
+
+    ``name`` (and ``schema`` where the source has schemas) is the SQL name
+    within the department; ``remote`` is how the source names it (path parts,
+    a file location, ...); ``options`` are per-table options from the config.
+    """
+
+    name: str
+    remote: tuple[str, ...]
+    schema: str | None = None
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class TableStats:
+    row_count: int | None = None
+    size_bytes: int | None = None
+
+
+class Connector(ABC):
+    """Base class of every source kind."""
+
+    kind: ClassVar[str]
+    dialect: ClassVar[str] = "duckdb"
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    #: The ``pip install 'fedquery[extra]'`` that brings this connector's driver.
+    extra: ClassVar[str | None] = None
+
+    def __init__(self, config: SourceConfig) -> None:
+        self.config = config
+
+    # -- identity ---------------------------------------------------------
+    @property
+    def department(self) -> str:
+        return self.config.department
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def identity(self) -> tuple[str, ...]:
+        """Two tables are co-located (can be joined remotely) only if equal."""
+        return (self.kind, self.department, self.name)
+
+    def location(self) -> str:
+        return self.config.location()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.department}.{self.name} {self.location()}>"
+
+    # -- catalog ----------------------------------------------------------
+    @abstractmethod
+    def list_tables(self) -> list[TableInfo]:
+        """Every table of this source (discovered and explicitly listed)."""
+
+    @abstractmethod
+    def table_schema(self, table: TableInfo) -> pa.Schema:
+        """The Arrow schema of one table."""
+
+    def statistics(self, table: TableInfo) -> TableStats:
+        return TableStats()
+
+    # -- planning ---------------------------------------------------------
+    def remote_table(self, table: TableInfo) -> exp.Table:
+        """The table expression to put in pushed SQL."""
+        parts = [exp.to_identifier(p, quoted=True) for p in table.remote]
+        kwargs: dict[str, Any] = {"this": parts[-1]}
+        if len(parts) > 1:
+            kwargs["db"] = parts[-2]
+        if len(parts) > 2:
+            kwargs["catalog"] = parts[-3]
+        return exp.Table(**kwargs)
+
+    def unsupported_reason(self, node: exp.Expression) -> str | None:
+        """Why ``node`` (a whole query or a predicate) cannot be sent, or None."""
+        caps = self.capabilities
+        for sub in node.walk():
+            if isinstance(sub, caps.unsupported) or (caps.allowed is not None and not isinstance(sub, caps.allowed)):
+                return f"{type(sub).__name__} ({_short(sub)}) is not supported by {self.kind} source"
+        return None
+
+    def filter_reason(self, predicate: exp.Expression, table: TableInfo) -> str | None:
+        """Why ``predicate`` cannot be pushed into a scan of ``table``, or None."""
+        return self.unsupported_reason(predicate)
+
+    # -- execution --------------------------------------------------------
+    @abstractmethod
+    def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
+        """Answer a fragment as a stream of record batches."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections and handles."""
+
+
+def require(module: str, extra: str, kind: str) -> Any:
+    """Import a driver, or say which extra installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConnectorNotInstalledError(
+            f"the {kind!r} source kind needs the {module!r} package: pip install 'fedquery[{extra}]'"
+        ) from None
+
+
+def _short(node: exp.Expression, limit: int = 60) -> str:
+    text = node.sql("duckdb")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))

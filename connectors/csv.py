@@ -1,0 +1,45 @@
+"""CSV files on any fsspec filesystem.
+
+Per-table options: ``delimiter``, ``header`` (default true), ``null_values``
+and ``columns`` (a map of column name to SQL type, e.g. ``"decimal(15,2)"``
+or ``"date"``, for types that inference would get wrong).
+"""
+
+from __future__ import annotations
+
+import pyarrow.csv as pacsv
+import pyarrow.dataset as ds
+
+from connectors.base import TableInfo
+from connectors.files import FileConnector
+from connectors.types import arrow_type
+from fedquery.errors import ConfigError
+
+
+class CsvConnector(FileConnector):
+    kind = "csv"
+    suffixes = (".csv", ".tsv", ".csv.gz", ".txt")
+
+    def file_format(self, table: TableInfo) -> ds.FileFormat:
+        opts = {**self.config.options.get("csv", {}), **table.options}
+        delimiter = opts.get("delimiter", "\t" if table.remote[0].endswith(".tsv") else ",")
+        header = opts.get("header", True)
+        column_types = {}
+        for name, sql_type in (opts.get("columns") or {}).items():
+            try:
+                column_types[name] = arrow_type(sql_type)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"bad type for column {name!r}: {exc}",
+                    department=self.department,
+                    source=self.name,
+                    table=table.name,
+                ) from None
+        convert = pacsv.ConvertOptions(
+            column_types=column_types,
+            null_values=opts.get("null_values", ["", "NULL", "null"]),
+            strings_can_be_null=True,
+        )
+        read = pacsv.ReadOptions(autogenerate_column_names=not header, block_size=1 << 20)
+        parse = pacsv.ParseOptions(delimiter=delimiter)
+        return ds.CsvFileFormat(parse_options=parse, convert_options=convert, read_options=read)

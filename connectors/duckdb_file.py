@@ -1,0 +1,100 @@
+"""A DuckDB database file, opened read-only. Same engine, so everything is pushed."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from connectors.base import Capabilities, Connector, TableInfo, TableStats
+from fedquery.errors import SourceError, SourceUnavailableError
+from fedquery.fragment import Fragment
+
+
+class DuckDBConnector(Connector):
+    kind = "duckdb"
+    dialect = "duckdb"
+    default_schema = "main"
+    capabilities = Capabilities(
+        sql=True, joins=True, aggregates=True, order_limit=True, window=True, subqueries=True, set_operations=True
+    )
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self._con: Any = None
+        self._lock = threading.Lock()
+
+    def _path(self) -> Path:
+        raw = self.config.options.get("path") or self.config.options.get("url")
+        if not isinstance(raw, str) or not raw:
+            raise SourceUnavailableError("duckdb source needs a 'path'", department=self.department, source=self.name)
+        path = Path(raw)
+        return path if path.is_absolute() else (self.config.base_dir / path).resolve()
+
+    def identity(self) -> tuple[str, ...]:
+        return (self.kind, str(self._path()))
+
+    def connection(self) -> Any:
+        import duckdb
+
+        with self._lock:
+            if self._con is None:
+                path = self._path()
+                if not path.exists():
+                    raise SourceUnavailableError(
+                        f"DuckDB file {self.location()!r} does not exist", department=self.department, source=self.name
+                    )
+                try:
+                    self._con = duckdb.connect(str(path), read_only=True)
+                except duckdb.Error as exc:
+                    raise SourceUnavailableError(
+                        f"cannot open DuckDB file {self.location()!r}: {exc}",
+                        department=self.department,
+                        source=self.name,
+                    ) from None
+            return self._con.cursor()
+
+    def list_tables(self) -> list[TableInfo]:
+        cur = self.connection()
+        rows = cur.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal ORDER BY 1, 2"
+        ).fetchall()
+        explicit = {opts.get("table", name): name for name, opts in self.config.tables.items()}
+        out = []
+        for schema, table in rows:
+            out.append(TableInfo(name=explicit.get(table, table), schema=schema, remote=(schema, table)))
+        return out
+
+    def table_schema(self, table: TableInfo) -> pa.Schema:
+        cur = self.connection()
+        rel = cur.execute(f"SELECT * FROM {self.remote_table(table).sql('duckdb')} LIMIT 0")
+        return rel.to_arrow_table().schema
+
+    def statistics(self, table: TableInfo) -> TableStats:
+        cur = self.connection()
+        row = cur.execute(
+            "SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", list(table.remote)
+        ).fetchone()
+        return TableStats(row_count=int(row[0]) if row else None)
+
+    def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
+        import duckdb
+
+        cur = self.connection()
+        batch_size = int(self.config.options.get("batch_size", 65536))
+        try:
+            return cur.execute(fragment.sql).to_arrow_reader(batch_size)
+        except duckdb.Error as exc:
+            raise SourceError(
+                f"DuckDB source failed: {exc}", department=self.department, source=self.name, remote_sql=fragment.sql
+            ) from None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None

@@ -1,0 +1,341 @@
+"""Shared machinery of the file connectors (Parquet, CSV) over fsspec.
+
+A source's ``url`` is any fsspec URL or a local path (relative to the config
+file). Tables are discovered from it: a single file or glob is one table named
+after the source; a directory whose entries are hive partitions (``key=value``)
+is one table; any other directory gives one table per file and per
+sub-directory. Tables can also be listed explicitly under ``tables``.
+
+Scans stream record batches with ``pyarrow.dataset``: only the projected
+columns are decoded, partitions are pruned by the filter, and Parquet row
+groups whose statistics cannot match are skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+from pyarrow.fs import FSSpecHandler, PyFileSystem
+from sqlglot import exp
+
+from connectors.arrow_filter import Untranslatable, to_arrow_filter
+from connectors.base import Capabilities, Connector, TableInfo, TableStats
+from fedquery.errors import SourceError, SourceUnavailableError
+from fedquery.fragment import Fragment
+
+_FILE_CAPS = Capabilities(sql=False)
+_PROTOCOL_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "http": "http", "https": "http", "az": "azure"}
+
+
+@dataclass
+class IOCounter:
+    """Bytes actually read from storage by one scan, and the parts opened."""
+
+    bytes_read: int = 0
+    files_opened: int = 0
+    row_groups: int = 0
+    rows_scanned: int = 0
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self.lock:
+            self.bytes_read += n
+
+
+class _CountingFile:
+    """Wraps an fsspec file so every byte read is counted."""
+
+    def __init__(self, f: Any, counter: IOCounter) -> None:
+        self._f = f
+        self._counter = counter
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._f.read(size)
+        self._counter.add(len(data))
+        return data  # type: ignore[no-any-return]
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+    def __enter__(self) -> _CountingFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._f.close()
+
+
+class _CountingHandler(FSSpecHandler):
+    def __init__(self, fs: Any, counter: IOCounter) -> None:
+        super().__init__(fs)
+        self.counter = counter
+
+    def open_input_file(self, path: str) -> Any:
+        import pyarrow as pa_
+
+        self.counter.files_opened += 1
+        return pa_.PythonFile(_CountingFile(self.fs.open(path, mode="rb"), self.counter), mode="r")
+
+    def open_input_stream(self, path: str) -> Any:
+        return self.open_input_file(path)
+
+
+class FileConnector(Connector):
+    """Base of Parquet and CSV sources."""
+
+    capabilities = _FILE_CAPS
+    dialect = "duckdb"
+    suffixes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self._fs: Any = None
+        self._root: str | None = None
+        self._datasets: dict[str, ds.Dataset] = {}
+        self._lock = threading.Lock()
+        #: per-fragment storage I/O of the latest scans, keyed by fragment name
+        self.io: dict[str, IOCounter] = {}
+
+    # -- filesystem -------------------------------------------------------
+    def _url(self) -> str:
+        url = self.config.options.get("url") or self.config.options.get("path")
+        if not isinstance(url, str) or not url:
+            raise SourceUnavailableError(
+                f"{self.kind} source needs a 'url' (a path or fsspec URL)",
+                department=self.department,
+                source=self.name,
+            )
+        if "://" not in url and not Path(url).is_absolute():
+            url = str((self.config.base_dir / url).resolve())
+        return url
+
+    def filesystem(self) -> tuple[Any, str]:
+        if self._fs is None:
+            import fsspec
+
+            url = self._url()
+            protocol = url.split("://", 1)[0] if "://" in url else "file"
+            storage_options = self.config.options.get("storage_options", {})
+            try:
+                fs, root = fsspec.core.url_to_fs(url, **storage_options)
+            except ImportError:
+                extra = _PROTOCOL_EXTRAS.get(protocol, protocol)
+                raise SourceUnavailableError(
+                    f"reading {protocol}:// needs an optional package: pip install 'fedquery[{extra}]'",
+                    department=self.department,
+                    source=self.name,
+                ) from None
+            except ValueError as exc:
+                raise SourceUnavailableError(
+                    f"cannot open {self.location()}: {exc}", department=self.department, source=self.name
+                ) from None
+            self._fs, self._root = fs, root.rstrip("/") if root != "/" else root
+        assert self._root is not None
+        return self._fs, self._root
+
+    def identity(self) -> tuple[str, ...]:
+        return (self.kind, self.department, self.name, self.config.redact(self._url()))
+
+    # -- discovery --------------------------------------------------------
+    def list_tables(self) -> list[TableInfo]:
+        fs, root = self.filesystem()
+        tables: dict[str, TableInfo] = {}
+        try:
+            discovered = self._discover(fs, root)
+        except (FileNotFoundError, OSError) as exc:
+            raise SourceUnavailableError(
+                f"cannot list {self.location()}: {exc.__class__.__name__}: {exc}",
+                department=self.department,
+                source=self.name,
+            ) from None
+        for info in discovered:
+            tables[info.name] = info
+        for name, opts in self.config.tables.items():
+            path = opts.get("path")
+            location = _join(root, path) if path else root
+            tables[name] = TableInfo(name=name, remote=(location,), options=dict(opts))
+        return list(tables.values())
+
+    def _discover(self, fs: Any, root: str) -> list[TableInfo]:
+        if self.config.tables and self.config.options.get("discover") is not True:
+            # Explicit tables only, unless discovery is asked for as well.
+            return []
+        if any(ch in root for ch in "*?["):
+            return [TableInfo(name=self.name, remote=(root,))]
+        info = fs.info(root)
+        if info.get("type") != "directory":
+            return [TableInfo(name=self.name, remote=(root,))]
+        entries = sorted(fs.ls(root, detail=True), key=lambda e: e["name"])
+        entries = [e for e in entries if not _hidden(e["name"])]
+        if entries and all(e["type"] == "directory" and "=" in _base(e["name"]) for e in entries):
+            return [TableInfo(name=self.name, remote=(root,))]
+        out = []
+        for entry in entries:
+            base = _base(entry["name"])
+            if entry["type"] == "directory":
+                out.append(TableInfo(name=_sql_name(base), remote=(entry["name"],)))
+            elif base.lower().endswith(self.suffixes):
+                stem = base
+                for suffix in self.suffixes:
+                    if stem.lower().endswith(suffix):
+                        stem = stem[: -len(suffix)]
+                        break
+                out.append(TableInfo(name=_sql_name(stem), remote=(entry["name"],)))
+        return out
+
+    # -- datasets ---------------------------------------------------------
+    def file_format(self, table: TableInfo) -> ds.FileFormat:
+        raise NotImplementedError
+
+    def dataset(self, table: TableInfo, counter: IOCounter | None = None) -> ds.Dataset:
+        fs, _ = self.filesystem()
+        location = table.remote[0]
+        handler = _CountingHandler(fs, counter or IOCounter())
+        pyfs = PyFileSystem(handler)
+        try:
+            if any(ch in location for ch in "*?["):
+                paths = sorted(fs.glob(location))
+                if not paths:
+                    raise FileNotFoundError(f"no file matches {location}")
+                source: Any = paths
+            else:
+                if not fs.exists(location):
+                    raise FileNotFoundError(location)
+                source = location
+            return ds.dataset(
+                source,
+                filesystem=pyfs,
+                format=self.file_format(table),
+                partitioning="hive",
+                exclude_invalid_files=False,
+            )
+        except (FileNotFoundError, OSError, pa.ArrowInvalid) as exc:
+            raise SourceUnavailableError(
+                f"cannot open {self.kind} table: {exc}",
+                department=self.department,
+                source=self.name,
+                table=table.name,
+            ) from None
+
+    def _cached_dataset(self, table: TableInfo) -> ds.Dataset:
+        with self._lock:
+            if table.name not in self._datasets:
+                self._datasets[table.name] = self.dataset(table)
+            return self._datasets[table.name]
+
+    def table_schema(self, table: TableInfo) -> pa.Schema:
+        return self._cached_dataset(table).schema
+
+    def statistics(self, table: TableInfo) -> TableStats:
+        dataset = self._cached_dataset(table)
+        files = getattr(dataset, "files", [])
+        fs, _ = self.filesystem()
+        try:
+            size = sum(int(fs.size(f) or 0) for f in files)
+        except OSError:
+            size = None
+        return TableStats(row_count=None, size_bytes=size)
+
+    def filter_reason(self, predicate: exp.Expression, table: TableInfo) -> str | None:
+        try:
+            to_arrow_filter(_unqualify(predicate), self.table_schema(table))
+        except Untranslatable as exc:
+            return f"no exact Arrow filter for {predicate.sql('duckdb')} ({exc})"
+        return None
+
+    # -- scanning ---------------------------------------------------------
+    def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
+        table = fragment.table
+        if table is None or fragment.columns is None:
+            raise SourceError(
+                f"{self.kind} sources take single-table scans only",
+                department=self.department,
+                source=self.name,
+                remote_sql=fragment.sql,
+            )
+        counter = IOCounter()
+        self.io[fragment.name] = counter
+        dataset = self.dataset(table, counter)
+        schema = dataset.schema
+        arrow_filter = None
+        if fragment.predicate is not None:
+            arrow_filter = to_arrow_filter(_unqualify(fragment.predicate), schema)
+        columns = list(fragment.columns)
+        out_schema = pa.schema([schema.field(c) for c in columns])
+        batch_size = int(self.config.options.get("batch_size", 65536))
+        return pa.RecordBatchReader.from_batches(
+            out_schema, self._batches(dataset, columns, arrow_filter, counter, batch_size, fragment)
+        )
+
+    def _batches(
+        self,
+        dataset: ds.Dataset,
+        columns: list[str],
+        arrow_filter: Any,
+        counter: IOCounter,
+        batch_size: int,
+        fragment: Fragment,
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            for file_fragment in dataset.get_fragments(filter=arrow_filter):
+                for part in self._parts(file_fragment, arrow_filter, counter):
+                    scanner = ds.Scanner.from_fragment(
+                        part,
+                        schema=dataset.schema,
+                        columns=columns,
+                        filter=arrow_filter,
+                        batch_size=batch_size,
+                        use_threads=False,
+                    )
+                    yield from scanner.to_batches()
+        except (OSError, pa.ArrowException) as exc:
+            raise SourceError(
+                f"reading {self.kind} failed: {exc}",
+                department=self.department,
+                source=self.name,
+                table=fragment.table.name if fragment.table else None,
+                remote_sql=fragment.sql,
+            ) from None
+
+    def _parts(self, fragment: ds.Fragment, arrow_filter: Any, counter: IOCounter) -> list[ds.Fragment]:
+        return [fragment]
+
+
+def _unqualify(predicate: exp.Expression) -> exp.Expression:
+    def strip(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column):
+            return exp.column(node.name)
+        return node
+
+    return predicate.copy().transform(strip)
+
+
+def _join(root: str, path: str) -> str:
+    if "://" in path or path.startswith("/"):
+        return path
+    return f"{root.rstrip('/')}/{path}"
+
+
+def _base(name: str) -> str:
+    return name.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _hidden(name: str) -> bool:
+    return _base(name).startswith((".", "_"))
+
+
+def _sql_name(text: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text)
+    return cleaned if not cleaned[:1].isdigit() else f"_{cleaned}"

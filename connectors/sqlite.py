@@ -1,0 +1,181 @@
+"""A SQLite database file, opened read-only.
+
+SQLite differs from DuckDB in ways that change answers, so its capabilities
+are an allowlist: no date arithmetic, EXTRACT or casts (SQLite has no DATE
+type), no LIKE (case-insensitive there), and no arithmetic or SUM/AVG over
+DECIMAL values (stored as binary floating point there). Explicit NULL ordering
+is added when ORDER BY is sent, since SQLite sorts NULLs first.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from connectors.base import Capabilities, Connector, TableInfo, TableStats
+from connectors.types import arrow_type
+from fedquery.errors import SourceError, SourceUnavailableError
+from fedquery.fragment import Fragment
+
+_ALLOWED: tuple[type[exp.Expression], ...] = (
+    exp.Select, exp.From, exp.Join, exp.Where, exp.Group, exp.Having, exp.Order, exp.Ordered, exp.Limit,
+    exp.Subquery, exp.Union, exp.Intersect, exp.Except, exp.With, exp.CTE, exp.TableAlias, exp.Alias,
+    exp.Column, exp.Identifier, exp.Table, exp.Star, exp.Literal, exp.Null, exp.Boolean, exp.Paren,
+    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.And, exp.Or, exp.Not, exp.Is, exp.In,
+    exp.Between, exp.Exists, exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.Count, exp.Sum, exp.Min,
+    exp.Max, exp.Avg, exp.Distinct, exp.Case, exp.If, exp.Coalesce, exp.Abs, exp.DataType, exp.Cast,
+)  # fmt: skip
+_DECIMALISH = (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL, exp.DataType.Type.UNKNOWN)
+
+
+class SqliteConnector(Connector):
+    kind = "sqlite"
+    dialect = "sqlite"
+    default_schema = "main"
+    capabilities = Capabilities(
+        sql=True, joins=True, aggregates=True, order_limit=True, subqueries=True, set_operations=True, allowed=_ALLOWED
+    )
+
+    def _path(self) -> Path:
+        raw = self.config.options.get("path") or self.config.options.get("url")
+        if not isinstance(raw, str) or not raw:
+            raise SourceUnavailableError("sqlite source needs a 'path'", department=self.department, source=self.name)
+        path = Path(raw)
+        return path if path.is_absolute() else (self.config.base_dir / path).resolve()
+
+    def identity(self) -> tuple[str, ...]:
+        return (self.kind, str(self._path()))
+
+    def connect(self) -> sqlite3.Connection:
+        path = self._path()
+        if not path.exists():
+            raise SourceUnavailableError(
+                f"SQLite file {self.location()!r} does not exist", department=self.department, source=self.name
+            )
+        try:
+            con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+            con.execute("PRAGMA query_only = ON")
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise SourceUnavailableError(
+                f"cannot open SQLite file {self.location()!r}: {exc}", department=self.department, source=self.name
+            ) from None
+        return con
+
+    def list_tables(self) -> list[TableInfo]:
+        con = self.connect()
+        try:
+            rows = con.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            ).fetchall()
+        finally:
+            con.close()
+        explicit = {opts.get("table", name): name for name, opts in self.config.tables.items()}
+        return [TableInfo(name=explicit.get(r[0], r[0]), schema="main", remote=(r[0],)) for r in rows]
+
+    def table_schema(self, table: TableInfo) -> pa.Schema:
+        con = self.connect()
+        try:
+            rows = con.execute(f"PRAGMA table_info({self.remote_table(table).sql('sqlite')})").fetchall()
+        finally:
+            con.close()
+        return pa.schema([pa.field(r[1], _declared_type(r[2]), nullable=not r[3]) for r in rows])
+
+    def statistics(self, table: TableInfo) -> TableStats:
+        con = self.connect()
+        try:
+            (count,) = con.execute(f"SELECT count(*) FROM {self.remote_table(table).sql('sqlite')}").fetchone()
+        finally:
+            con.close()
+        return TableStats(row_count=int(count))
+
+    def unsupported_reason(self, node: exp.Expression) -> str | None:
+        reason = super().unsupported_reason(node)
+        if reason:
+            return reason
+        for sub in node.walk():
+            if isinstance(sub, exp.Cast) and not (
+                isinstance(sub.this, exp.Literal) and sub.to.this == exp.DataType.Type.DATE
+            ):
+                return f"CAST ({sub.sql('duckdb')}) has no exact SQLite equivalent"
+            if isinstance(sub, (exp.Add, exp.Sub, exp.Mul, exp.Sum, exp.Avg)) and _decimalish(sub):
+                return f"{sub.sql('duckdb')} is DECIMAL arithmetic, which SQLite does in binary floating point"
+        return None
+
+    def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
+        con = self.connect()
+        try:
+            cursor = con.execute(fragment.sql)
+        except sqlite3.Error as exc:
+            con.close()
+            raise SourceError(
+                f"SQLite source failed: {exc}", department=self.department, source=self.name, remote_sql=fragment.sql
+            ) from None
+        batch_size = int(self.config.options.get("batch_size", 65536))
+        schema = fragment.schema
+
+        def batches() -> Any:
+            try:
+                while True:
+                    rows = cursor.fetchmany(batch_size)
+                    if not rows:
+                        break
+                    columns = list(zip(*rows))
+                    yield pa.record_batch([_to_arrow(col, f.type) for col, f in zip(columns, schema)], schema=schema)
+            except sqlite3.Error as exc:
+                raise SourceError(
+                    f"SQLite source failed: {exc}", department=self.department, source=self.name, remote_sql=fragment.sql
+                ) from None
+            finally:
+                con.close()
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _decimalish(node: exp.Expression) -> bool:
+    types = [node.type] + [a.type for a in node.iter_expressions() if isinstance(a, exp.Expression)]
+    return any(t is None or t.this in _DECIMALISH for t in types)
+
+
+def _declared_type(declared: str) -> pa.DataType:
+    text = (declared or "").upper()
+    if re.match(r"^(DECIMAL|NUMERIC)\s*\(", text):
+        return arrow_type(text)
+    if "INT" in text:
+        return pa.int64()
+    if any(k in text for k in ("CHAR", "CLOB", "TEXT")):
+        return pa.string()
+    if any(k in text for k in ("REAL", "FLOA", "DOUB")):
+        return pa.float64()
+    if text.startswith("BOOL"):
+        return pa.bool_()
+    if text == "DATE":
+        return pa.date32()
+    if text in ("DATETIME", "TIMESTAMP"):
+        return pa.timestamp("us")
+    if text == "BLOB" or not text:
+        return pa.binary() if text else pa.string()
+    return pa.float64()
+
+
+def _to_arrow(values: tuple[Any, ...], typ: pa.DataType) -> pa.Array:
+    if pa.types.is_decimal(typ):
+        if all(v is None or isinstance(v, (int, float)) for v in values):
+            floats = pc.round(pa.array(values, type=pa.float64()), ndigits=typ.scale)
+            return floats.cast(typ, safe=False)
+        return pa.array([None if v is None else Decimal(str(v)) for v in values], type=typ)
+    if pa.types.is_date(typ) or pa.types.is_timestamp(typ):
+        return pa.array(values, type=pa.string()).cast(typ)
+    if pa.types.is_boolean(typ):
+        return pa.array([None if v is None else bool(v) for v in values], type=typ)
+    try:
+        return pa.array(values, type=typ)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(values).cast(typ, safe=False)

@@ -1,0 +1,154 @@
+"""The catalog: departments -> sources -> tables, discovered lazily per department."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from connectors import connector_class
+from fedquery.config import Config
+from fedquery.errors import ConfigError, SourceError, UnknownDepartmentError, UnknownTableError, suggest
+
+if TYPE_CHECKING:
+    from connectors.base import Connector, TableInfo
+
+
+@dataclass
+class CatalogTable:
+    """One table of one source, as SQL sees it."""
+
+    department: str
+    source: str
+    info: TableInfo
+    connector: Connector
+    _schema: pa.Schema | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def schema_name(self) -> str | None:
+        default = getattr(self.connector, "default_schema", None)
+        return None if self.info.schema in (None, default) else self.info.schema
+
+    @property
+    def sql_name(self) -> str:
+        parts = [self.department, self.schema_name, self.name]
+        return ".".join(p for p in parts if p)
+
+    @property
+    def kind(self) -> str:
+        return self.connector.kind
+
+    def arrow_schema(self) -> pa.Schema:
+        if self._schema is None:
+            try:
+                self._schema = self.connector.table_schema(self.info)
+            except SourceError:
+                raise
+            except Exception as exc:  # a driver error while reading the schema
+                raise SourceError(
+                    f"cannot read the schema: {type(exc).__name__}: {self.connector.config.redact(str(exc))}",
+                    department=self.department,
+                    source=self.source,
+                    table=self.name,
+                ) from None
+        return self._schema
+
+
+class Catalog:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._connectors: dict[tuple[str, str], Connector] = {}
+        self._tables: dict[str, list[CatalogTable]] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def departments(self) -> list[str]:
+        return list(self.config.departments)
+
+    def connector(self, department: str, source: str) -> Connector:
+        with self._lock:
+            key = (department, source)
+            if key not in self._connectors:
+                src = self.config.departments[department].sources[source]
+                self._connectors[key] = connector_class(src.kind)(src)
+            return self._connectors[key]
+
+    def department_tables(self, department: str) -> list[CatalogTable]:
+        """Every table of a department (discovering its sources on first use)."""
+        if department not in self.config.departments:
+            raise UnknownDepartmentError(
+                f"unknown department {department!r}.{suggest(department, self.departments)}",
+                department=department,
+            )
+        with self._lock:
+            if department not in self._tables:
+                self._tables[department] = self._discover(department)
+            return self._tables[department]
+
+    def _discover(self, department: str) -> list[CatalogTable]:
+        seen: dict[tuple[str | None, str], CatalogTable] = {}
+        out = []
+        for source_name in self.config.departments[department].sources:
+            connector = self.connector(department, source_name)
+            for info in connector.list_tables():
+                table = CatalogTable(department, source_name, info, connector)
+                key = (table.schema_name, table.name.lower())
+                if key in seen:
+                    other = seen[key]
+                    raise ConfigError(
+                        f"two tables named {table.sql_name!r} in department {department!r}: "
+                        f"one in source {other.source!r} ({other.info.remote[-1]}), "
+                        f"one in source {source_name!r} ({info.remote[-1]}); rename one under [tables]",
+                        department=department,
+                    )
+                seen[key] = table
+                out.append(table)
+        return out
+
+    def tables(self, department: str | None = None) -> list[CatalogTable]:
+        departments = [department] if department else self.departments
+        return [t for d in departments for t in self.department_tables(d)]
+
+    def resolve(self, parts: list[str]) -> CatalogTable:
+        """Find ``department.table`` or ``department.schema.table``."""
+        if len(parts) < 2:
+            raise UnknownTableError(f"table {parts[-1]!r} needs a department prefix (department.table)")
+        department, table = parts[0], parts[-1]
+        schema = parts[1] if len(parts) == 3 else None
+        tables = self.department_tables(department)
+        for candidate in tables:
+            if candidate.name.lower() == table.lower() and (
+                (schema is None and candidate.schema_name is None)
+                or (schema is not None and (candidate.info.schema or "").lower() == schema.lower())
+            ):
+                return candidate
+        wanted = ".".join(parts)
+        hint = suggest(wanted, [t.sql_name for t in tables])
+        raise UnknownTableError(f"unknown table {wanted!r}.{hint}", department=department, table=table)
+
+    def close(self) -> None:
+        with self._lock:
+            for connector in self._connectors.values():
+                connector.close()
+            self._connectors.clear()
+            self._tables.clear()
+
+    def describe(self) -> list[dict[str, Any]]:
+        rows = []
+        for table in self.tables():
+            rows.append(
+                {
+                    "department": table.department,
+                    "table": table.sql_name,
+                    "source": table.source,
+                    "kind": table.kind,
+                    "columns": ", ".join(f"{f.name} {f.type}" for f in table.arrow_schema()),
+                }
+            )
+        return rows

@@ -1,0 +1,123 @@
+"""The typed errors of fedquery: one flat hierarchy under :class:`FedQueryError`.
+
+Every error carries its facts as attributes (department, source, table, remote
+SQL, position) and formats its message from them, so callers can both show a
+readable message and act on the facts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class FedQueryError(Exception):
+    """Root of every error fedquery raises on purpose."""
+
+    #: Exit code the CLI uses for this family of errors.
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        department: str | None = None,
+        source: str | None = None,
+        table: str | None = None,
+        remote_sql: str | None = None,
+    ) -> None:
+        self.message = message
+        self.department = department
+        self.source = source
+        self.table = table
+        self.remote_sql = remote_sql
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        parts = [self.message]
+        where = []
+        if self.department:
+            where.append(f"department {self.department!r}")
+        if self.source:
+            where.append(f"source {self.source!r}")
+        if self.table:
+            where.append(f"table {self.table!r}")
+        if where and not all(w.split(" ", 1)[1] in self.message for w in where):
+            parts.append(f"[{', '.join(where)}]")
+        text = " ".join(parts)
+        if self.remote_sql:
+            text += f"\nremote SQL: {self.remote_sql}"
+        return text
+
+
+class ConfigError(FedQueryError):
+    """The catalog file or configuration dict is wrong."""
+
+    exit_code = 3
+
+
+class ConnectorNotInstalledError(ConfigError):
+    """A source kind needs an optional driver that is not installed."""
+
+
+class QueryError(FedQueryError):
+    """Something is wrong with the SQL the user wrote."""
+
+
+class ParseError(QueryError):
+    """The SQL does not parse. ``line`` and ``column`` say where."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
+        self.line = line
+        self.column = column
+        if line is not None:
+            message = f"{message} (line {line}, column {column})"
+        super().__init__(message)
+
+
+class ReadOnlyError(QueryError):
+    """The statement would write, change settings or reach outside: refused."""
+
+
+class BindError(QueryError):
+    """A name in the query does not match the catalog."""
+
+
+class UnknownDepartmentError(BindError):
+    pass
+
+
+class UnknownTableError(BindError):
+    pass
+
+
+class UnknownColumnError(BindError):
+    pass
+
+
+class PlanError(QueryError):
+    """The planner cannot plan this query (an unsupported construct)."""
+
+
+class SourceError(FedQueryError):
+    """A source failed: unreachable, corrupt, or it failed while answering."""
+
+    exit_code = 4
+
+
+class SourceUnavailableError(SourceError):
+    """A source cannot be reached or opened at all."""
+
+
+class ExecutionError(FedQueryError):
+    """The local DuckDB step failed."""
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str:
+    """Return a "Did you mean ...?" hint, or an empty string.
+
+    >>> suggest("dwp.claim", ["dwp.claims", "hmrc.income"])
+    " Did you mean 'dwp.claims'?"
+    """
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""

@@ -1,0 +1,234 @@
+"""Run a plan: fragments stream concurrently into one locked-down DuckDB.
+
+Each fragment is read by its own thread into a bounded queue (so memory stays
+bounded and fetching overlaps DuckDB's work); DuckDB scans the queues as Arrow
+streams and runs the local SQL. A fragment that fails fails the query with
+its own typed error: never a partial result.
+"""
+
+from __future__ import annotations
+
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from fedquery.errors import ExecutionError, FedQueryError, SourceError
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+    from fedquery.catalog import Catalog
+    from fedquery.config import Settings
+    from fedquery.fragment import Fragment
+    from fedquery.planner.plan import Plan
+
+_DONE = object()
+
+
+@dataclass
+class FragmentStats:
+    fragment: str
+    department: str
+    source: str
+    kind: str
+    sql: str
+    rows: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    bytes_read: int | None = None
+    row_groups_read: int | None = None
+    finished: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class FragmentStream:
+    """Reads one fragment on a background thread into a bounded queue."""
+
+    def __init__(self, fragment: Fragment, connector: Connector, max_inflight: int) -> None:
+        self.fragment = fragment
+        self.connector = connector
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=max_inflight)
+        self.schema_ready = threading.Event()
+        self.schema: pa.Schema | None = None
+        self.error: BaseException | None = None
+        self.cancelled = threading.Event()
+        self.stats = FragmentStats(
+            fragment.name, fragment.department, fragment.source, fragment.kind, fragment.sql
+        )
+        self.thread = threading.Thread(target=self._run, name=f"fedquery-{fragment.name}", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self.cancelled.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            reader = self.connector.scan(self.fragment)
+            self.schema = reader.schema
+            self.schema_ready.set()
+            for batch in reader:
+                self.stats.rows += batch.num_rows
+                self.stats.bytes += batch.nbytes
+                if not self._put(batch):
+                    reader.close()
+                    return
+            self._put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, never swallowed
+            self.error = exc if isinstance(exc, FedQueryError) else self._wrap(exc)
+            self.schema_ready.set()
+            self._put(_DONE)
+        finally:
+            self.stats.seconds = time.perf_counter() - started
+            io = getattr(self.connector, "io", {}).get(self.fragment.name)
+            if io is not None:
+                self.stats.bytes_read = io.bytes_read
+                self.stats.row_groups_read = io.row_groups
+            self.stats.finished = True
+
+    def _wrap(self, exc: BaseException) -> SourceError:
+        message = self.connector.config.redact(f"{type(exc).__name__}: {exc}")
+        return SourceError(
+            f"source failed while answering: {message}",
+            department=self.fragment.department,
+            source=self.fragment.source,
+            remote_sql=self.fragment.sql,
+        )
+
+    def wait_schema(self) -> pa.Schema:
+        self.schema_ready.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.schema is not None
+        return self.schema
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        while True:
+            item = self.queue.get()
+            if item is _DONE:
+                if self.error is not None:
+                    raise self.error
+                return
+            yield item
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+
+class Execution:
+    """One running query: its DuckDB connection, its fragment streams, its result stream."""
+
+    def __init__(self, plan: Plan, catalog: Catalog, settings: Settings) -> None:
+        self.plan = plan
+        self.catalog = catalog
+        self.settings = settings
+        self.streams = [
+            FragmentStream(f, catalog.connector(f.department, f.source), settings.max_inflight_batches)
+            for f in plan.fragments
+        ]
+        self.con: Any = None
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+
+    def start(self) -> pa.RecordBatchReader:
+        import duckdb
+
+        for stream in self.streams:
+            stream.start()
+        try:
+            for stream in self.streams:
+                schema = stream.wait_schema()
+                # registered below, once DuckDB is open
+                stream.schema = schema
+            self.con = self._open_duckdb()
+            for stream in self.streams:
+                assert stream.schema is not None
+                reader = pa.RecordBatchReader.from_batches(stream.schema, stream.batches())
+                self.con.register(stream.fragment.name, reader)
+            result = self.con.execute(self.plan.local_sql)
+            reader = result.to_arrow_reader(self.settings.batch_size)
+        except duckdb.Error as exc:
+            self.close()
+            raise self._fragment_error() or ExecutionError(
+                f"local DuckDB step failed: {exc}", remote_sql=None
+            ) from None
+        except BaseException:
+            self.close()
+            raise
+        return pa.RecordBatchReader.from_batches(reader.schema, self._guarded(reader))
+
+    def _guarded(self, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+        import duckdb
+
+        try:
+            yield from reader
+            error = self._fragment_error()
+            if error is not None:
+                raise error
+        except duckdb.Error as exc:
+            raise self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}") from None
+        except (pa.ArrowException, OSError) as exc:
+            raise self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}") from None
+        finally:
+            self.close()
+
+    def _fragment_error(self) -> BaseException | None:
+        for stream in self.streams:
+            if stream.error is not None:
+                return stream.error
+        return None
+
+    def _open_duckdb(self) -> Any:
+        import duckdb
+
+        temp_dir = self.settings.temp_directory
+        if temp_dir is None:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="fedquery-spill-")
+            temp_dir = self._tempdir.name
+        config: dict[str, Any] = {
+            "memory_limit": self.settings.memory_limit,
+            "temp_directory": temp_dir,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "preserve_insertion_order": True,
+        }
+        if self.settings.threads:
+            config["threads"] = self.settings.threads
+        try:
+            con = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as exc:
+            raise ExecutionError(f"cannot start the local DuckDB (check [settings]): {exc}") from None
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        return con
+
+    def close(self) -> None:
+        for stream in self.streams:
+            stream.cancel()
+        if self.con is not None:
+            try:
+                self.con.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+            self.con = None
+        if self._tempdir is not None:
+            self._tempdir.cleanup()
+            self._tempdir = None
+
+    @property
+    def stats(self) -> list[FragmentStats]:
+        return [s.stats for s in self.streams]

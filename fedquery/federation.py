@@ -1,0 +1,63 @@
+"""The API object: ``fedquery.connect(...)`` returns a :class:`Federation`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from fedquery.catalog import Catalog
+from fedquery.config import Config, load_config
+from fedquery.executor import Execution
+from fedquery.planner import Plan, plan
+from fedquery.result import Result
+
+
+class Federation:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.catalog = Catalog(config)
+
+    def explain(self, sql: str) -> Plan:
+        """Plan ``sql`` without running it."""
+        return plan(sql, self.catalog)
+
+    def sql(self, sql: str) -> Result:
+        """Plan and run ``sql``; the result streams."""
+        the_plan = plan(sql, self.catalog)
+        execution = Execution(the_plan, self.catalog, self.config.settings)
+        reader = execution.start()
+        return Result(reader, execution)
+
+    def tables(self, department: str | None = None) -> list[dict[str, Any]]:
+        """Department, table, source, kind and columns of every table."""
+        rows = []
+        for table in self.catalog.tables(department):
+            rows.append(
+                {
+                    "department": table.department,
+                    "table": table.sql_name,
+                    "source": table.source,
+                    "kind": table.kind,
+                    "columns": [(f.name, str(f.type)) for f in table.arrow_schema()],
+                }
+            )
+        return rows
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Federation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self.config.path or "dict config"
+        return f"<fedquery.Federation {where}: {', '.join(self.config.departments)}>"
+
+
+def connect(config: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Federation:
+    """Open a federation from a ``fedquery.toml`` path, a dict, or the default lookup."""
+    return Federation(load_config(config))

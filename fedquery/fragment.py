@@ -1,0 +1,52 @@
+"""A Fragment: one piece of a plan that a single source answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+if TYPE_CHECKING:
+    from connectors.base import TableInfo
+
+
+@dataclass
+class Fragment:
+    """What is sent to one source.
+
+    ``expression`` is the sqlglot tree with remote names (what ``sql`` renders
+    from, in the source's ``dialect``). For a single-table scan ``table`` is the
+    table, ``columns`` the projected columns and ``predicate`` the pushed filter
+    (over bare column names), which is what file connectors use.
+    """
+
+    id: int
+    name: str
+    department: str
+    source: str
+    kind: str
+    dialect: str
+    expression: exp.Query
+    sql: str
+    schema: pa.Schema
+    tables: list[str]
+    table: TableInfo | None = None
+    columns: list[str] | None = None
+    predicate: exp.Expression | None = None
+    pushed: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "department": self.department,
+            "source": self.source,
+            "kind": self.kind,
+            "dialect": self.dialect,
+            "tables": list(self.tables),
+            "sql": self.sql,
+            "columns": [{"name": f.name, "type": str(f.type)} for f in self.schema],
+            "pushed": list(self.pushed),
+        }

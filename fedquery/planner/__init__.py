@@ -1,0 +1,49 @@
+"""The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
+
+parse -> validate -> bind -> normalise -> place -> split -> render. Callers can
+pass their own tuple of passes to :func:`plan`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from fedquery.planner.bind import bind
+from fedquery.planner.context import PlanContext
+from fedquery.planner.normalise import normalise
+from fedquery.planner.parse import parse
+from fedquery.planner.place import place
+from fedquery.planner.plan import Plan
+from fedquery.planner.render import render
+from fedquery.planner.split import split
+from fedquery.planner.validate import validate
+
+if TYPE_CHECKING:
+    from fedquery.catalog import Catalog
+
+Pass = Callable[..., exp.Expression]
+PASSES: tuple[Pass, ...] = (validate, bind, normalise, place, split, render)
+
+
+def plan(sql: str, catalog: Catalog, passes: Sequence[Pass] = PASSES) -> Plan:
+    started = time.perf_counter()
+    context = PlanContext(catalog=catalog, sql=sql)
+    expression = parse(sql, context=context)
+    for step in passes:
+        expression = step(expression, context=context)
+    local_sql = expression.sql(dialect="duckdb")
+    return Plan(
+        sql=sql,
+        fragments=context.fragments,
+        local_sql=local_sql,
+        notes=context.notes,
+        output_names=context.output_names,
+        planning_seconds=time.perf_counter() - started,
+    )
+
+
+__all__ = ["PASSES", "Plan", "PlanContext", "plan"]

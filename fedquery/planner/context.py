@@ -1,0 +1,31 @@
+"""The state the planner passes share while planning one query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+if TYPE_CHECKING:
+    from fedquery.catalog import Catalog, CatalogTable
+    from fedquery.fragment import Fragment
+
+
+@dataclass
+class PlanContext:
+    catalog: Catalog
+    sql: str
+    dialect: str = "duckdb"
+    #: internal table key (the name used while planning) -> catalog table
+    tables: dict[str, CatalogTable] = field(default_factory=dict)
+    #: CTE name -> its body (to resolve which sources a CTE reference reaches)
+    ctes: dict[str, exp.Expression] = field(default_factory=dict)
+    fragments: list[Fragment] = field(default_factory=list)
+    #: every operator not pushed, and why
+    notes: list[str] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)

@@ -1,0 +1,164 @@
+"""Turn a single-source query subtree into a :class:`Fragment`.
+
+The pipeline (named, as in datafusion-federation): copy the subtree, rename
+catalog tables to their remote names, name every output uniquely, and work
+out the Arrow schema expected back. Rendering to the dialect is the
+``render`` pass.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+from sqlglot import exp
+
+from connectors.types import arrow_type
+from fedquery.fragment import Fragment
+from fedquery.planner.context import PlanContext
+from fedquery.planner.place import QUERY_TYPES
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+    from fedquery.catalog import CatalogTable
+
+
+def make_fragment(
+    query: exp.Expression,
+    connector: Connector,
+    context: PlanContext,
+    *,
+    scan_table: CatalogTable | None = None,
+    predicates: list[exp.Expression] | None = None,
+) -> Fragment:
+    remote = query.copy()
+    tables: list[str] = []
+    first_table: CatalogTable | None = None
+    for table in list(remote.find_all(exp.Table)):
+        catalog_table = context.tables.get(table.name)
+        if catalog_table is None:
+            continue
+        first_table = first_table or catalog_table
+        tables.append(catalog_table.sql_name)
+        replacement = connector.remote_table(catalog_table.info)
+        replacement.set("alias", table.args.get("alias"))
+        table.replace(replacement)
+    select = _first_select(remote)
+    aliases: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, projection in enumerate(select.expressions):
+        outer = projection.alias_or_name
+        inner = outer
+        n = 1
+        while inner in seen:
+            inner, n = f"{outer}_{n}", n + 1
+        seen.add(inner)
+        aliases.append((inner, outer))
+        if inner != outer or not isinstance(projection, (exp.Alias, exp.Column)):
+            select.expressions[i] = exp.alias_(projection.unalias(), inner, quoted=True)
+            select.expressions[i].parent = select
+    if scan_table is not None or first_table is not None and not connector.capabilities.sql:
+        base = scan_table or first_table
+        assert base is not None
+        table_schema = base.arrow_schema()
+        schema = pa.schema([pa.field(inner, table_schema.field(_source_column(p)).type) for (inner, _), p in zip(aliases, select.expressions)])
+        columns = [_source_column(p) for p in select.expressions]
+    else:
+        schema = pa.schema([pa.field(inner, _expected_type(p)) for (inner, _), p in zip(aliases, select.expressions)])
+        columns = None
+        base = None
+    pushed = _pushed_operators(query, predicates)
+    fragment = Fragment(
+        id=len(context.fragments),
+        name=f"__fq_f{len(context.fragments)}",
+        department=connector.department,
+        source=connector.name,
+        kind=connector.kind,
+        dialect=connector.dialect,
+        expression=remote,  # type: ignore[arg-type]
+        sql="",
+        schema=schema,
+        tables=list(dict.fromkeys(tables)),
+        table=base.info if base is not None else None,
+        columns=columns,
+        predicate=exp.and_(*[p.copy() for p in predicates], copy=False) if predicates else None,
+        pushed=pushed,
+    )
+    fragment.output_aliases = aliases  # type: ignore[attr-defined]
+    context.fragments.append(fragment)
+    return fragment
+
+
+def _first_select(query: exp.Expression) -> exp.Select:
+    node = query
+    while isinstance(node, (exp.SetOperation, exp.Subquery)):
+        node = node.this if isinstance(node, exp.Subquery) else node.left
+    assert isinstance(node, exp.Select)
+    return node
+
+
+def _source_column(projection: exp.Expression) -> str:
+    column = projection.unalias()
+    assert isinstance(column, exp.Column)
+    return column.name
+
+
+def _expected_type(projection: exp.Expression) -> pa.DataType:
+    dtype = projection.unalias().type
+    if dtype is None or dtype.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
+        return pa.null()
+    try:
+        return arrow_type(dtype)
+    except ValueError:
+        return pa.null()
+
+
+def _pushed_operators(query: exp.Expression, predicates: list[exp.Expression] | None) -> list[str]:
+    pushed = ["projection"]
+    if predicates or query.find(exp.Where):
+        pushed.append("filter")
+    if query.find(exp.Join):
+        pushed.append("join")
+    if query.find(exp.AggFunc) or query.find(exp.Group):
+        pushed.append("aggregate")
+    if query.find(exp.Order):
+        pushed.append("order")
+    if query.find(exp.Limit):
+        pushed.append("limit")
+    if query.find(exp.Subquery):
+        pushed.append("subquery")
+    return pushed
+
+
+def scoped_column_nodes(select: exp.Select, alias: str) -> list[exp.Column]:
+    """Column nodes in ``select`` (and nested queries that do not shadow ``alias``) that reference ``alias``."""
+    out: list[exp.Column] = []
+
+    def visit(node: exp.Expression, top: bool) -> None:
+        if not top and isinstance(node, exp.Select) and alias in _own_aliases(node):
+            return
+        if isinstance(node, exp.Column) and node.table == alias:
+            out.append(node)
+            return
+        for child in node.iter_expressions():
+            visit(child, False)
+
+    visit(select, True)
+    return out
+
+
+def scoped_columns(select: exp.Select, alias: str) -> list[str]:
+    return list(dict.fromkeys(c.name for c in scoped_column_nodes(select, alias)))
+
+
+def _own_aliases(select: exp.Select) -> set[str]:
+    names = set()
+    from_ = select.args.get("from_")
+    items = ([from_.this] if from_ else []) + [j.this for j in select.args.get("joins") or []]
+    for item in items:
+        if item.alias_or_name:
+            names.add(item.alias_or_name)
+    return names
+
+
+__all__ = ["QUERY_TYPES", "make_fragment", "scoped_columns", "scoped_column_nodes"]

@@ -1,0 +1,68 @@
+"""Qualify every column, expand stars and annotate types (sqlglot optimizer)."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
+
+from connectors.types import sql_type
+from fedquery.errors import BindError, UnknownColumnError, suggest
+from fedquery.planner.context import PlanContext
+
+
+def normalise(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+    mapping = {
+        key: {f.name: sql_type(f.type).sql("duckdb") for f in table.arrow_schema()}
+        for key, table in context.tables.items()
+    }
+    schema = MappingSchema(mapping, dialect=context.dialect, normalize=False)
+    _name_outputs(expression)
+    try:
+        qualified = qualify(
+            expression,
+            dialect=context.dialect,
+            schema=schema,
+            quote_identifiers=True,
+            identify=True,
+            validate_qualify_columns=True,
+        )
+    except OptimizeError as exc:
+        raise _bind_error(str(exc), context) from None
+    context.output_names = [p.alias_or_name for p in _root_select(qualified).expressions]
+    return annotate_types(qualified, schema=schema, dialect=context.dialect)
+
+
+def _name_outputs(expression: exp.Expression) -> None:
+    """Name unnamed root outputs the way DuckDB would (``sum(x)``), not ``_col_0``."""
+    select = _root_select(expression)
+    for i, projection in enumerate(select.expressions):
+        if isinstance(projection, (exp.Alias, exp.Column, exp.Star)) or projection.alias:
+            continue
+        if isinstance(projection, exp.Count) and isinstance(projection.this, exp.Star):
+            name = "count_star()"
+        else:
+            name = projection.sql("duckdb", normalize_functions="lower")
+        select.expressions[i] = exp.alias_(projection, name, quoted=True)
+        select.expressions[i].parent = select
+
+
+def _root_select(expression: exp.Expression) -> exp.Select:
+    node = expression
+    while isinstance(node, (exp.SetOperation, exp.Subquery)):
+        node = node.this if isinstance(node, exp.Subquery) else node.left
+    assert isinstance(node, exp.Select)
+    return node
+
+
+def _bind_error(message: str, context: PlanContext) -> BindError:
+    text = message.split(". Line")[0]
+    for key, table in context.tables.items():
+        text = text.replace(f'"{key}"', table.sql_name).replace(key, table.sql_name)
+    if "could not be resolved" in text and "Column" in text:
+        name = text.split("'")[1] if "'" in text else ""
+        columns = [f.name for t in context.tables.values() for f in t.arrow_schema()]
+        return UnknownColumnError(f"unknown column {name!r}.{suggest(name, columns)}")
+    return BindError(f"cannot bind query: {text}")

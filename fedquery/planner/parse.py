@@ -1,0 +1,38 @@
+"""Parse SQL text (DuckDB dialect) into exactly one sqlglot statement."""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError as SqlglotParseError
+from sqlglot.errors import TokenError
+
+from fedquery.errors import ParseError, ReadOnlyError
+from fedquery.planner.context import PlanContext
+
+
+def parse(sql: str, *, context: PlanContext) -> exp.Expression:
+    """Parse ``sql``; more than one statement is refused.
+
+    >>> from fedquery.planner.context import PlanContext
+    >>> parse("SELECT 1", context=PlanContext(catalog=None, sql="SELECT 1")).sql()
+    'SELECT 1'
+    """
+    if not sql or not sql.strip():
+        raise ParseError("empty query")
+    try:
+        statements = [s for s in sqlglot.parse(sql, dialect=context.dialect) if s is not None]
+    except SqlglotParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        description = first.get("description", str(exc)).split("<Token")[0].strip() or "syntax error"
+        near = first.get("highlight")
+        message = f"cannot parse SQL: {description}" + (f" near {near!r}" if near else "")
+        raise ParseError(message, line=first.get("line"), column=first.get("col")) from None
+    except TokenError as exc:
+        raise ParseError(f"cannot parse SQL: {exc}") from None
+    if not statements:
+        raise ParseError("empty query")
+    if len(statements) > 1:
+        kinds = ", ".join(type(s).__name__.upper() for s in statements)
+        raise ReadOnlyError(f"exactly one statement is allowed, got {len(statements)} ({kinds})")
+    return statements[0]

@@ -1,0 +1,327 @@
+"""Cut the query into fragments (one source each) and the local DuckDB query.
+
+Top-down: a query subtree whose tables all live in one source, that the
+source can answer, and that does not reference an enclosing query, is sent
+whole. Otherwise its CTEs, set-operation branches and subqueries are tried in
+turn, and its own FROM list is cut: tables of one source joined by inner joins
+become one joined fragment; every other table becomes a scan fragment with its
+columns and its filters pushed. The fragment's place in the local query is
+taken by a reference to the fragment's Arrow stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from fedquery.planner.context import PlanContext
+from fedquery.planner.fragments import make_fragment, scoped_columns
+from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
+
+
+def split(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+    holder = exp.Subquery(this=expression)
+    _split_query(expression, context)
+    return holder.this
+
+
+def _split_query(query: exp.Expression, context: PlanContext) -> None:
+    sources = sources_of(query, context)
+    if not sources:
+        return
+    if len(sources) == 1 and not is_correlated(query) and not _free_cte_refs(query, context):
+        table = _any_table(query, context)
+        connector = table.connector
+        reason = _whole_reason(query, connector)
+        if reason is None:
+            fragment = make_fragment(query, connector, context)
+            _replace_with_fragment(query, fragment.name, fragment.output_aliases)
+            return
+        context.note(f"not sent whole to {table.department}.{table.source}: {reason}")
+    elif len(sources) > 1:
+        names = sorted({f"{t.department}.{t.source}" for t in _tables_in(query, context)})
+        if len(names) > 1:
+            context.note(f"{_label(query)} spans sources {', '.join(names)}: the join runs locally")
+
+    with_ = query.args.get("with_")
+    if with_ is not None:
+        for cte in with_.expressions:
+            _split_query(cte.this, context)
+    if isinstance(query, exp.SetOperation):
+        _split_query(query.left, context)
+        _split_query(query.right, context)
+        return
+    if not isinstance(query, exp.Select):
+        return
+    for child in _child_queries(query):
+        _split_query(child, context)
+    _split_from(query, context)
+
+
+def _free_cte_refs(query: exp.Expression, context: PlanContext) -> bool:
+    """Does ``query`` use a CTE defined outside it (which the source would not know)?"""
+    inner = {cte.alias_or_name for cte in query.find_all(exp.CTE)}
+    return any(
+        t.name in context.ctes and t.name not in inner and t.name not in context.tables for t in query.find_all(exp.Table)
+    )
+
+
+def _whole_reason(query: exp.Expression, connector: object) -> str | None:
+    caps = connector.capabilities  # type: ignore[attr-defined]
+    if not caps.sql:
+        if _is_plain_scan(query):
+            return None
+        return f"a {connector.kind} source takes only single-table scans"  # type: ignore[attr-defined]
+    checks = [
+        (caps.joins, lambda: any(True for _ in query.find_all(exp.Join)), "joins"),
+        (caps.aggregates, lambda: query.find(exp.AggFunc) is not None or query.find(exp.Group) is not None, "aggregates"),
+        (caps.order_limit, lambda: query.find(exp.Order, exp.Limit, exp.Offset) is not None, "ORDER BY/LIMIT"),
+        (caps.window, lambda: query.find(exp.Window) is not None, "window functions"),
+        (caps.set_operations, lambda: query.find(exp.SetOperation) is not None, "set operations"),
+    ]
+    for allowed, present, what in checks:
+        if not allowed and present():
+            return f"{what} are not pushed to {connector.kind} sources"  # type: ignore[attr-defined]
+    return connector.unsupported_reason(query)  # type: ignore[attr-defined, no-any-return]
+
+
+def _is_plain_scan(query: exp.Expression) -> bool:
+    return (
+        isinstance(query, exp.Select)
+        and not query.args.get("joins")
+        and not any(query.args.get(k) for k in ("group", "having", "order", "limit", "offset", "distinct", "qualify"))
+        and all(isinstance(p, (exp.Column, exp.Alias)) and isinstance(p.unalias(), exp.Column) for p in query.expressions)
+        and isinstance(query.args["from_"].this, exp.Table)
+        and query.find(exp.Subquery, exp.AggFunc, exp.Window) is None
+    )
+
+
+def _replace_with_fragment(query: exp.Expression, name: str, aliases: list[tuple[str, str]]) -> None:
+    parent = query.parent
+    if isinstance(parent, exp.Subquery) and isinstance(parent.parent, (exp.From, exp.Join)):
+        columns = parent.args.get("alias").columns if parent.args.get("alias") else []
+        if all(a == b for a, b in aliases):
+            table = exp.Table(this=exp.to_identifier(name, quoted=True))
+            table.set("alias", exp.TableAlias(this=exp.to_identifier(parent.alias, quoted=True), columns=columns))
+            parent.replace(table)
+            return
+    select = exp.Select(
+        expressions=[
+            exp.alias_(exp.column(inner, quoted=True), outer, quoted=True) if inner != outer else exp.column(inner, quoted=True)
+            for inner, outer in aliases
+        ]
+    ).from_(exp.Table(this=exp.to_identifier(name, quoted=True)))
+    query.replace(select)
+
+
+def _child_queries(select: exp.Select) -> Iterator[exp.Expression]:
+    """Queries directly nested in ``select`` (derived tables and subqueries), not deeper."""
+    for node in select.iter_expressions():
+        if isinstance(node, exp.With):
+            continue
+        yield from _outermost_queries(node)
+
+
+def _outermost_queries(node: exp.Expression) -> Iterator[exp.Expression]:
+    if isinstance(node, QUERY_TYPES):
+        yield node
+        return
+    for child in node.iter_expressions():
+        yield from _outermost_queries(child)
+
+
+def _split_from(select: exp.Select, context: PlanContext) -> None:
+    from_ = select.args.get("from_")
+    if from_ is None:
+        return
+    joins: list[exp.Join] = list(select.args.get("joins") or [])
+    items = [from_.this] + [j.this for j in joins]
+    catalog_items = [t for t in items if isinstance(t, exp.Table) and t.name in context.tables]
+    if not catalog_items:
+        return
+    all_inner = all(_is_inner(j) for j in joins)
+    if all_inner:
+        _move_join_conditions_to_where(select, joins)
+        groups: dict[tuple[str, ...], list[exp.Table]] = {}
+        for t in catalog_items:
+            connector = context.tables[t.name].connector
+            if connector.capabilities.sql and connector.capabilities.joins:
+                groups.setdefault(connector.identity(), []).append(t)
+        for members in groups.values():
+            if len(members) > 1:
+                _push_join_group(select, members, context)
+    else:
+        context.note(f"outer joins in {_label(select)}: only scans are pushed, joins run locally")
+    for item in list(_from_items(select)):
+        if isinstance(item, exp.Table) and item.name in context.tables:
+            _push_scan(select, item, context, nullable=_is_nullable(select, item))
+
+
+def _from_items(select: exp.Select) -> list[exp.Expression]:
+    from_ = select.args.get("from_")
+    return [from_.this] + [j.this for j in select.args.get("joins") or []]
+
+
+def _is_inner(join: exp.Join) -> bool:
+    return not join.side and (join.kind or "").upper() in ("", "INNER", "CROSS") and not join.args.get("using")
+
+
+def _move_join_conditions_to_where(select: exp.Select, joins: list[exp.Join]) -> None:
+    conditions = []
+    for join in joins:
+        on = join.args.get("on")
+        if on is not None:
+            conditions.append(on.pop())
+        join.set("kind", None)
+    if conditions:
+        where = select.args.get("where")
+        combined = exp.and_(*(([where.this] if where else []) + conditions), copy=False)
+        select.set("where", exp.Where(this=combined))
+
+
+def _is_nullable(select: exp.Select, table: exp.Table) -> bool:
+    joins: list[exp.Join] = list(select.args.get("joins") or [])
+    position = next((i for i, j in enumerate(joins) if j.this is table), -1)
+    if position >= 0 and joins[position].side in ("LEFT", "FULL"):
+        return True
+    later = joins[position + 1 :] if position >= 0 else joins
+    return any(j.side in ("RIGHT", "FULL") for j in later)
+
+
+def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
+    if node is None:
+        return []
+    return list(node.flatten()) if isinstance(node, exp.And) else [node]
+
+
+def _only_references(predicate: exp.Expression, aliases: set[str]) -> bool:
+    if predicate.find(exp.Subquery, exp.Select, exp.AggFunc, exp.Window) is not None:
+        return False
+    tables = {c.table for c in predicate.find_all(exp.Column)}
+    return bool(tables) and tables <= aliases and predicate.find(exp.Rand) is None
+
+
+def _take_predicates(select: exp.Select, aliases: set[str], accept) -> list[exp.Expression]:  # type: ignore[no-untyped-def]
+    where = select.args.get("where")
+    if where is None:
+        return []
+    taken, kept = [], []
+    for predicate in conjuncts(where.this):
+        if _only_references(predicate, aliases) and accept(predicate):
+            taken.append(predicate)
+        else:
+            kept.append(predicate)
+    if taken:
+        select.set("where", exp.Where(this=exp.and_(*kept, copy=False)) if kept else None)
+    return taken
+
+
+def _push_join_group(select: exp.Select, members: list[exp.Table], context: PlanContext) -> None:
+    connector = context.tables[members[0].name].connector
+    aliases = {m.alias_or_name for m in members}
+
+    def accept(predicate: exp.Expression) -> bool:
+        reason = connector.unsupported_reason(predicate)
+        if reason:
+            context.note(f"filter {predicate.sql('duckdb')} kept local: {reason}")
+        return reason is None
+
+    predicates = _take_predicates(select, aliases, accept)
+    group_alias = f"_g{len(context.fragments)}"
+    needed: list[tuple[str, str]] = []
+    for member in members:
+        for column in scoped_columns(select, member.alias_or_name):
+            needed.append((member.alias_or_name, column))
+    if not needed:
+        first = members[0]
+        needed.append((first.alias_or_name, context.tables[first.name].arrow_schema().names[0]))
+    counts: dict[str, int] = {}
+    for _, column in needed:
+        counts[column] = counts.get(column, 0) + 1
+    out_names = {(a, c): (c if counts[c] == 1 else f"{a}_{c}") for a, c in needed}
+    inner = exp.Select(
+        expressions=[
+            exp.alias_(exp.column(c, table=a, quoted=True), out_names[(a, c)], quoted=True) for a, c in needed
+        ]
+    )
+    inner.set("from_", exp.From(this=members[0].copy()))
+    for member in members[1:]:
+        inner.append("joins", exp.Join(this=member.copy()))
+    if predicates:
+        inner.set("where", exp.Where(this=exp.and_(*predicates, copy=False)))
+    # Rewrite the outer references, then drop the members from the outer FROM.
+    for alias in aliases:
+        for column in scoped_column_nodes(select, alias):
+            column.replace(exp.column(out_names[(alias, column.name)], table=group_alias, quoted=True))
+    subquery = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(group_alias)))
+    members[0].replace(subquery)
+    for member in members[1:]:
+        join = member.parent
+        assert isinstance(join, exp.Join)
+        join.pop()
+    names = ", ".join(context.tables[m.name].sql_name for m in members)
+    context.note(f"join of {names} pushed into {connector.department}.{connector.name}")
+    _split_query(inner, context)
+
+
+def _push_scan(select: exp.Select, table: exp.Table, context: PlanContext, *, nullable: bool) -> None:
+    catalog_table = context.tables[table.name]
+    connector = catalog_table.connector
+    alias = table.alias_or_name
+
+    def accept(predicate: exp.Expression) -> bool:
+        reason = connector.filter_reason(predicate, catalog_table.info)
+        if reason:
+            context.note(f"filter {predicate.sql('duckdb')} on {catalog_table.sql_name} kept local: {reason}")
+        return reason is None
+
+    predicates: list[exp.Expression] = []
+    if not nullable:
+        predicates = _take_predicates(select, {alias}, accept)
+    elif isinstance(table.parent, exp.Join) and table.parent.side == "LEFT":
+        join = table.parent
+        kept = []
+        for predicate in conjuncts(join.args.get("on")):
+            if _only_references(predicate, {alias}) and accept(predicate):
+                predicates.append(predicate)
+            else:
+                kept.append(predicate)
+        if predicates:
+            join.set("on", exp.and_(*kept, copy=False) if kept else exp.true())
+    columns = scoped_columns(select, alias)
+    if not columns:
+        columns = [catalog_table.arrow_schema().names[0]]
+    inner = exp.Select(expressions=[exp.column(c, table=alias, quoted=True) for c in columns])
+    inner.set("from_", exp.From(this=table.copy()))
+    if predicates:
+        inner.set("where", exp.Where(this=exp.and_(*[p.copy() for p in predicates], copy=False)))
+    subquery = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+    table.replace(subquery)
+    fragment = make_fragment(inner, connector, context, scan_table=catalog_table, predicates=predicates)
+    _replace_with_fragment(inner, fragment.name, fragment.output_aliases)
+
+
+def scoped_column_nodes(select: exp.Select, alias: str) -> list[exp.Column]:
+    from fedquery.planner.fragments import scoped_column_nodes as impl
+
+    return impl(select, alias)
+
+
+def _any_table(query: exp.Expression, context: PlanContext):  # type: ignore[no-untyped-def]
+    return next(iter(_tables_in(query, context)))
+
+
+def _tables_in(query: exp.Expression, context: PlanContext) -> list:  # type: ignore[type-arg]
+    out = []
+    for table in query.find_all(exp.Table):
+        if table.name in context.tables:
+            out.append(context.tables[table.name])
+        elif table.name in context.ctes:
+            out.extend(_tables_in(context.ctes[table.name], context))
+    return out
+
+
+def _label(query: exp.Expression) -> str:
+    text = query.sql("duckdb")
+    return "query" if query.parent is None else f"subquery ({text[:50]}{'...' if len(text) > 50 else ''})"
