@@ -71,8 +71,7 @@ class DuckDBConnector(Connector):
 
     def table_schema(self, table: TableInfo) -> pa.Schema:
         cur = self.connection()
-        rel = cur.execute(f"SELECT * FROM {self.remote_table(table).sql('duckdb')} LIMIT 0")
-        return rel.to_arrow_table().schema
+        return cur.sql(f"SELECT * FROM {self.remote_table(table).sql('duckdb')} LIMIT 0").to_arrow_table().schema
 
     def statistics(self, table: TableInfo) -> TableStats:
         cur = self.connection()
@@ -87,7 +86,7 @@ class DuckDBConnector(Connector):
         cur = self.connection()
         batch_size = int(self.config.options.get("batch_size", 65536))
         try:
-            return cur.execute(fragment.sql).to_arrow_reader(batch_size)
+            return cur.sql(fragment.sql).to_arrow_reader(batch_size)
         except duckdb.Error as exc:
             raise SourceError(
                 f"DuckDB source failed: {exc}", department=self.department, source=self.name, remote_sql=fragment.sql

@@ -104,6 +104,7 @@ class FileConnector(Connector):
         self._fs: Any = None
         self._root: str | None = None
         self._datasets: dict[str, ds.Dataset] = {}
+        self._views: set[str] = set()
         self._lock = threading.Lock()
         #: per-fragment storage I/O of the latest scans, keyed by fragment name
         self.io: dict[str, IOCounter] = {}
@@ -214,13 +215,17 @@ class FileConnector(Connector):
                 if not fs.exists(location):
                     raise FileNotFoundError(location)
                 source = location
-            return ds.dataset(
-                source,
-                filesystem=pyfs,
-                format=self.file_format(table),
-                partitioning="hive",
-                exclude_invalid_files=False,
+            dataset = ds.dataset(
+                source, filesystem=pyfs, format=self.file_format(table), partitioning="hive", exclude_invalid_files=False
             )
+            plain = _without_views(dataset.schema)
+            if plain != dataset.schema:
+                # Arrow's filter kernels do not take view types yet: read them as plain strings.
+                dataset = ds.dataset(
+                    source, filesystem=pyfs, format=self.file_format(table), partitioning="hive", schema=plain
+                )
+                self._views.add(location)
+            return dataset
         except (FileNotFoundError, OSError, pa.ArrowInvalid) as exc:
             raise SourceUnavailableError(
                 f"cannot open {self.kind} table: {exc}",
@@ -288,18 +293,26 @@ class FileConnector(Connector):
         batch_size: int,
         fragment: Fragment,
     ) -> Iterator[pa.RecordBatch]:
+        # Arrow cannot evaluate filters on view-typed columns (string_view), which some
+        # writers produce: such files are read as plain strings and filtered per batch.
+        views = fragment.table is not None and fragment.table.remote[0] in self._views and arrow_filter is not None
+        read_columns = list(dict.fromkeys(columns + (_filter_columns(fragment) if views else [])))
         try:
-            for file_fragment in dataset.get_fragments(filter=arrow_filter):
-                for part in self._parts(file_fragment, arrow_filter, counter):
+            for file_fragment in dataset.get_fragments(filter=None if views else arrow_filter):
+                for part in self._parts(file_fragment, None if views else arrow_filter, counter):
                     scanner = ds.Scanner.from_fragment(
                         part,
                         schema=dataset.schema,
-                        columns=columns,
-                        filter=arrow_filter,
+                        columns=read_columns,
+                        filter=None if views else arrow_filter,
                         batch_size=batch_size,
                         use_threads=False,
                     )
-                    yield from scanner.to_batches()
+                    for batch in scanner.to_batches():
+                        counter.rows_scanned += batch.num_rows
+                        if views:
+                            batch = batch.filter(arrow_filter).select(columns)
+                        yield batch
         except (OSError, pa.ArrowException) as exc:
             raise SourceError(
                 f"reading {self.kind} failed: {exc}",
@@ -311,6 +324,23 @@ class FileConnector(Connector):
 
     def _parts(self, fragment: ds.Fragment, arrow_filter: Any, counter: IOCounter) -> list[ds.Fragment]:
         return [fragment]
+
+
+def _filter_columns(fragment: Fragment) -> list[str]:
+    if fragment.predicate is None:
+        return []
+    return list(dict.fromkeys(c.name for c in fragment.predicate.find_all(exp.Column)))
+
+
+def _without_views(schema: pa.Schema) -> pa.Schema:
+    def plain(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_string_view(t):
+            return pa.string()
+        if pa.types.is_binary_view(t):
+            return pa.binary()
+        return t
+
+    return pa.schema([f.with_type(plain(f.type)) for f in schema], metadata=schema.metadata)
 
 
 def _unqualify(predicate: exp.Expression) -> exp.Expression:

@@ -119,15 +119,29 @@ class SqliteConnector(Connector):
                 f"SQLite source failed: {exc}", department=self.department, source=self.name, remote_sql=fragment.sql
             ) from None
         batch_size = int(self.config.options.get("batch_size", 65536))
-        schema = fragment.schema
+        expected = fragment.schema
+        try:
+            first = cursor.fetchmany(batch_size)
+        except sqlite3.Error as exc:
+            con.close()
+            raise SourceError(
+                f"SQLite source failed: {exc}", department=self.department, source=self.name, remote_sql=fragment.sql
+            ) from None
+        # Types SQLite cannot declare (expressions) are taken from the first rows.
+        first_arrays = [_to_arrow(col, f.type) for col, f in zip(_columns(first, len(expected)), expected)]
+        schema = pa.schema(
+            [pa.field(f.name, a.type if pa.types.is_null(f.type) else f.type) for f, a in zip(expected, first_arrays)]
+        )
 
         def batches() -> Any:
             try:
+                if first:
+                    yield pa.record_batch([a.cast(f.type) for a, f in zip(first_arrays, schema)], schema=schema)
                 while True:
                     rows = cursor.fetchmany(batch_size)
                     if not rows:
                         break
-                    columns = list(zip(*rows))
+                    columns = _columns(rows, len(schema))
                     yield pa.record_batch([_to_arrow(col, f.type) for col, f in zip(columns, schema)], schema=schema)
             except sqlite3.Error as exc:
                 raise SourceError(
@@ -137,6 +151,10 @@ class SqliteConnector(Connector):
                 con.close()
 
         return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
+    return list(zip(*rows)) if rows else [() for _ in range(width)]
 
 
 def _decimalish(node: exp.Expression) -> bool:
@@ -166,6 +184,8 @@ def _declared_type(declared: str) -> pa.DataType:
 
 
 def _to_arrow(values: tuple[Any, ...], typ: pa.DataType) -> pa.Array:
+    if pa.types.is_null(typ):
+        return pa.array(values)
     if pa.types.is_decimal(typ):
         if all(v is None or isinstance(v, (int, float)) for v in values):
             floats = pc.round(pa.array(values, type=pa.float64()), ndigits=typ.scale)

@@ -58,7 +58,7 @@ def _from_datatype(dtype: exp.DataType) -> pa.DataType:
         if len(params) == 1:
             scale = 0
         return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
-    if dtype.this == T.HUGEINT:
+    if dtype.this in (T.INT128, T.UINT128):
         return pa.decimal128(38, 0)
     if dtype.this in _SIMPLE:
         return _SIMPLE[dtype.this]

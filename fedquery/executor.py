@@ -159,8 +159,7 @@ class Execution:
                 assert stream.schema is not None
                 reader = pa.RecordBatchReader.from_batches(stream.schema, stream.batches())
                 self.con.register(stream.fragment.name, reader)
-            result = self.con.execute(self.plan.local_sql)
-            reader = result.to_arrow_reader(self.settings.batch_size)
+            reader = self.con.sql(self.plan.local_sql).to_arrow_reader(self.settings.batch_size)
         except duckdb.Error as exc:
             self.close()
             raise self._fragment_error() or ExecutionError(

@@ -64,7 +64,10 @@ def make_fragment(
         schema = pa.schema([pa.field(inner, table_schema.field(_source_column(p)).type) for (inner, _), p in zip(aliases, select.expressions)])
         columns = [_source_column(p) for p in select.expressions]
     else:
-        schema = pa.schema([pa.field(inner, _expected_type(p)) for (inner, _), p in zip(aliases, select.expressions)])
+        column_types = _column_types(remote, query, context)
+        schema = pa.schema(
+            [pa.field(inner, _expected_type(p, column_types)) for (inner, _), p in zip(aliases, select.expressions)]
+        )
         columns = None
         base = None
     pushed = _pushed_operators(query, predicates)
@@ -103,8 +106,22 @@ def _source_column(projection: exp.Expression) -> str:
     return column.name
 
 
-def _expected_type(projection: exp.Expression) -> pa.DataType:
-    dtype = projection.unalias().type
+def _column_types(remote: exp.Expression, query: exp.Expression, context: PlanContext) -> dict[tuple[str, str], pa.DataType]:
+    """Arrow types of the catalog columns a fragment can see, by (alias, column)."""
+    types: dict[tuple[str, str], pa.DataType] = {}
+    for table in query.find_all(exp.Table):
+        catalog_table = context.tables.get(table.name)
+        if catalog_table is not None:
+            for f in catalog_table.arrow_schema():
+                types[(table.alias_or_name, f.name)] = f.type
+    return types
+
+
+def _expected_type(projection: exp.Expression, column_types: dict[tuple[str, str], pa.DataType]) -> pa.DataType:
+    inner = projection.unalias()
+    if isinstance(inner, exp.Column) and (inner.table, inner.name) in column_types:
+        return column_types[(inner.table, inner.name)]
+    dtype = inner.type
     if dtype is None or dtype.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
         return pa.null()
     try:

@@ -34,11 +34,12 @@ def _split_query(query: exp.Expression, context: PlanContext) -> None:
         table = _any_table(query, context)
         connector = table.connector
         reason = _whole_reason(query, connector)
-        if reason is None:
+        if reason is None and connector.capabilities.sql:
             fragment = make_fragment(query, connector, context)
             _replace_with_fragment(query, fragment.name, fragment.output_aliases)
             return
-        context.note(f"not sent whole to {table.department}.{table.source}: {reason}")
+        if reason:
+            context.note(f"not sent whole to {table.department}.{table.source}: {reason}")
     elif len(sources) > 1:
         names = sorted({f"{t.department}.{t.source}" for t in _tables_in(query, context)})
         if len(names) > 1:
@@ -70,9 +71,8 @@ def _free_cte_refs(query: exp.Expression, context: PlanContext) -> bool:
 def _whole_reason(query: exp.Expression, connector: object) -> str | None:
     caps = connector.capabilities  # type: ignore[attr-defined]
     if not caps.sql:
-        if _is_plain_scan(query):
-            return None
-        return f"a {connector.kind} source takes only single-table scans"  # type: ignore[attr-defined]
+        # File sources take scans only; the FROM-list cut below pushes those with their filters.
+        return "" if _is_plain_scan(query) else f"a {connector.kind} source takes only single-table scans"  # type: ignore[attr-defined]
     checks = [
         (caps.joins, lambda: any(True for _ in query.find_all(exp.Join)), "joins"),
         (caps.aggregates, lambda: query.find(exp.AggFunc) is not None or query.find(exp.Group) is not None, "aggregates"),

@@ -1,0 +1,1 @@
+"""fedquery benchmarks: TPC-H split across departments, compared with DuckDB holding everything."""

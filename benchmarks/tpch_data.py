@@ -1,0 +1,185 @@
+"""TPC-H data for tests and benchmarks: generate it, split it across departments, build the oracle.
+
+The default split puts each table in a different kind of source:
+
+* ``sales``     (DuckDB file): orders, lineitem
+* ``crm``       (SQLite file): customer, nation, region
+* ``catalogue`` (Parquet directory): part, partsupp
+* ``suppliers`` (CSV directory): supplier
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import sqlglot
+from sqlglot import exp
+
+TABLES = ("customer", "lineitem", "nation", "orders", "part", "partsupp", "region", "supplier")
+QUERIES = Path(__file__).parent / "queries" / "tpch"
+
+DEFAULT_SPLIT: dict[str, tuple[str, str]] = {
+    "orders": ("sales", "duckdb"),
+    "lineitem": ("sales", "duckdb"),
+    "customer": ("crm", "sqlite"),
+    "nation": ("crm", "sqlite"),
+    "region": ("crm", "sqlite"),
+    "part": ("catalogue", "parquet"),
+    "partsupp": ("catalogue", "parquet"),
+    "supplier": ("suppliers", "csv"),
+}
+
+
+def query(n: int) -> str:
+    return (QUERIES / f"q{n:02d}.sql").read_text().strip().rstrip(";")
+
+
+def generate(scale: float, directory: Path) -> Path:
+    """Generate the eight tables as Parquet with tpchgen-cli (skipped if present)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if all((directory / f"{t}.parquet").exists() for t in TABLES):
+        return directory
+    exe = shutil.which("tpchgen-cli") or str(Path(sys.executable).parent / "tpchgen-cli")
+    subprocess.run([exe, "parquet", "-s", str(scale), f"--output-dir={directory}"], check=True, capture_output=True)
+    return directory
+
+
+def build_federation(
+    parquet_dir: Path, out_dir: Path, split: dict[str, tuple[str, str]] | None = None
+) -> Path:
+    """Write the split sources and their ``fedquery.toml``; returns the config path."""
+    split = split or DEFAULT_SPLIT
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_source: dict[tuple[str, str], list[str]] = {}
+    for table, (department, kind) in split.items():
+        by_source.setdefault((department, kind), []).append(table)
+    lines = ["# TPC-H split across departments (generated)"]
+    for (department, kind), tables in sorted(by_source.items()):
+        lines.append(f"\n[departments.{department}]\ntitle = \"TPC-H {', '.join(tables)}\"")
+        lines.append(f"\n[departments.{department}.sources.{kind}]\nkind = \"{kind}\"")
+        if kind == "duckdb":
+            path = out_dir / f"{department}.duckdb"
+            _write_duckdb(parquet_dir, tables, path)
+            lines.append(f'path = "{path.name}"')
+        elif kind == "sqlite":
+            path = out_dir / f"{department}.sqlite"
+            _write_sqlite(parquet_dir, tables, path)
+            lines.append(f'path = "{path.name}"')
+        elif kind == "parquet":
+            directory = out_dir / department
+            directory.mkdir(exist_ok=True)
+            for t in tables:
+                shutil.copy(parquet_dir / f"{t}.parquet", directory / f"{t}.parquet")
+            lines.append(f'url = "{department}"')
+        elif kind == "csv":
+            directory = out_dir / department
+            directory.mkdir(exist_ok=True)
+            lines.append(f'url = "{department}"')
+            for t in tables:
+                table = _plain_strings(pq.read_table(parquet_dir / f"{t}.parquet"))
+                pacsv.write_csv(table, directory / f"{t}.csv")
+                decimals = {f.name: f"decimal({f.type.precision},{f.type.scale})" for f in table.schema if pa.types.is_decimal(f.type)}
+                dates = {f.name: "date" for f in table.schema if pa.types.is_date(f.type)}
+                columns = {**decimals, **dates}
+                lines.append(f"\n[departments.{department}.sources.{kind}.tables.{t}]\npath = \"{t}.csv\"")
+                if columns:
+                    inner = ", ".join(f'{k} = "{v}"' for k, v in columns.items())
+                    lines.append(f"columns = {{ {inner} }}")
+        else:
+            raise ValueError(f"unsupported kind in split: {kind}")
+    config = out_dir / "fedquery.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def _plain_strings(table: pa.Table) -> pa.Table:
+    schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_string_view(f.type) else f for f in table.schema])
+    return table.cast(schema)
+
+
+def _write_duckdb(parquet_dir: Path, tables: list[str], path: Path) -> None:
+    if path.exists():
+        path.unlink()
+    con = duckdb.connect(str(path))
+    for t in tables:
+        con.register("src", pq.read_table(parquet_dir / f"{t}.parquet"))
+        con.execute(f'CREATE TABLE "{t}" AS SELECT * FROM src')
+        con.unregister("src")
+    con.close()
+
+
+def _sqlite_type(field: pa.Field) -> str:
+    t = field.type
+    if pa.types.is_integer(t):
+        return "INTEGER"
+    if pa.types.is_decimal(t):
+        return f"DECIMAL({t.precision},{t.scale})"
+    if pa.types.is_floating(t):
+        return "REAL"
+    if pa.types.is_date(t):
+        return "DATE"
+    return "TEXT"
+
+
+def _write_sqlite(parquet_dir: Path, tables: list[str], path: Path) -> None:
+    if path.exists():
+        path.unlink()
+    con = sqlite3.connect(path)
+    for t in tables:
+        table = pq.read_table(parquet_dir / f"{t}.parquet")
+        columns = ", ".join(f'"{f.name}" {_sqlite_type(f)}' for f in table.schema)
+        con.execute(f'CREATE TABLE "{t}" ({columns})')
+        rows = zip(*[[_sqlite_value(v) for v in c.to_pylist()] for c in table.columns])
+        marks = ", ".join("?" for _ in table.schema)
+        con.executemany(f'INSERT INTO "{t}" VALUES ({marks})', rows)
+    con.commit()
+    con.close()
+
+
+def _sqlite_value(v: object) -> object:
+    from datetime import date
+    from decimal import Decimal
+
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, date):
+        return v.isoformat()
+    return v
+
+
+def federate(sql: str, split: dict[str, tuple[str, str]] | None = None) -> str:
+    """Rewrite bare TPC-H table names to ``department.table`` (as a tree, not as text)."""
+    split = split or DEFAULT_SPLIT
+    tree = sqlglot.parse_one(sql, dialect="duckdb")
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+
+    def rename(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.name in split and node.name not in ctes and not node.db:
+            department = split[node.name][0]
+            alias = node.alias or node.name
+            return exp.Table(
+                this=exp.to_identifier(node.name),
+                db=exp.to_identifier(department),
+                alias=exp.TableAlias(this=exp.to_identifier(alias)),
+            )
+        return node
+
+    return tree.transform(rename).sql(dialect="duckdb")
+
+
+def oracle(parquet_dir: Path) -> duckdb.DuckDBPyConnection:
+    """One DuckDB holding all eight tables: the answer every plan must match."""
+    con = duckdb.connect()
+    for t in TABLES:
+        con.register("src", pq.read_table(parquet_dir / f"{t}.parquet"))
+        con.execute(f'CREATE TABLE "{t}" AS SELECT * FROM src')
+        con.unregister("src")
+    return con
