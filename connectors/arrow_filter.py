@@ -37,6 +37,11 @@ _FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp
 
 
 def to_arrow_filter(node: exp.Expression, schema: pa.Schema) -> pc.Expression:
+    if node.args.get("negate"):
+        # sqlglot writes NOT LIKE / NOT IN / NOT BETWEEN as the positive form with negate=True.
+        positive = node.copy()
+        positive.set("negate", None)
+        return ~to_arrow_filter(positive, schema)
     if isinstance(node, exp.Paren):
         return to_arrow_filter(node.this, schema)
     if isinstance(node, exp.And):
@@ -50,6 +55,21 @@ def to_arrow_filter(node: exp.Expression, schema: pa.Schema) -> pc.Expression:
         return ~to_arrow_filter(inner, schema)
     if isinstance(node, exp.Is):
         return _is_null(node, schema)
+    if isinstance(node, exp.Column):
+        field, typ = _field(node, schema)
+        if not pa.types.is_boolean(typ):
+            raise Untranslatable("non-boolean column as a predicate")
+        return field
+    if isinstance(node, exp.Like) and not node.args.get("escape"):
+        field, typ = _field(node.this, schema)
+        pattern = node.expression
+        if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+            raise Untranslatable("LIKE on a non-string column")
+        if not (isinstance(pattern, exp.Literal) and pattern.is_string) or "\\" in pattern.this:
+            # Arrow treats backslash as an escape; DuckDB does not (without ESCAPE).
+            raise Untranslatable("LIKE pattern must be a literal without backslashes")
+        options = pc.MatchSubstringOptions(pattern.this)
+        return pc.Expression._call("match_like", [field], options)
     if type(node) in _COMPARE:
         left, right, op = node.left, node.right, type(node)
         if not isinstance(left, exp.Column) and isinstance(right, exp.Column):
@@ -68,7 +88,9 @@ def to_arrow_filter(node: exp.Expression, schema: pa.Schema) -> pc.Expression:
         values = [_literal(v, typ) for v in node.expressions]
         if any(v is None or (isinstance(v, pa.Scalar) and not v.is_valid) for v in values):
             raise Untranslatable("IN list with NULL")
-        return field.isin(pa.array([v.as_py() for v in values], type=typ))
+        member = field.isin(pa.array([v.as_py() for v in values], type=typ))
+        # SQL: NULL IN (...) is NULL; Arrow's is_in says false. Keep SQL's answer so NOT IN stays right.
+        return pc.Expression._call("if_else", [field.is_null(), pc.scalar(pa.scalar(None, pa.bool_())), member])
     raise Untranslatable(type(node).__name__)
 
 

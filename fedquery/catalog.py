@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from connectors import connector_class
 from fedquery.config import Config
 from fedquery.errors import ConfigError, SourceError, UnknownDepartmentError, UnknownTableError, suggest
 
@@ -75,6 +74,8 @@ class Catalog:
         with self._lock:
             key = (department, source)
             if key not in self._connectors:
+                from connectors import connector_class
+
                 src = self.config.departments[department].sources[source]
                 self._connectors[key] = connector_class(src.kind)(src)
             return self._connectors[key]

@@ -26,7 +26,9 @@ def _explicit_null_order(node: exp.Expression) -> exp.Expression:
     keys: list[exp.Expression] = []
     for ordered in node.expressions:
         nulls_first = bool(ordered.args.get("nulls_first"))
-        keys.append(exp.Ordered(this=exp.Is(this=ordered.this.copy(), expression=exp.Null()), desc=nulls_first))
+        keys.append(
+            exp.Ordered(this=exp.Is(this=ordered.this.copy(), expression=exp.Null()), desc=nulls_first, nulls_first=True)
+        )
         keys.append(exp.Ordered(this=ordered.this.copy(), desc=ordered.args.get("desc"), nulls_first=nulls_first))
     node.set("expressions", keys)
     return node

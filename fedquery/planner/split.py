@@ -190,9 +190,14 @@ def _is_nullable(select: exp.Select, table: exp.Table) -> bool:
 
 
 def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
+    """Split ``a AND (b AND c)`` into ``[a, b, c]``."""
     if node is None:
         return []
-    return list(node.flatten()) if isinstance(node, exp.And) else [node]
+    if isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
+        return conjuncts(node.this)
+    if isinstance(node, exp.And):
+        return conjuncts(node.left) + conjuncts(node.right)
+    return [node]
 
 
 def _only_references(predicate: exp.Expression, aliases: set[str]) -> bool:
@@ -260,8 +265,6 @@ def _push_join_group(select: exp.Select, members: list[exp.Table], context: Plan
         join = member.parent
         assert isinstance(join, exp.Join)
         join.pop()
-    names = ", ".join(context.tables[m.name].sql_name for m in members)
-    context.note(f"join of {names} pushed into {connector.department}.{connector.name}")
     _split_query(inner, context)
 
 
@@ -324,4 +327,5 @@ def _tables_in(query: exp.Expression, context: PlanContext) -> list:  # type: ig
 
 def _label(query: exp.Expression) -> str:
     text = query.sql("duckdb")
-    return "query" if query.parent is None else f"subquery ({text[:50]}{'...' if len(text) > 50 else ''})"
+    root = query.parent is None or (isinstance(query.parent, exp.Subquery) and query.parent.parent is None)
+    return "the query" if root else f"subquery ({text[:50]}{'...' if len(text) > 50 else ''})"

@@ -1,0 +1,191 @@
+"""The ``fedquery`` command line.
+
+Exit codes: 0 success, 1 query error (bad SQL, unknown name, refused
+statement), 2 usage error, 3 configuration error, 4 a source is unreachable
+or failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fedquery import formats
+from fedquery.errors import FedQueryError
+
+USAGE_ERROR = 2
+
+
+class _Context:
+    def __init__(self, config: str | None) -> None:
+        self.config = config
+        self._federation: Any = None
+
+    def federation(self) -> Any:
+        if self._federation is None:
+            from fedquery.federation import connect
+
+            self._federation = connect(self.config)
+        return self._federation
+
+
+def _fail(exc: FedQueryError) -> None:
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _read_sql(sql: str | None, file: Path | None) -> str:
+    if sql and file:
+        raise click.UsageError("give the SQL as an argument or with -f FILE, not both")
+    if file:
+        return file.read_text(encoding="utf-8")
+    if sql == "-" or (sql is None and not sys.stdin.isatty()):
+        text = sys.stdin.read()
+        if text.strip():
+            return text
+    if not sql or sql == "-":
+        raise click.UsageError("no SQL given: pass it as an argument, with -f FILE, or on standard input")
+    return sql
+
+
+def _emit(table: Any, fmt: str | None, output: Path | None, max_rows: int | None) -> None:
+    if fmt is None:
+        fmt = "table" if sys.stdout.isatty() and output is None else "csv"
+    if fmt == "parquet" and output is None and sys.stdout.isatty():
+        raise click.UsageError("parquet output is binary: use -o FILE or redirect standard output")
+    if output is not None:
+        with output.open("wb") as fh:
+            formats.write(table, fmt, fh)
+        return
+    formats.write(table, fmt, sys.stdout.buffer, max_rows=max_rows if fmt == "table" else None)
+    sys.stdout.flush()
+
+
+_format_option = click.option(
+    "--format", "fmt", type=click.Choice(formats.FORMATS), default=None,
+    help="Output format (default: table on a terminal, csv when piped).",
+)  # fmt: skip
+_output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-c", "--config", envvar="FEDQUERY_CONFIG", type=click.Path(dir_okay=False),
+    help="Catalog file (default: $FEDQUERY_CONFIG, else ./fedquery.toml).",
+)  # fmt: skip
+@click.version_option(package_name="fedquery")
+@click.pass_context
+def main(ctx: click.Context, config: str | None) -> None:
+    """Query data across departments with one SQL statement.
+
+    \b
+    Examples:
+      fedquery demo                      # build and query the demo federation
+      fedquery -c fedquery.toml tables
+      fedquery query "SELECT count(*) FROM dwp.claims"
+      fedquery explain -f report.sql
+    """
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    ctx.obj = _Context(config)
+
+
+@main.command()
+@click.argument("sql", required=False)
+@click.option("-f", "--file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read SQL from FILE.")
+@_format_option
+@_output_option
+@click.option("--max-rows", type=int, default=100, show_default=True, help="Rows shown in table format.")
+@click.option("--stats", is_flag=True, help="Print per-fragment rows, bytes and seconds to stderr.")
+@click.pass_obj
+def query(
+    obj: _Context, sql: str | None, file: Path | None, fmt: str | None, output: Path | None, max_rows: int, stats: bool
+) -> None:
+    """Run SQL across the federation.
+
+    \b
+    Examples:
+      fedquery query "SELECT * FROM dwp.claims LIMIT 5"
+      fedquery query -f q.sql --format json
+      echo "SELECT 1" | fedquery query --format csv
+    """
+    text = _read_sql(sql, file)
+    try:
+        result = obj.federation().sql(text)
+        table = result.arrow()
+    except FedQueryError as exc:
+        _fail(exc)
+        return
+    _emit(table, fmt, output, max_rows)
+    if stats:
+        for s in result.stats:
+            click.echo(
+                f"{s.fragment} {s.department}.{s.source}: {s.rows} rows, {s.bytes} bytes, {s.seconds:.3f}s", err=True
+            )
+
+
+@main.command()
+@click.argument("sql", required=False)
+@click.option("-f", "--file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read SQL from FILE.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.pass_obj
+def explain(obj: _Context, sql: str | None, file: Path | None, as_json: bool) -> None:
+    """Show the SQL sent to each source and what runs locally.
+
+    \b
+    Example:
+      fedquery explain "SELECT * FROM dwp.claims c JOIN hmrc.income i USING (person_id)"
+    """
+    text = _read_sql(sql, file)
+    try:
+        plan = obj.federation().explain(text)
+    except FedQueryError as exc:
+        _fail(exc)
+        return
+    click.echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
+
+
+@main.command()
+@click.argument("department", required=False)
+@_format_option
+@click.pass_obj
+def tables(obj: _Context, department: str | None, fmt: str | None) -> None:
+    """List tables (of one DEPARTMENT, or all) with their source and columns."""
+    try:
+        rows = obj.federation().tables(department)
+    except FedQueryError as exc:
+        _fail(exc)
+        return
+    for row in rows:
+        row["columns"] = ", ".join(f"{n} {t}" for n, t in row["columns"])
+    _emit(formats.rows_table(rows), fmt, None, None)
+
+
+@main.command()
+@click.argument("directory", required=False, default="fedquery-demo", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-run", is_flag=True, help="Only write the demo federation, do not run the example queries.")
+def demo(directory: Path, no_run: bool) -> None:
+    """Write the demo federation into DIRECTORY and run cross-department queries on it.
+
+    \b
+    The demo models the pandemic's questions: PPE stock per hospital trust (CSV,
+    hive-partitioned by region), PPE orders (SQLite), benefit claims (Parquet),
+    free school meals (CSV) and income records (DuckDB file).
+    """
+    from fedquery import demo as demo_module
+
+    try:
+        config = demo_module.write_demo(directory)
+        click.echo(f"Wrote the demo federation to {directory}/ (catalog: {config})")
+        if not no_run:
+            demo_module.run_demo(config, echo=click.echo)
+    except FedQueryError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,289 @@
+"""The built-in demo: a small, deterministic federation modelled on the pandemic's questions.
+
+* ``dhsc.ppe_stock``   PPE stock reported by each hospital trust: one CSV per trust,
+  hive-partitioned by NHS region (``ppe_stock/region=London/RJ1.csv``).
+* ``dhsc.ppe_orders``  the health department's central PPE orders (SQLite).
+* ``dwp.claims``       benefit claims (Parquet).
+* ``dfe.fsm_eligibility`` free-school-meal eligibility by pupil (CSV).
+* ``hmrc.income``      annual income records (a DuckDB file).
+
+People are linked across departments by a pseudonymous ``person_id``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sqlite3
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+REGIONS = ["London", "North East and Yorkshire", "North West", "Midlands", "East of England", "South East", "South West"]
+ITEMS = ["FFP3 respirator", "Fluid-resistant mask", "Gown", "Gloves (pair)", "Eye protection"]
+BENEFITS = ["Universal Credit", "Pension Credit", "Employment and Support Allowance", "Carer's Allowance"]
+SEED = 2020
+PEOPLE = 6000
+
+CONFIG = """\
+# The fedquery demo federation (written by `fedquery demo`).
+# Each department keeps its data where and how it likes; fedquery queries it in place.
+
+[settings]
+memory_limit = "1GB"
+
+[departments.dhsc]
+title = "Department of Health and Social Care"
+description = "PPE stock held by NHS trusts and central PPE orders"
+contact = "ppe-data@dhsc.example"
+licence = "OGL-UK-3.0"
+
+[departments.dhsc.sources.ppe_stock]
+kind = "csv"
+url = "dhsc/ppe_stock"            # one CSV per trust, hive-partitioned by region
+
+[departments.dhsc.sources.ppe_stock.tables.ppe_stock]
+path = "**/*.csv"
+columns = { as_of = "date", stock_units = "bigint", daily_use = "bigint" }
+
+[departments.dhsc.sources.orders]
+kind = "sqlite"
+path = "dhsc/ppe_orders.db"
+
+[departments.dwp]
+title = "Department for Work and Pensions"
+contact = "data@dwp.example"
+licence = "OGL-UK-3.0"
+
+[departments.dwp.sources.claims]
+kind = "parquet"
+url = "dwp/claims.parquet"
+
+[departments.dfe]
+title = "Department for Education"
+contact = "data@dfe.example"
+licence = "OGL-UK-3.0"
+
+[departments.dfe.sources.fsm]
+kind = "csv"
+url = "dfe"
+
+[departments.dfe.sources.fsm.tables.fsm_eligibility]
+path = "fsm_eligibility.csv"
+columns = { eligible_from = "date" }
+
+[departments.hmrc]
+title = "HM Revenue and Customs"
+contact = "data@hmrc.example"
+licence = "OGL-UK-3.0"
+
+[departments.hmrc.sources.income]
+kind = "duckdb"
+path = "hmrc/income.duckdb"
+"""
+
+QUERIES: list[tuple[str, str]] = [
+    (
+        "Which trusts will run out of a PPE item within 7 days, counting what is still on order?",
+        """
+SELECT s.region, s.trust_code, s.item, s.stock_units, s.daily_use,
+       coalesce(o.on_order, 0) AS on_order,
+       round((s.stock_units + coalesce(o.on_order, 0)) / s.daily_use, 1) AS days_left
+FROM dhsc.ppe_stock AS s
+LEFT JOIN (SELECT trust_code, item, sum(quantity) AS on_order
+           FROM dhsc.ppe_orders WHERE delivered_on IS NULL GROUP BY trust_code, item) AS o
+  ON o.trust_code = s.trust_code AND o.item = s.item
+WHERE s.as_of = DATE '2020-04-14' AND s.daily_use > 0
+  AND (s.stock_units + coalesce(o.on_order, 0)) / s.daily_use < 7
+ORDER BY days_left, s.trust_code, s.item
+LIMIT 10""",
+    ),
+    (
+        "Families on Universal Credit whose children get free school meals: how many, and what do they earn?",
+        """
+SELECT c.region, count(DISTINCT c.person_id) AS families,
+       count(f.pupil_id) AS children_on_fsm,
+       round(median(i.employment_income), 2) AS median_income
+FROM dwp.claims AS c
+JOIN dfe.fsm_eligibility AS f ON f.parent_person_id = c.person_id
+JOIN hmrc.income AS i ON i.person_id = c.person_id AND i.tax_year = '2019-20'
+WHERE c.benefit = 'Universal Credit' AND f.eligible
+GROUP BY c.region
+ORDER BY families DESC""",
+    ),
+    (
+        "Who may be missing out: low income, children on free school meals, but no benefit claim?",
+        """
+SELECT i.region, count(*) AS people, round(avg(i.employment_income), 2) AS avg_income
+FROM hmrc.income AS i
+WHERE i.tax_year = '2019-20' AND i.employment_income < 16000
+  AND EXISTS (SELECT 1 FROM dfe.fsm_eligibility f WHERE f.parent_person_id = i.person_id AND f.eligible)
+  AND NOT EXISTS (SELECT 1 FROM dwp.claims c WHERE c.person_id = i.person_id)
+GROUP BY i.region
+ORDER BY people DESC""",
+    ),
+]
+
+
+def write_demo(directory: Path | str) -> Path:
+    """Write the demo data and its ``fedquery.toml`` into ``directory``; returns the config path."""
+    root = Path(directory)
+    rng = random.Random(SEED)
+    people = _people(rng)
+    _write_ppe(root / "dhsc", rng)
+    _write_claims(root / "dwp", people, rng)
+    _write_fsm(root / "dfe", people, rng)
+    _write_income(root / "hmrc", people, rng)
+    config = root / "fedquery.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    return config
+
+
+def run_demo(config: Path, echo: Callable[[str], None] = print) -> None:
+    from fedquery import formats
+    from fedquery.federation import connect
+
+    with connect(config) as fed:
+        for title, sql in QUERIES:
+            echo("")
+            echo("=" * 78)
+            echo(title)
+            echo("=" * 78)
+            echo(sql.strip())
+            echo("")
+            plan = fed.explain(sql)
+            echo("-- What each department was sent --")
+            for fragment in plan.fragments:
+                echo(f"[{fragment.department}.{fragment.source} · {fragment.kind}] {fragment.sql}")
+            echo(f"[local DuckDB] {plan.local_sql}")
+            echo("")
+            result = fed.sql(sql)
+            echo(formats.render(result.arrow(), "table", max_rows=15).rstrip())
+            moved = sum(s.rows for s in result.stats)
+            echo(f"({moved} rows moved from {len(result.stats)} fragment(s))")
+
+
+def _people(rng: random.Random) -> list[dict[str, object]]:
+    people = []
+    for n in range(PEOPLE):
+        people.append(
+            {
+                "person_id": f"P{n:06d}",
+                "region": rng.choice(REGIONS),
+                "children": rng.choices([0, 1, 2, 3, 4], weights=[40, 25, 20, 10, 5])[0],
+                "income": Decimal(int(max(0.0, rng.lognormvariate(10.0, 0.6))) * 100) / 100,
+            }
+        )
+    return people
+
+
+def _write_ppe(root: Path, rng: random.Random) -> None:
+    stock_root = root / "ppe_stock"
+    trusts = [(f"R{chr(65 + i // 10)}{i % 10}", REGIONS[i % len(REGIONS)]) for i in range(28)]
+    start = dt.date(2020, 4, 1)
+    for code, region in trusts:
+        rows: dict[str, list[object]] = {k: [] for k in ("trust_code", "trust_name", "item", "as_of", "stock_units", "daily_use")}
+        for item in ITEMS:
+            daily = rng.randint(20, 400)
+            stock = daily * rng.randint(3, 40)
+            for day in range(14):
+                rows["trust_code"].append(code)
+                rows["trust_name"].append(f"{region} Hospitals Trust {code}")
+                rows["item"].append(item)
+                rows["as_of"].append(start + dt.timedelta(days=day))
+                rows["stock_units"].append(stock)
+                rows["daily_use"].append(daily)
+                stock = max(0, stock - daily + (rng.randint(0, 3) * daily if rng.random() < 0.3 else 0))
+        folder = stock_root / f"region={region}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pacsv.write_csv(pa.table(rows), folder / f"{code}.csv")
+    root.mkdir(parents=True, exist_ok=True)
+    db = root / "ppe_orders.db"
+    if db.exists():
+        db.unlink()
+    con = sqlite3.connect(db)
+    con.execute(
+        "CREATE TABLE ppe_orders (order_id INTEGER PRIMARY KEY, trust_code TEXT NOT NULL, item TEXT NOT NULL, "
+        "quantity INTEGER NOT NULL, ordered_on DATE NOT NULL, delivered_on DATE)"
+    )
+    orders = []
+    for n in range(1200):
+        code, _ = rng.choice(trusts)
+        ordered = start + dt.timedelta(days=rng.randint(0, 13))
+        delivered = ordered + dt.timedelta(days=rng.randint(1, 9))
+        orders.append(
+            (n + 1, code, rng.choice(ITEMS), rng.randint(1, 50) * 100, ordered.isoformat(),
+             delivered.isoformat() if delivered <= dt.date(2020, 4, 14) else None)
+        )  # fmt: skip
+    con.executemany("INSERT INTO ppe_orders VALUES (?, ?, ?, ?, ?, ?)", orders)
+    con.commit()
+    con.close()
+
+
+def _write_claims(root: Path, people: list[dict[str, object]], rng: random.Random) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    cols: dict[str, list[object]] = {k: [] for k in ("claim_id", "person_id", "benefit", "region", "start_date", "weekly_amount")}
+    n = 0
+    for person in people:
+        low = person["income"] < Decimal(18000)  # type: ignore[operator]
+        if rng.random() < (0.55 if low else 0.08):
+            n += 1
+            cols["claim_id"].append(n)
+            cols["person_id"].append(person["person_id"])
+            cols["benefit"].append(BENEFITS[0] if rng.random() < 0.75 else rng.choice(BENEFITS[1:]))
+            cols["region"].append(person["region"])
+            cols["start_date"].append(dt.date(2019, 1, 1) + dt.timedelta(days=rng.randint(0, 500)))
+            cols["weekly_amount"].append(Decimal(rng.randint(5000, 40000)) / 100)
+    schema = pa.schema(
+        [("claim_id", pa.int64()), ("person_id", pa.string()), ("benefit", pa.string()), ("region", pa.string()),
+         ("start_date", pa.date32()), ("weekly_amount", pa.decimal128(10, 2))]
+    )  # fmt: skip
+    pq.write_table(pa.table(cols, schema=schema), root / "claims.parquet", row_group_size=1000)
+
+
+def _write_fsm(root: Path, people: list[dict[str, object]], rng: random.Random) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    cols: dict[str, list[object]] = {k: [] for k in ("pupil_id", "parent_person_id", "school_urn", "eligible", "eligible_from")}
+    n = 0
+    for person in people:
+        for _ in range(int(person["children"])):  # type: ignore[call-overload]
+            n += 1
+            low = person["income"] < Decimal(16000)  # type: ignore[operator]
+            eligible = rng.random() < (0.8 if low else 0.05)
+            cols["pupil_id"].append(f"U{n:06d}")
+            cols["parent_person_id"].append(person["person_id"])
+            cols["school_urn"].append(100000 + rng.randint(0, 400))
+            cols["eligible"].append(eligible)
+            cols["eligible_from"].append(dt.date(2019, 9, 1) + dt.timedelta(days=rng.randint(0, 200)) if eligible else None)
+    pacsv.write_csv(pa.table(cols), root / "fsm_eligibility.csv")
+
+
+def _write_income(root: Path, people: list[dict[str, object]], rng: random.Random) -> None:
+    import duckdb
+
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / "income.duckdb"
+    if path.exists():
+        path.unlink()
+    cols: dict[str, list[object]] = {k: [] for k in ("person_id", "tax_year", "region", "employment_income", "self_employed")}
+    for person in people:
+        for year, factor in (("2018-19", Decimal("0.97")), ("2019-20", Decimal(1))):
+            cols["person_id"].append(person["person_id"])
+            cols["tax_year"].append(year)
+            cols["region"].append(person["region"])
+            cols["employment_income"].append((person["income"] * factor).quantize(Decimal("0.01")))  # type: ignore[operator]
+            cols["self_employed"].append(rng.random() < 0.12)
+    table = pa.table(cols).cast(
+        pa.schema(
+            [("person_id", pa.string()), ("tax_year", pa.string()), ("region", pa.string()),
+             ("employment_income", pa.decimal128(12, 2)), ("self_employed", pa.bool_())]
+        )
+    )  # fmt: skip
+    con = duckdb.connect(str(path))
+    con.register("src", table)
+    con.execute("CREATE TABLE income AS SELECT * FROM src")
+    con.close()
