@@ -105,7 +105,7 @@ class SqliteConnector(Connector):
                 isinstance(sub.this, exp.Literal) and sub.to.this == exp.DataType.Type.DATE
             ):
                 return f"CAST ({sub.sql('duckdb')}) has no exact SQLite equivalent"
-            if isinstance(sub, (exp.Add, exp.Sub, exp.Mul, exp.Sum, exp.Avg)) and _decimalish(sub):
+            if isinstance(sub, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.Sum, exp.Avg)) and _decimalish(sub):
                 return f"{sub.sql('duckdb')} is DECIMAL arithmetic, which SQLite does in binary floating point"
         return None
 
@@ -158,8 +158,14 @@ def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
 
 
 def _decimalish(node: exp.Expression) -> bool:
-    types = [node.type] + [a.type for a in node.iter_expressions() if isinstance(a, exp.Expression)]
-    return any(t is None or t.this in _DECIMALISH for t in types)
+    """Could DuckDB compute this in exact DECIMAL where SQLite would use floating point?"""
+    for operand in [node, *node.iter_expressions()]:
+        if isinstance(operand, exp.Literal) and not operand.is_string and not operand.this.lstrip("-").isdigit():
+            return True  # DuckDB types 0.06 as DECIMAL(3,2)
+        t = operand.type
+        if t is None or t.this in _DECIMALISH:
+            return True
+    return False
 
 
 def _declared_type(declared: str) -> pa.DataType:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from fedquery.config import Config
-from fedquery.errors import ConfigError, SourceError, UnknownDepartmentError, UnknownTableError, suggest
+from fedquery.errors import ConfigError, FedQueryError, SourceError, UnknownDepartmentError, UnknownTableError, suggest
 
 if TYPE_CHECKING:
     from connectors.base import Connector, TableInfo
@@ -47,7 +47,7 @@ class CatalogTable:
         if self._schema is None:
             try:
                 self._schema = self.connector.table_schema(self.info)
-            except SourceError:
+            except FedQueryError:
                 raise
             except Exception as exc:  # a driver error while reading the schema
                 raise SourceError(
