@@ -200,7 +200,9 @@ class FileConnector(Connector):
     def file_format(self, table: TableInfo) -> ds.FileFormat:
         raise NotImplementedError
 
-    def dataset(self, table: TableInfo, counter: IOCounter | None = None) -> ds.Dataset:
+    def dataset(
+        self, table: TableInfo, counter: IOCounter | None = None, schema: pa.Schema | None = None
+    ) -> ds.Dataset:
         fs, _ = self.filesystem()
         location = table.remote[0]
         handler = _CountingHandler(fs, counter or IOCounter())
@@ -215,6 +217,11 @@ class FileConnector(Connector):
                 if not fs.exists(location):
                     raise FileNotFoundError(location)
                 source = location
+            if schema is not None:
+                # The schema is known from planning: do not open a file again to infer it.
+                return ds.dataset(
+                    source, filesystem=pyfs, format=self.file_format(table), partitioning="hive", schema=schema
+                )
             dataset = ds.dataset(
                 source, filesystem=pyfs, format=self.file_format(table), partitioning="hive", exclude_invalid_files=False
             )
@@ -272,7 +279,7 @@ class FileConnector(Connector):
             )
         counter = IOCounter()
         self.io[fragment.name] = counter
-        dataset = self.dataset(table, counter)
+        dataset = self.dataset(table, counter, schema=self.table_schema(table))
         schema = dataset.schema
         arrow_filter = None
         if fragment.predicate is not None:
