@@ -52,9 +52,7 @@ def generate(scale: float, directory: Path) -> Path:
     return directory
 
 
-def build_federation(
-    parquet_dir: Path, out_dir: Path, split: dict[str, tuple[str, str]] | None = None
-) -> Path:
+def build_federation(parquet_dir: Path, out_dir: Path, split: dict[str, tuple[str, str]] | None = None) -> Path:
     """Write the split sources and their ``fedquery.toml``; returns the config path."""
     split = split or DEFAULT_SPLIT
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -63,8 +61,8 @@ def build_federation(
         by_source.setdefault((department, kind), []).append(table)
     lines = ["# TPC-H split across departments (generated)"]
     for (department, kind), tables in sorted(by_source.items()):
-        lines.append(f"\n[departments.{department}]\ntitle = \"TPC-H {', '.join(tables)}\"")
-        lines.append(f"\n[departments.{department}.sources.{kind}]\nkind = \"{kind}\"")
+        lines.append(f'\n[departments.{department}]\ntitle = "TPC-H {", ".join(tables)}"')
+        lines.append(f'\n[departments.{department}.sources.{kind}]\nkind = "{kind}"')
         if kind == "duckdb":
             path = out_dir / f"{department}.duckdb"
             _write_duckdb(parquet_dir, tables, path)
@@ -86,10 +84,14 @@ def build_federation(
             for t in tables:
                 table = _plain_strings(pq.read_table(parquet_dir / f"{t}.parquet"))
                 pacsv.write_csv(table, directory / f"{t}.csv")
-                decimals = {f.name: f"decimal({f.type.precision},{f.type.scale})" for f in table.schema if pa.types.is_decimal(f.type)}
+                decimals = {
+                    f.name: f"decimal({f.type.precision},{f.type.scale})"
+                    for f in table.schema
+                    if pa.types.is_decimal(f.type)
+                }
                 dates = {f.name: "date" for f in table.schema if pa.types.is_date(f.type)}
                 columns = {**decimals, **dates}
-                lines.append(f"\n[departments.{department}.sources.{kind}.tables.{t}]\npath = \"{t}.csv\"")
+                lines.append(f'\n[departments.{department}.sources.{kind}.tables.{t}]\npath = "{t}.csv"')
                 if columns:
                     inner = ", ".join(f'{k} = "{v}"' for k, v in columns.items())
                     lines.append(f"columns = {{ {inner} }}")

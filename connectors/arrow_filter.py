@@ -25,7 +25,7 @@ class Untranslatable(Exception):
     """The predicate has no exact Arrow equivalent."""
 
 
-_COMPARE = {
+_COMPARE: dict[type[exp.Expr], str] = {
     exp.EQ: "__eq__",
     exp.NEQ: "__ne__",
     exp.GT: "__gt__",
@@ -33,10 +33,17 @@ _COMPARE = {
     exp.LT: "__lt__",
     exp.LTE: "__le__",
 }
-_FLIP = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ, exp.NEQ: exp.NEQ}
+_FLIP: dict[type[exp.Expr], type[exp.Expr]] = {
+    exp.GT: exp.LT,
+    exp.GTE: exp.LTE,
+    exp.LT: exp.GT,
+    exp.LTE: exp.GTE,
+    exp.EQ: exp.EQ,
+    exp.NEQ: exp.NEQ,
+}
 
 
-def to_arrow_filter(node: exp.Expression, schema: pa.Schema) -> pc.Expression:
+def to_arrow_filter(node: exp.Expr, schema: pa.Schema) -> pc.Expression:
     if node.args.get("negate"):
         # sqlglot writes NOT LIKE / NOT IN / NOT BETWEEN as the positive form with negate=True.
         positive = node.copy()
@@ -70,8 +77,9 @@ def to_arrow_filter(node: exp.Expression, schema: pa.Schema) -> pc.Expression:
             raise Untranslatable("LIKE pattern must be a literal without backslashes")
         options = pc.MatchSubstringOptions(pattern.this)
         return pc.Expression._call("match_like", [field], options)
-    if type(node) in _COMPARE:
-        left, right, op = node.left, node.right, type(node)
+    if isinstance(node, exp.Binary) and type(node) in _COMPARE:
+        left, right = node.left, node.right
+        op: type[exp.Expr] = type(node)
         if not isinstance(left, exp.Column) and isinstance(right, exp.Column):
             left, right, op = right, left, _FLIP[op]
         field, typ = _field(left, schema)
@@ -101,7 +109,7 @@ def _is_null(node: exp.Is, schema: pa.Schema) -> pc.Expression:
     return field.is_null()
 
 
-def _field(node: exp.Expression, schema: pa.Schema) -> tuple[pc.Expression, pa.DataType]:
+def _field(node: exp.Expr, schema: pa.Schema) -> tuple[pc.Expression, pa.DataType]:
     if not isinstance(node, exp.Column):
         raise Untranslatable("not a column")
     index = schema.get_field_index(node.name)
@@ -110,7 +118,7 @@ def _field(node: exp.Expression, schema: pa.Schema) -> tuple[pc.Expression, pa.D
     return pc.field(node.name), schema.field(index).type
 
 
-def _literal(node: exp.Expression, typ: pa.DataType) -> pa.Scalar:
+def _literal(node: exp.Expr, typ: pa.DataType) -> pa.Scalar:
     value = _python_value(node)
     try:
         if isinstance(value, str) and not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
@@ -122,7 +130,7 @@ def _literal(node: exp.Expression, typ: pa.DataType) -> pa.Scalar:
         raise Untranslatable(str(exc)) from None
 
 
-def _python_value(node: exp.Expression) -> Any:
+def _python_value(node: exp.Expr) -> Any:
     if isinstance(node, exp.Paren):
         return _python_value(node.this)
     if isinstance(node, exp.Neg):

@@ -40,8 +40,8 @@ class Capabilities:
     window: bool = False
     subqueries: bool = False
     set_operations: bool = False
-    unsupported: tuple[type[exp.Expression], ...] = ()
-    allowed: tuple[type[exp.Expression], ...] | None = None
+    unsupported: tuple[type[exp.Expr], ...] = ()
+    allowed: tuple[type[exp.Expr], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Connector(ABC):
             kwargs["catalog"] = parts[-3]
         return exp.Table(**kwargs)
 
-    def unsupported_reason(self, node: exp.Expression) -> str | None:
+    def unsupported_reason(self, node: exp.Expr) -> str | None:
         """Why ``node`` (a whole query or a predicate) cannot be sent, or None."""
         caps = self.capabilities
         for sub in node.walk():
@@ -127,7 +127,7 @@ class Connector(ABC):
                 return f"{type(sub).__name__} ({_short(sub)}) is not supported by {self.kind} source"
         return None
 
-    def filter_reason(self, predicate: exp.Expression, table: TableInfo) -> str | None:
+    def filter_reason(self, predicate: exp.Expr, table: TableInfo) -> str | None:
         """Why ``predicate`` cannot be pushed into a scan of ``table``, or None."""
         return self.unsupported_reason(predicate)
 
@@ -152,7 +152,7 @@ def require(module: str, extra: str, kind: str) -> Any:
         ) from None
 
 
-def _short(node: exp.Expression, limit: int = 60) -> str:
+def _short(node: exp.Expr, limit: int = 60) -> str:
     text = node.sql("duckdb")
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

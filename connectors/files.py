@@ -223,7 +223,11 @@ class FileConnector(Connector):
                     source, filesystem=pyfs, format=self.file_format(table), partitioning="hive", schema=schema
                 )
             dataset = ds.dataset(
-                source, filesystem=pyfs, format=self.file_format(table), partitioning="hive", exclude_invalid_files=False
+                source,
+                filesystem=pyfs,
+                format=self.file_format(table),
+                partitioning="hive",
+                exclude_invalid_files=False,
             )
             plain = _without_views(dataset.schema)
             if plain != dataset.schema:
@@ -260,7 +264,7 @@ class FileConnector(Connector):
             size = None
         return TableStats(row_count=None, size_bytes=size)
 
-    def filter_reason(self, predicate: exp.Expression, table: TableInfo) -> str | None:
+    def filter_reason(self, predicate: exp.Expr, table: TableInfo) -> str | None:
         try:
             to_arrow_filter(_unqualify(predicate), self.table_schema(table))
         except Untranslatable as exc:
@@ -350,8 +354,8 @@ def _without_views(schema: pa.Schema) -> pa.Schema:
     return pa.schema([f.with_type(plain(f.type)) for f in schema], metadata=schema.metadata)
 
 
-def _unqualify(predicate: exp.Expression) -> exp.Expression:
-    def strip(node: exp.Expression) -> exp.Expression:
+def _unqualify(predicate: exp.Expr) -> exp.Expr:
+    def strip(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column):
             return exp.column(node.name)
         return node

@@ -24,7 +24,7 @@ from connectors.types import arrow_type
 from fedquery.errors import SourceError, SourceUnavailableError
 from fedquery.fragment import Fragment
 
-_ALLOWED: tuple[type[exp.Expression], ...] = (
+_ALLOWED: tuple[type[exp.Expr], ...] = (
     exp.Select, exp.From, exp.Join, exp.Where, exp.Group, exp.Having, exp.Order, exp.Ordered, exp.Limit,
     exp.Subquery, exp.Union, exp.Intersect, exp.Except, exp.With, exp.CTE, exp.TableAlias, exp.Alias,
     exp.Column, exp.Identifier, exp.Table, exp.Star, exp.Literal, exp.Null, exp.Boolean, exp.Paren,
@@ -73,7 +73,8 @@ class SqliteConnector(Connector):
         con = self.connect()
         try:
             rows = con.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
             ).fetchall()
         finally:
             con.close()
@@ -96,7 +97,7 @@ class SqliteConnector(Connector):
             con.close()
         return TableStats(row_count=int(count))
 
-    def unsupported_reason(self, node: exp.Expression) -> str | None:
+    def unsupported_reason(self, node: exp.Expr) -> str | None:
         reason = super().unsupported_reason(node)
         if reason:
             return reason
@@ -145,7 +146,10 @@ class SqliteConnector(Connector):
                     yield pa.record_batch([_to_arrow(col, f.type) for col, f in zip(columns, schema)], schema=schema)
             except sqlite3.Error as exc:
                 raise SourceError(
-                    f"SQLite source failed: {exc}", department=self.department, source=self.name, remote_sql=fragment.sql
+                    f"SQLite source failed: {exc}",
+                    department=self.department,
+                    source=self.name,
+                    remote_sql=fragment.sql,
                 ) from None
             finally:
                 con.close()
@@ -157,7 +161,7 @@ def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
     return list(zip(*rows)) if rows else [() for _ in range(width)]
 
 
-def _decimalish(node: exp.Expression) -> bool:
+def _decimalish(node: exp.Expr) -> bool:
     """Could DuckDB compute this in exact DECIMAL where SQLite would use floating point?"""
     for operand in [node, *node.iter_expressions()]:
         if isinstance(operand, exp.Literal) and not operand.is_string and not operand.this.lstrip("-").isdigit():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 from sqlglot import exp
 
 T = exp.DataType.Type
 
-_SIMPLE: dict[exp.DataType.Type, pa.DataType] = {
+_SIMPLE: dict[Any, pa.DataType] = {
     T.BOOLEAN: pa.bool_(),
     T.TINYINT: pa.int8(),
     T.SMALLINT: pa.int16(),

@@ -49,7 +49,7 @@ class CatalogTable:
                 self._schema = self.connector.table_schema(self.info)
             except FedQueryError:
                 raise
-            except Exception as exc:  # a driver error while reading the schema
+            except Exception as exc:  # noqa: BLE001 - any driver error becomes a typed SourceError
                 raise SourceError(
                     f"cannot read the schema: {type(exc).__name__}: {self.connector.config.redact(str(exc))}",
                     department=self.department,

@@ -119,7 +119,9 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path | None) 
     departments: dict[str, DepartmentConfig] = {}
     for dept_name, dept_raw in departments_raw.items():
         if not _NAME.match(dept_name):
-            raise ConfigError(f"{where}: department name {dept_name!r} must be a SQL identifier ([A-Za-z_][A-Za-z0-9_]*)")
+            raise ConfigError(
+                f"{where}: department name {dept_name!r} must be a SQL identifier ([A-Za-z_][A-Za-z0-9_]*)"
+            )
         if not isinstance(dept_raw, Mapping):
             raise ConfigError(f"{where}: [departments.{dept_name}] must be a table", department=dept_name)
         sources_raw = dept_raw.get("sources", {})
@@ -164,7 +166,9 @@ def _parse_source(dept: str, name: str, raw: Any, base_dir: Path, where: str) ->
     }
     tables_raw = raw.get("tables", {})
     if not isinstance(tables_raw, Mapping):
-        raise ConfigError(f"{where}: departments.{dept}.sources.{name}.tables must be a table", department=dept, source=name)
+        raise ConfigError(
+            f"{where}: departments.{dept}.sources.{name}.tables must be a table", department=dept, source=name
+        )
     tables: dict[str, dict[str, Any]] = {}
     for tname, traw in tables_raw.items():
         if not _NAME.match(tname):

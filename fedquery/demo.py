@@ -23,7 +23,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-REGIONS = ["London", "North East and Yorkshire", "North West", "Midlands", "East of England", "South East", "South West"]
+REGIONS = [
+    "London",
+    "North East and Yorkshire",
+    "North West",
+    "Midlands",
+    "East of England",
+    "South East",
+    "South West",
+]
 ITEMS = ["FFP3 respirator", "Fluid-resistant mask", "Gown", "Gloves (pair)", "Eye protection"]
 BENEFITS = ["Universal Credit", "Pension Credit", "Employment and Support Allowance", "Carer's Allowance"]
 SEED = 2020
@@ -186,7 +194,9 @@ def _write_ppe(root: Path, rng: random.Random) -> None:
     trusts = [(f"R{chr(65 + i // 10)}{i % 10}", REGIONS[i % len(REGIONS)]) for i in range(28)]
     start = dt.date(2020, 4, 1)
     for code, region in trusts:
-        rows: dict[str, list[object]] = {k: [] for k in ("trust_code", "trust_name", "item", "as_of", "stock_units", "daily_use")}
+        rows: dict[str, list[object]] = {
+            k: [] for k in ("trust_code", "trust_name", "item", "as_of", "stock_units", "daily_use")
+        }
         for item in ITEMS:
             daily = rng.randint(20, 400)
             stock = daily * rng.randint(3, 40)
@@ -226,7 +236,9 @@ def _write_ppe(root: Path, rng: random.Random) -> None:
 
 def _write_claims(root: Path, people: list[dict[str, object]], rng: random.Random) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    cols: dict[str, list[object]] = {k: [] for k in ("claim_id", "person_id", "benefit", "region", "start_date", "weekly_amount")}
+    cols: dict[str, list[object]] = {
+        k: [] for k in ("claim_id", "person_id", "benefit", "region", "start_date", "weekly_amount")
+    }
     n = 0
     for person in people:
         low = person["income"] < Decimal(18000)  # type: ignore[operator]
@@ -247,7 +259,9 @@ def _write_claims(root: Path, people: list[dict[str, object]], rng: random.Rando
 
 def _write_fsm(root: Path, people: list[dict[str, object]], rng: random.Random) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    cols: dict[str, list[object]] = {k: [] for k in ("pupil_id", "parent_person_id", "school_urn", "eligible", "eligible_from")}
+    cols: dict[str, list[object]] = {
+        k: [] for k in ("pupil_id", "parent_person_id", "school_urn", "eligible", "eligible_from")
+    }
     n = 0
     for person in people:
         for _ in range(int(person["children"])):  # type: ignore[call-overload]
@@ -258,7 +272,9 @@ def _write_fsm(root: Path, people: list[dict[str, object]], rng: random.Random) 
             cols["parent_person_id"].append(person["person_id"])
             cols["school_urn"].append(100000 + rng.randint(0, 400))
             cols["eligible"].append(eligible)
-            cols["eligible_from"].append(dt.date(2019, 9, 1) + dt.timedelta(days=rng.randint(0, 200)) if eligible else None)
+            cols["eligible_from"].append(
+                dt.date(2019, 9, 1) + dt.timedelta(days=rng.randint(0, 200)) if eligible else None
+            )
     pacsv.write_csv(pa.table(cols), root / "fsm_eligibility.csv")
 
 
@@ -269,7 +285,9 @@ def _write_income(root: Path, people: list[dict[str, object]], rng: random.Rando
     path = root / "income.duckdb"
     if path.exists():
         path.unlink()
-    cols: dict[str, list[object]] = {k: [] for k in ("person_id", "tax_year", "region", "employment_income", "self_employed")}
+    cols: dict[str, list[object]] = {
+        k: [] for k in ("person_id", "tax_year", "region", "employment_income", "self_employed")
+    }
     for person in people:
         for year, factor in (("2018-19", Decimal("0.97")), ("2019-20", Decimal(1))):
             cols["person_id"].append(person["person_id"])

@@ -59,9 +59,7 @@ class FragmentStream:
         self.schema: pa.Schema | None = None
         self.error: BaseException | None = None
         self.cancelled = threading.Event()
-        self.stats = FragmentStats(
-            fragment.name, fragment.department, fragment.source, fragment.kind, fragment.sql
-        )
+        self.stats = FragmentStats(fragment.name, fragment.department, fragment.source, fragment.kind, fragment.sql)
         self.thread = threading.Thread(target=self._run, name=f"fedquery-{fragment.name}", daemon=True)
 
     def start(self) -> None:

@@ -28,14 +28,16 @@ class Fragment:
     source: str
     kind: str
     dialect: str
-    expression: exp.Query
+    expression: exp.Expr
     sql: str
     schema: pa.Schema
     tables: list[str]
     table: TableInfo | None = None
     columns: list[str] | None = None
-    predicate: exp.Expression | None = None
+    predicate: exp.Expr | None = None
     pushed: list[str] = field(default_factory=list)
+    #: (name in the fragment's output, name the query uses) for every output column
+    output_aliases: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {

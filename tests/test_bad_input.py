@@ -125,7 +125,9 @@ def _config(tmp_path: Path, body: str) -> Path:
 
 
 def test_missing_file_names_source(tmp_path: Path) -> None:
-    fed = fedquery.connect(_config(tmp_path, '[departments.dwp.sources.claims]\nkind = "parquet"\nurl = "nope.parquet"\n'))
+    fed = fedquery.connect(
+        _config(tmp_path, '[departments.dwp.sources.claims]\nkind = "parquet"\nurl = "nope.parquet"\n')
+    )
     with pytest.raises(SourceUnavailableError) as info:
         fed.sql("SELECT * FROM dwp.claims")
     assert info.value.department == "dwp" and info.value.source == "claims"
@@ -184,7 +186,10 @@ def test_truncated_parquet_fails_the_query_mid_stream(tmp_path: Path) -> None:
         ("[departments.dwp.sources.claims]\nurl = 'x'\n", "has no 'kind'"),
         ("[departments.dwp.sources.claims]\nkind = 'oracle'\n", "unknown source kind 'oracle'"),
         ("[departments.'bad name'.sources.c]\nkind = 'csv'\n", "must be a SQL identifier"),
-        ("[departments.dwp.sources.c]\nkind = 'csv'\nurl = '${ENV:FEDQUERY_TEST_UNSET_VAR}'\n", "FEDQUERY_TEST_UNSET_VAR"),
+        (
+            "[departments.dwp.sources.c]\nkind = 'csv'\nurl = '${ENV:FEDQUERY_TEST_UNSET_VAR}'\n",
+            "FEDQUERY_TEST_UNSET_VAR",
+        ),
         ("[settings]\nmemory_limt = '1GB'\n[departments.d.sources.c]\nkind='csv'\n", "unknown setting"),
         ("[settings]\nthreads = 0\n[departments.d.sources.c]\nkind='csv'\n", "positive integer"),
         ("[surprise]\n", "unknown top-level key"),

@@ -130,7 +130,11 @@ def test_s3_through_s3fs_on_moto(moto_s3: str, tmp_path: Path, monkeypatch: pyte
     import s3fs
 
     monkeypatch.setenv("FQ_TEST_S3_SECRET", "moto-secret-key")
-    options = {"key": "testing", "secret": "moto-secret-key", "client_kwargs": {"endpoint_url": moto_s3, "region_name": "eu-west-2"}}
+    options = {
+        "key": "testing",
+        "secret": "moto-secret-key",
+        "client_kwargs": {"endpoint_url": moto_s3, "region_name": "eu-west-2"},
+    }
     fs = s3fs.S3FileSystem(**options)
     fs.mkdir("dept-bucket")
     _write(tmp_path)

@@ -21,7 +21,7 @@ def test_tpch_query_matches_oracle(number: int, tpch_fed, oracle) -> None:  # ty
     # via the multiset, and the full sequence where the order is total (no LIMIT ties in these queries).
     assert_same_rows(got, expected, ordered=False)
     if ordered:
-        assert [r[: 1] for r in got] == [r[: 1] for r in expected] or _same_keys(got, expected)
+        assert [r[:1] for r in got] == [r[:1] for r in expected] or _same_keys(got, expected)
     assert result.stats, "at least one fragment ran"
     assert all(s.finished for s in result.stats)
 
@@ -74,7 +74,9 @@ def test_whole_query_to_sqlite_keeps_duckdb_null_order(tpch_fed, oracle) -> None
 
 def test_sqlite_decimal_arithmetic_is_not_pushed(tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
     # SQLite stores DECIMAL as binary floating point: 0.06 + 0.01 <> 0.07 there.
-    sql = "SELECT count(*) FROM customer WHERE c_acctbal BETWEEN 0.06 - 0.01 AND 0.06 + 0.01 OR c_acctbal > 9999.0 - 0.01"
+    sql = (
+        "SELECT count(*) FROM customer WHERE c_acctbal BETWEEN 0.06 - 0.01 AND 0.06 + 0.01 OR c_acctbal > 9999.0 - 0.01"
+    )
     plan = tpch_fed.explain(tpch_data.federate(sql))
     for fragment in plan.fragments:
         assert "0.06 + 0.01" not in fragment.sql

@@ -25,7 +25,7 @@ from fedquery.planner.validate import validate
 if TYPE_CHECKING:
     from fedquery.catalog import Catalog
 
-Pass = Callable[..., exp.Expression]
+Pass = Callable[..., exp.Expr]
 PASSES: tuple[Pass, ...] = (validate, bind, normalise, place, split, render)
 
 

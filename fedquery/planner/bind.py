@@ -9,27 +9,23 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from fedquery.errors import BindError, UnknownTableError, suggest
+from fedquery.errors import BindError, FedQueryError, UnknownTableError, suggest
 from fedquery.planner.context import PlanContext
 
 
-def bind(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     for cte in expression.find_all(exp.CTE):
         context.ctes[cte.alias_or_name] = cte.this
     keys: dict[str, str] = {}
     for table in list(expression.find_all(exp.Table)):
         if isinstance(table.this, exp.Func) or not isinstance(table.this, exp.Identifier):
-            raise BindError(
-                f"only catalog tables can be queried; {table.this.sql('duckdb')!r} is not allowed"
-            )
+            raise BindError(f"only catalog tables can be queried; {table.this.sql('duckdb')!r} is not allowed")
         parts = [p.name for p in table.parts]
         if len(parts) == 1:
             if parts[0] in context.ctes:
                 continue
             candidates = [t.sql_name for t in _all_tables(context)]
-            hint = suggest(parts[0], candidates) or suggest(
-                parts[0], {c.split(".")[-1]: c for c in candidates}.keys()
-            )
+            hint = suggest(parts[0], candidates) or suggest(parts[0], {c.split(".")[-1]: c for c in candidates}.keys())
             matches = [c for c in candidates if c.split(".")[-1].lower() == parts[0].lower()]
             if matches:
                 hint = f" Did you mean {matches[0]!r}?"
@@ -50,5 +46,5 @@ def bind(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
 def _all_tables(context: PlanContext) -> list:  # type: ignore[type-arg]
     try:
         return context.catalog.tables()
-    except Exception:  # a down source must not hide the real error
+    except FedQueryError:  # a down source must not hide the real error
         return []

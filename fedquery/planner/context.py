@@ -20,7 +20,7 @@ class PlanContext:
     #: internal table key (the name used while planning) -> catalog table
     tables: dict[str, CatalogTable] = field(default_factory=dict)
     #: CTE name -> its body (to resolve which sources a CTE reference reaches)
-    ctes: dict[str, exp.Expression] = field(default_factory=dict)
+    ctes: dict[str, exp.Expr] = field(default_factory=dict)
     fragments: list[Fragment] = field(default_factory=list)
     #: every operator not pushed, and why
     notes: list[str] = field(default_factory=list)

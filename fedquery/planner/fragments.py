@@ -24,12 +24,12 @@ if TYPE_CHECKING:
 
 
 def make_fragment(
-    query: exp.Expression,
+    query: exp.Expr,
     connector: Connector,
     context: PlanContext,
     *,
     scan_table: CatalogTable | None = None,
-    predicates: list[exp.Expression] | None = None,
+    predicates: list[exp.Expr] | None = None,
 ) -> Fragment:
     remote = query.copy()
     tables: list[str] = []
@@ -61,7 +61,12 @@ def make_fragment(
         base = scan_table or first_table
         assert base is not None
         table_schema = base.arrow_schema()
-        schema = pa.schema([pa.field(inner, table_schema.field(_source_column(p)).type) for (inner, _), p in zip(aliases, select.expressions)])
+        schema = pa.schema(
+            [
+                pa.field(inner, table_schema.field(_source_column(p)).type)
+                for (inner, _), p in zip(aliases, select.expressions)
+            ]
+        )
         columns = [_source_column(p) for p in select.expressions]
     else:
         column_types = _column_types(remote, query, context)
@@ -78,35 +83,42 @@ def make_fragment(
         source=connector.name,
         kind=connector.kind,
         dialect=connector.dialect,
-        expression=remote,  # type: ignore[arg-type]
+        expression=remote,
         sql="",
         schema=schema,
         tables=list(dict.fromkeys(tables)),
         table=base.info if base is not None else None,
         columns=columns,
-        predicate=exp.and_(*[p.copy() for p in predicates], copy=False) if predicates else None,
+        predicate=_conjunction(predicates),
         pushed=pushed,
+        output_aliases=aliases,
     )
-    fragment.output_aliases = aliases  # type: ignore[attr-defined]
     context.fragments.append(fragment)
     return fragment
 
 
-def _first_select(query: exp.Expression) -> exp.Select:
-    node = query
+def _conjunction(predicates: list[exp.Expr] | None) -> exp.Expr | None:
+    if not predicates:
+        return None
+    combined: exp.Expr = exp.and_(*[p.copy() for p in predicates], copy=False)
+    return combined
+
+
+def _first_select(query: exp.Expr) -> exp.Select:
+    node: exp.Expr = query
     while isinstance(node, (exp.SetOperation, exp.Subquery)):
         node = node.this if isinstance(node, exp.Subquery) else node.left
     assert isinstance(node, exp.Select)
     return node
 
 
-def _source_column(projection: exp.Expression) -> str:
+def _source_column(projection: exp.Expr) -> str:
     column = projection.unalias()
     assert isinstance(column, exp.Column)
     return column.name
 
 
-def _column_types(remote: exp.Expression, query: exp.Expression, context: PlanContext) -> dict[tuple[str, str], pa.DataType]:
+def _column_types(remote: exp.Expr, query: exp.Expr, context: PlanContext) -> dict[tuple[str, str], pa.DataType]:
     """Arrow types of the catalog columns a fragment can see, by (alias, column)."""
     types: dict[tuple[str, str], pa.DataType] = {}
     for table in query.find_all(exp.Table):
@@ -117,7 +129,7 @@ def _column_types(remote: exp.Expression, query: exp.Expression, context: PlanCo
     return types
 
 
-def _expected_type(projection: exp.Expression, column_types: dict[tuple[str, str], pa.DataType]) -> pa.DataType:
+def _expected_type(projection: exp.Expr, column_types: dict[tuple[str, str], pa.DataType]) -> pa.DataType:
     inner = projection.unalias()
     if isinstance(inner, exp.Column) and (inner.table, inner.name) in column_types:
         return column_types[(inner.table, inner.name)]
@@ -130,7 +142,7 @@ def _expected_type(projection: exp.Expression, column_types: dict[tuple[str, str
         return pa.null()
 
 
-def _pushed_operators(query: exp.Expression, predicates: list[exp.Expression] | None) -> list[str]:
+def _pushed_operators(query: exp.Expr, predicates: list[exp.Expr] | None) -> list[str]:
     pushed = ["projection"]
     if predicates or query.find(exp.Where):
         pushed.append("filter")
@@ -151,7 +163,7 @@ def scoped_column_nodes(select: exp.Select, alias: str) -> list[exp.Column]:
     """Column nodes in ``select`` (and nested queries that do not shadow ``alias``) that reference ``alias``."""
     out: list[exp.Column] = []
 
-    def visit(node: exp.Expression, top: bool) -> None:
+    def visit(node: exp.Expr, top: bool) -> None:
         if not top and isinstance(node, exp.Select) and alias in _own_aliases(node):
             return
         if isinstance(node, exp.Column) and node.table == alias:

@@ -13,8 +13,8 @@ from fedquery.errors import BindError, UnknownColumnError, suggest
 from fedquery.planner.context import PlanContext
 
 
-def normalise(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
-    mapping = {
+def normalise(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
+    mapping: dict[str, object] = {
         key: {f.name: sql_type(f.type).sql("duckdb") for f in table.arrow_schema()}
         for key, table in context.tables.items()
     }
@@ -35,7 +35,7 @@ def normalise(expression: exp.Expression, *, context: PlanContext) -> exp.Expres
     return annotate_types(qualified, schema=schema, dialect=context.dialect)
 
 
-def _name_outputs(expression: exp.Expression) -> None:
+def _name_outputs(expression: exp.Expr) -> None:
     """Name unnamed root outputs the way DuckDB would (``sum(x)``), not ``_col_0``."""
     select = _root_select(expression)
     for i, projection in enumerate(select.expressions):
@@ -49,8 +49,8 @@ def _name_outputs(expression: exp.Expression) -> None:
         select.expressions[i].parent = select
 
 
-def _root_select(expression: exp.Expression) -> exp.Select:
-    node = expression
+def _root_select(expression: exp.Expr) -> exp.Select:
+    node: exp.Expr = expression
     while isinstance(node, (exp.SetOperation, exp.Subquery)):
         node = node.this if isinstance(node, exp.Subquery) else node.left
     assert isinstance(node, exp.Select)

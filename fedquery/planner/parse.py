@@ -11,7 +11,7 @@ from fedquery.errors import ParseError, ReadOnlyError
 from fedquery.planner.context import PlanContext
 
 
-def parse(sql: str, *, context: PlanContext) -> exp.Expression:
+def parse(sql: str, *, context: PlanContext) -> exp.Expr:
     """Parse ``sql``; more than one statement is refused.
 
     >>> from fedquery.planner.context import PlanContext
@@ -35,4 +35,5 @@ def parse(sql: str, *, context: PlanContext) -> exp.Expression:
     if len(statements) > 1:
         kinds = ", ".join(type(s).__name__.upper() for s in statements)
         raise ReadOnlyError(f"exactly one statement is allowed, got {len(statements)} ({kinds})")
-    return statements[0]
+    statement: exp.Expr = statements[0]
+    return statement

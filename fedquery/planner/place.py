@@ -15,14 +15,14 @@ from fedquery.planner.context import PlanContext
 QUERY_TYPES = (exp.Select, exp.SetOperation)
 
 
-def place(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+def place(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     for node in expression.walk():
         if isinstance(node, QUERY_TYPES):
             node.meta["fq_sources"] = sources_of(node, context)
     return expression
 
 
-def sources_of(node: exp.Expression, context: PlanContext, _seen: frozenset[str] = frozenset()) -> frozenset[tuple[str, ...]]:
+def sources_of(node: exp.Expr, context: PlanContext, _seen: frozenset[str] = frozenset()) -> frozenset[tuple[str, ...]]:
     found: set[tuple[str, ...]] = set()
     for table in node.find_all(exp.Table):
         catalog_table = context.tables.get(table.name)
@@ -33,7 +33,7 @@ def sources_of(node: exp.Expression, context: PlanContext, _seen: frozenset[str]
     return frozenset(found)
 
 
-def defined_aliases(node: exp.Expression) -> set[str]:
+def defined_aliases(node: exp.Expr) -> set[str]:
     """Every table alias or CTE name defined anywhere inside ``node``."""
     names: set[str] = set()
     for sub in node.walk():
@@ -46,7 +46,7 @@ def defined_aliases(node: exp.Expression) -> set[str]:
     return names
 
 
-def is_correlated(node: exp.Expression) -> bool:
+def is_correlated(node: exp.Expr) -> bool:
     """Does ``node`` reference a column of an enclosing query?"""
     defined = defined_aliases(node)
     return any(col.table and col.table not in defined for col in node.find_all(exp.Column))

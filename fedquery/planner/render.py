@@ -10,24 +10,26 @@ from fedquery.planner.context import PlanContext
 _NULLS_SMALL = {"sqlite", "mysql"}
 
 
-def render(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+def render(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     for fragment in context.fragments:
-        tree = fragment.expression
+        tree: exp.Expr = fragment.expression
         if fragment.dialect in _NULLS_SMALL:
             tree = tree.copy().transform(_explicit_null_order)
         fragment.sql = tree.sql(dialect=fragment.dialect)
     return expression
 
 
-def _explicit_null_order(node: exp.Expression) -> exp.Expression:
+def _explicit_null_order(node: exp.Expr) -> exp.Expr:
     """``ORDER BY x`` (DuckDB: NULLS LAST) -> ``ORDER BY x IS NULL, x`` where the source disagrees."""
     if not isinstance(node, exp.Order):
         return node
-    keys: list[exp.Expression] = []
+    keys: list[exp.Expr] = []
     for ordered in node.expressions:
         nulls_first = bool(ordered.args.get("nulls_first"))
         keys.append(
-            exp.Ordered(this=exp.Is(this=ordered.this.copy(), expression=exp.Null()), desc=nulls_first, nulls_first=True)
+            exp.Ordered(
+                this=exp.Is(this=ordered.this.copy(), expression=exp.Null()), desc=nulls_first, nulls_first=True
+            )
         )
         keys.append(exp.Ordered(this=ordered.this.copy(), desc=ordered.args.get("desc"), nulls_first=nulls_first))
     node.set("expressions", keys)

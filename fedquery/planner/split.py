@@ -20,13 +20,13 @@ from fedquery.planner.fragments import make_fragment, scoped_columns
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
 
 
-def split(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     holder = exp.Subquery(this=expression)
     _split_query(expression, context)
     return holder.this
 
 
-def _split_query(query: exp.Expression, context: PlanContext) -> None:
+def _split_query(query: exp.Expr, context: PlanContext) -> None:
     sources = sources_of(query, context)
     if not sources:
         return
@@ -60,22 +60,27 @@ def _split_query(query: exp.Expression, context: PlanContext) -> None:
     _split_from(query, context)
 
 
-def _free_cte_refs(query: exp.Expression, context: PlanContext) -> bool:
+def _free_cte_refs(query: exp.Expr, context: PlanContext) -> bool:
     """Does ``query`` use a CTE defined outside it (which the source would not know)?"""
     inner = {cte.alias_or_name for cte in query.find_all(exp.CTE)}
     return any(
-        t.name in context.ctes and t.name not in inner and t.name not in context.tables for t in query.find_all(exp.Table)
+        t.name in context.ctes and t.name not in inner and t.name not in context.tables
+        for t in query.find_all(exp.Table)
     )
 
 
-def _whole_reason(query: exp.Expression, connector: object) -> str | None:
+def _whole_reason(query: exp.Expr, connector: object) -> str | None:
     caps = connector.capabilities  # type: ignore[attr-defined]
     if not caps.sql:
         # File sources take scans only; the FROM-list cut below pushes those with their filters.
         return "" if _is_plain_scan(query) else f"a {connector.kind} source takes only single-table scans"  # type: ignore[attr-defined]
     checks = [
         (caps.joins, lambda: any(True for _ in query.find_all(exp.Join)), "joins"),
-        (caps.aggregates, lambda: query.find(exp.AggFunc) is not None or query.find(exp.Group) is not None, "aggregates"),
+        (
+            caps.aggregates,
+            lambda: query.find(exp.AggFunc) is not None or query.find(exp.Group) is not None,
+            "aggregates",
+        ),
         (caps.order_limit, lambda: query.find(exp.Order, exp.Limit, exp.Offset) is not None, "ORDER BY/LIMIT"),
         (caps.window, lambda: query.find(exp.Window) is not None, "window functions"),
         (caps.set_operations, lambda: query.find(exp.SetOperation) is not None, "set operations"),
@@ -86,21 +91,24 @@ def _whole_reason(query: exp.Expression, connector: object) -> str | None:
     return connector.unsupported_reason(query)  # type: ignore[attr-defined, no-any-return]
 
 
-def _is_plain_scan(query: exp.Expression) -> bool:
+def _is_plain_scan(query: exp.Expr) -> bool:
     return (
         isinstance(query, exp.Select)
         and not query.args.get("joins")
         and not any(query.args.get(k) for k in ("group", "having", "order", "limit", "offset", "distinct", "qualify"))
-        and all(isinstance(p, (exp.Column, exp.Alias)) and isinstance(p.unalias(), exp.Column) for p in query.expressions)
+        and all(
+            isinstance(p, (exp.Column, exp.Alias)) and isinstance(p.unalias(), exp.Column) for p in query.expressions
+        )
         and isinstance(query.args["from_"].this, exp.Table)
         and query.find(exp.Subquery, exp.AggFunc, exp.Window) is None
     )
 
 
-def _replace_with_fragment(query: exp.Expression, name: str, aliases: list[tuple[str, str]]) -> None:
+def _replace_with_fragment(query: exp.Expr, name: str, aliases: list[tuple[str, str]]) -> None:
     parent = query.parent
     if isinstance(parent, exp.Subquery) and isinstance(parent.parent, (exp.From, exp.Join)):
-        columns = parent.args.get("alias").columns if parent.args.get("alias") else []
+        alias = parent.args.get("alias")
+        columns = alias.columns if alias is not None else []
         if all(a == b for a, b in aliases):
             table = exp.Table(this=exp.to_identifier(name, quoted=True))
             table.set("alias", exp.TableAlias(this=exp.to_identifier(parent.alias, quoted=True), columns=columns))
@@ -108,14 +116,16 @@ def _replace_with_fragment(query: exp.Expression, name: str, aliases: list[tuple
             return
     select = exp.Select(
         expressions=[
-            exp.alias_(exp.column(inner, quoted=True), outer, quoted=True) if inner != outer else exp.column(inner, quoted=True)
+            exp.alias_(exp.column(inner, quoted=True), outer, quoted=True)
+            if inner != outer
+            else exp.column(inner, quoted=True)
             for inner, outer in aliases
         ]
     ).from_(exp.Table(this=exp.to_identifier(name, quoted=True)))
     query.replace(select)
 
 
-def _child_queries(select: exp.Select) -> Iterator[exp.Expression]:
+def _child_queries(select: exp.Select) -> Iterator[exp.Expr]:
     """Queries directly nested in ``select`` (derived tables and subqueries), not deeper."""
     for node in select.iter_expressions():
         if isinstance(node, exp.With):
@@ -123,7 +133,7 @@ def _child_queries(select: exp.Select) -> Iterator[exp.Expression]:
         yield from _outermost_queries(node)
 
 
-def _outermost_queries(node: exp.Expression) -> Iterator[exp.Expression]:
+def _outermost_queries(node: exp.Expr) -> Iterator[exp.Expr]:
     if isinstance(node, QUERY_TYPES):
         yield node
         return
@@ -158,8 +168,10 @@ def _split_from(select: exp.Select, context: PlanContext) -> None:
             _push_scan(select, item, context, nullable=_is_nullable(select, item))
 
 
-def _from_items(select: exp.Select) -> list[exp.Expression]:
+def _from_items(select: exp.Select) -> list[exp.Expr]:
     from_ = select.args.get("from_")
+    if from_ is None:
+        return []
     return [from_.this] + [j.this for j in select.args.get("joins") or []]
 
 
@@ -189,7 +201,7 @@ def _is_nullable(select: exp.Select, table: exp.Table) -> bool:
     return any(j.side in ("RIGHT", "FULL") for j in later)
 
 
-def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
+def conjuncts(node: exp.Expr | None) -> list[exp.Expr]:
     """Split ``a AND (b AND c)`` into ``[a, b, c]``."""
     if node is None:
         return []
@@ -200,14 +212,14 @@ def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
     return [node]
 
 
-def _only_references(predicate: exp.Expression, aliases: set[str]) -> bool:
+def _only_references(predicate: exp.Expr, aliases: set[str]) -> bool:
     if predicate.find(exp.Subquery, exp.Select, exp.AggFunc, exp.Window) is not None:
         return False
     tables = {c.table for c in predicate.find_all(exp.Column)}
     return bool(tables) and tables <= aliases and predicate.find(exp.Rand) is None
 
 
-def _take_predicates(select: exp.Select, aliases: set[str], accept) -> list[exp.Expression]:  # type: ignore[no-untyped-def]
+def _take_predicates(select: exp.Select, aliases: set[str], accept) -> list[exp.Expr]:  # type: ignore[no-untyped-def]
     where = select.args.get("where")
     if where is None:
         return []
@@ -226,7 +238,7 @@ def _push_join_group(select: exp.Select, members: list[exp.Table], context: Plan
     connector = context.tables[members[0].name].connector
     aliases = {m.alias_or_name for m in members}
 
-    def accept(predicate: exp.Expression) -> bool:
+    def accept(predicate: exp.Expr) -> bool:
         reason = connector.unsupported_reason(predicate)
         if reason:
             context.note(f"filter {predicate.sql('duckdb')} kept local: {reason}")
@@ -246,9 +258,7 @@ def _push_join_group(select: exp.Select, members: list[exp.Table], context: Plan
         counts[column] = counts.get(column, 0) + 1
     out_names = {(a, c): (c if counts[c] == 1 else f"{a}_{c}") for a, c in needed}
     inner = exp.Select(
-        expressions=[
-            exp.alias_(exp.column(c, table=a, quoted=True), out_names[(a, c)], quoted=True) for a, c in needed
-        ]
+        expressions=[exp.alias_(exp.column(c, table=a, quoted=True), out_names[(a, c)], quoted=True) for a, c in needed]
     )
     inner.set("from_", exp.From(this=members[0].copy()))
     for member in members[1:]:
@@ -256,9 +266,9 @@ def _push_join_group(select: exp.Select, members: list[exp.Table], context: Plan
     if predicates:
         inner.set("where", exp.Where(this=exp.and_(*predicates, copy=False)))
     # Rewrite the outer references, then drop the members from the outer FROM.
-    for alias in aliases:
-        for column in scoped_column_nodes(select, alias):
-            column.replace(exp.column(out_names[(alias, column.name)], table=group_alias, quoted=True))
+    for member_alias in aliases:
+        for node in scoped_column_nodes(select, member_alias):
+            node.replace(exp.column(out_names[(member_alias, node.name)], table=group_alias, quoted=True))
     subquery = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(group_alias)))
     members[0].replace(subquery)
     for member in members[1:]:
@@ -273,13 +283,13 @@ def _push_scan(select: exp.Select, table: exp.Table, context: PlanContext, *, nu
     connector = catalog_table.connector
     alias = table.alias_or_name
 
-    def accept(predicate: exp.Expression) -> bool:
+    def accept(predicate: exp.Expr) -> bool:
         reason = connector.filter_reason(predicate, catalog_table.info)
         if reason:
             context.note(f"filter {predicate.sql('duckdb')} on {catalog_table.sql_name} kept local: {reason}")
         return reason is None
 
-    predicates: list[exp.Expression] = []
+    predicates: list[exp.Expr] = []
     if not nullable:
         predicates = _take_predicates(select, {alias}, accept)
     elif isinstance(table.parent, exp.Join) and table.parent.side == "LEFT":
@@ -311,11 +321,11 @@ def scoped_column_nodes(select: exp.Select, alias: str) -> list[exp.Column]:
     return impl(select, alias)
 
 
-def _any_table(query: exp.Expression, context: PlanContext):  # type: ignore[no-untyped-def]
+def _any_table(query: exp.Expr, context: PlanContext):  # type: ignore[no-untyped-def]
     return next(iter(_tables_in(query, context)))
 
 
-def _tables_in(query: exp.Expression, context: PlanContext) -> list:  # type: ignore[type-arg]
+def _tables_in(query: exp.Expr, context: PlanContext) -> list:  # type: ignore[type-arg]
     out = []
     for table in query.find_all(exp.Table):
         if table.name in context.tables:
@@ -325,7 +335,7 @@ def _tables_in(query: exp.Expression, context: PlanContext) -> list:  # type: ig
     return out
 
 
-def _label(query: exp.Expression) -> str:
+def _label(query: exp.Expr) -> str:
     text = query.sql("duckdb")
     root = query.parent is None or (isinstance(query.parent, exp.Subquery) and query.parent.parent is None)
     return "the query" if root else f"subquery ({text[:50]}{'...' if len(text) > 50 else ''})"

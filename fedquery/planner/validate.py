@@ -16,7 +16,7 @@ _FORBIDDEN_NAMES = (
 _FORBIDDEN = tuple(getattr(exp, n) for n in _FORBIDDEN_NAMES if hasattr(exp, n))
 
 
-def validate(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+def validate(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     """Refuse anything that is not a pure read.
 
     >>> import sqlglot
@@ -38,7 +38,7 @@ def validate(expression: exp.Expression, *, context: PlanContext) -> exp.Express
     return expression
 
 
-def _describe(node: exp.Expression) -> str:
+def _describe(node: exp.Expr) -> str:
     if isinstance(node, exp.Command):
         return str(node.this).upper()
     key = node.key.upper()
