@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,11 +87,27 @@ class DuckDBConnector(Connector):
         cur = self.connection()
         batch_size = int(self.config.options.get("batch_size", 65536))
         try:
-            return cur.sql(fragment.sql).to_arrow_reader(batch_size)
+            reader = cur.sql(fragment.sql).to_arrow_reader(batch_size)
         except duckdb.Error as exc:
+            cur.close()
             raise SourceError(
                 f"DuckDB source failed: {exc}", department=self.department, source=self.name, remote_sql=fragment.sql
             ) from None
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from reader
+            except duckdb.Error as exc:
+                raise SourceError(
+                    f"DuckDB source failed: {exc}",
+                    department=self.department,
+                    source=self.name,
+                    remote_sql=fragment.sql,
+                ) from None
+            finally:
+                cur.close()  # each scan has its own cursor: nothing stays open after it
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
     def close(self) -> None:
         with self._lock:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from fedquery.errors import (
     BindError,
     ConfigError,
@@ -18,9 +22,30 @@ from fedquery.errors import (
     UnknownDepartmentError,
     UnknownTableError,
 )
-from fedquery.federation import Federation, connect
+
+if TYPE_CHECKING:
+    from fedquery.federation import Federation
 
 __version__ = "0.1.0"
+
+
+def connect(config: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Federation:
+    """Open a federation from a ``fedquery.toml`` path, a dict, or the default lookup.
+
+    The engine (pyarrow, sqlglot, duckdb) is imported here, not by ``import fedquery``.
+    """
+    from fedquery.federation import connect as _connect
+
+    return _connect(config)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Federation":
+        from fedquery.federation import Federation
+
+        return Federation
+    raise AttributeError(f"module 'fedquery' has no attribute {name!r}")
+
 
 __all__ = [
     "BindError",

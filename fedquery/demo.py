@@ -121,7 +121,7 @@ JOIN dfe.fsm_eligibility AS f ON f.parent_person_id = c.person_id
 JOIN hmrc.income AS i ON i.person_id = c.person_id AND i.tax_year = '2019-20'
 WHERE c.benefit = 'Universal Credit' AND f.eligible
 GROUP BY c.region
-ORDER BY families DESC""",
+ORDER BY families DESC, c.region""",
     ),
     (
         "Who may be missing out: low income, children on free school meals, but no benefit claim?",
@@ -132,7 +132,7 @@ WHERE i.tax_year = '2019-20' AND i.employment_income < 16000
   AND EXISTS (SELECT 1 FROM dfe.fsm_eligibility f WHERE f.parent_person_id = i.person_id AND f.eligible)
   AND NOT EXISTS (SELECT 1 FROM dwp.claims c WHERE c.person_id = i.person_id)
 GROUP BY i.region
-ORDER BY people DESC""",
+ORDER BY people DESC, i.region""",
     ),
 ]
 

@@ -80,12 +80,14 @@ class FragmentStream:
             reader = self.connector.scan(self.fragment)
             self.schema = reader.schema
             self.schema_ready.set()
-            for batch in reader:
-                self.stats.rows += batch.num_rows
-                self.stats.bytes += batch.nbytes
-                if not self._put(batch):
-                    reader.close()
-                    return
+            try:
+                for batch in reader:
+                    self.stats.rows += batch.num_rows
+                    self.stats.bytes += batch.nbytes
+                    if not self._put(batch):
+                        return
+            finally:
+                reader.close()
             self._put(_DONE)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, never swallowed
             self.error = exc if isinstance(exc, FedQueryError) else self._wrap(exc)
@@ -126,6 +128,10 @@ class FragmentStream:
 
     def cancel(self) -> None:
         self.cancelled.set()
+
+    def join(self, timeout: float) -> None:
+        if self.thread.is_alive():
+            self.thread.join(timeout)
 
 
 class Execution:
@@ -216,6 +222,10 @@ class Execution:
     def close(self) -> None:
         for stream in self.streams:
             stream.cancel()
+        # Wait for every reader to stop, so no source connection is in use after the query ends.
+        deadline = time.monotonic() + 10.0
+        for stream in self.streams:
+            stream.join(max(0.0, deadline - time.monotonic()))
         if self.con is not None:
             try:
                 self.con.close()

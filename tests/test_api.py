@@ -168,3 +168,23 @@ def test_a_failing_source_fails_the_whole_query(demo_config: Path, tmp_path: Pat
         with pytest.raises(fedquery.SourceError) as info:
             fed.sql(CROSS).arrow()
         assert info.value.department == "dwp"
+
+
+def test_import_is_light() -> None:
+    """``import fedquery`` loads no engine or driver; connectors name the extra they need."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, fedquery; print(sorted(m for m in ('duckdb', 'pyarrow', 'sqlglot', 's3fs') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_missing_driver_names_the_extra() -> None:
+    from connectors.base import require
+    from fedquery.errors import ConnectorNotInstalledError
+
+    with pytest.raises(ConnectorNotInstalledError, match=r"pip install 'fedquery\[postgres\]'"):
+        require("fedquery_no_such_driver", "postgres", "postgres")
