@@ -188,3 +188,37 @@ def test_missing_driver_names_the_extra() -> None:
 
     with pytest.raises(ConnectorNotInstalledError, match=r"pip install 'fedquery\[postgres\]'"):
         require("fedquery_no_such_driver", "postgres", "postgres")
+
+
+def test_failure_while_other_sources_stream_does_not_hang(tmp_path: Path) -> None:
+    """One source fails at once while another is still streaming a large table: a typed error, promptly."""
+    import time
+
+    import pyarrow.parquet as pq
+
+    import random
+
+    pq.write_table(pa.table({"id": list(range(2_000_000))}), tmp_path / "big.parquet", row_group_size=50_000)
+    # A valid footer (so planning succeeds) over damaged pages (so the scan fails part-way).
+    pq.write_table(
+        pa.table({"v": [str(i) * 3 for i in range(200_000)]}),
+        tmp_path / "b.parquet",
+        row_group_size=10_000,
+        compression="zstd",
+    )
+    data = bytearray((tmp_path / "b.parquet").read_bytes())
+    rng = random.Random(7)
+    data[len(data) // 3 : len(data) // 3 + 20000] = bytes(rng.randrange(256) for _ in range(20000))
+    (tmp_path / "broken.parquet").write_bytes(bytes(data))
+    config = {
+        "departments": {
+            "a": {"sources": {"big": {"kind": "parquet", "url": str(tmp_path / "big.parquet"), "batch_size": 1000}}},
+            "b": {"sources": {"broken": {"kind": "parquet", "url": str(tmp_path / "broken.parquet")}}},
+        }
+    }
+    with fedquery.connect(config) as fed:
+        started = time.perf_counter()
+        with pytest.raises(fedquery.SourceError) as info:
+            fed.sql("SELECT count(*) FROM a.big x JOIN b.broken y ON x.id = length(y.v)").arrow()
+        assert info.value.department == "b"
+        assert time.perf_counter() - started < 30
