@@ -192,11 +192,10 @@ def test_missing_driver_names_the_extra() -> None:
 
 def test_failure_while_other_sources_stream_does_not_hang(tmp_path: Path) -> None:
     """One source fails at once while another is still streaming a large table: a typed error, promptly."""
+    import random
     import time
 
     import pyarrow.parquet as pq
-
-    import random
 
     pq.write_table(pa.table({"id": list(range(2_000_000))}), tmp_path / "big.parquet", row_group_size=50_000)
     # A valid footer (so planning succeeds) over damaged pages (so the scan fails part-way).
