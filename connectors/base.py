@@ -11,12 +11,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 from sqlglot import exp
 
-from fedquery.errors import ConnectorNotInstalledError
+from fedquery.errors import ConnectorNotInstalledError, SourceError, SourceUnavailableError
 
 if TYPE_CHECKING:
     from fedquery.config import SourceConfig
@@ -92,6 +93,32 @@ class Connector(ABC):
 
     def location(self) -> str:
         return self.config.location()
+
+    def source_error(
+        self,
+        message: str,
+        *,
+        fragment: Fragment | None = None,
+        table: str | None = None,
+        unavailable: bool = False,
+    ) -> SourceError:
+        """A typed error naming this source (secrets masked) and the remote SQL, if any."""
+        cls = SourceUnavailableError if unavailable else SourceError
+        return cls(
+            self.config.redact(message),
+            department=self.department,
+            source=self.name,
+            table=table,
+            remote_sql=fragment.sql if fragment is not None else None,
+        )
+
+    def local_path(self) -> Path:
+        """The ``path`` (or ``url``) option as a local path, relative to the config file."""
+        raw = self.config.options.get("path") or self.config.options.get("url")
+        if not isinstance(raw, str) or not raw:
+            raise self.source_error(f"a {self.kind} source needs a 'path'", unavailable=True)
+        path = Path(raw)
+        return path if path.is_absolute() else (self.config.base_dir / path).resolve()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.department}.{self.name} {self.location()}>"

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from connectors.base import Capabilities, Connector, TableInfo, TableStats
-from fedquery.errors import SourceError, SourceUnavailableError
 from fedquery.fragment import Fragment
 
 
@@ -27,33 +25,22 @@ class DuckDBConnector(Connector):
         self._con: Any = None
         self._lock = threading.Lock()
 
-    def _path(self) -> Path:
-        raw = self.config.options.get("path") or self.config.options.get("url")
-        if not isinstance(raw, str) or not raw:
-            raise SourceUnavailableError("duckdb source needs a 'path'", department=self.department, source=self.name)
-        path = Path(raw)
-        return path if path.is_absolute() else (self.config.base_dir / path).resolve()
-
     def identity(self) -> tuple[str, ...]:
-        return (self.kind, str(self._path()))
+        return (self.kind, str(self.local_path()))
 
     def connection(self) -> Any:
         import duckdb
 
         with self._lock:
             if self._con is None:
-                path = self._path()
+                path = self.local_path()
                 if not path.exists():
-                    raise SourceUnavailableError(
-                        f"DuckDB file {self.location()!r} does not exist", department=self.department, source=self.name
-                    )
+                    raise self.source_error(f"DuckDB file {self.location()!r} does not exist", unavailable=True)
                 try:
                     self._con = duckdb.connect(str(path), read_only=True)
                 except duckdb.Error as exc:
-                    raise SourceUnavailableError(
-                        f"cannot open DuckDB file {self.location()!r}: {exc}",
-                        department=self.department,
-                        source=self.name,
+                    raise self.source_error(
+                        f"cannot open DuckDB file {self.location()!r}: {exc}", unavailable=True
                     ) from None
             return self._con.cursor()
 
@@ -90,20 +77,13 @@ class DuckDBConnector(Connector):
             reader = cur.sql(fragment.sql).to_arrow_reader(batch_size)
         except duckdb.Error as exc:
             cur.close()
-            raise SourceError(
-                f"DuckDB source failed: {exc}", department=self.department, source=self.name, remote_sql=fragment.sql
-            ) from None
+            raise self.source_error(f"DuckDB source failed: {exc}", fragment=fragment) from None
 
         def batches() -> Iterator[pa.RecordBatch]:
             try:
                 yield from reader
             except duckdb.Error as exc:
-                raise SourceError(
-                    f"DuckDB source failed: {exc}",
-                    department=self.department,
-                    source=self.name,
-                    remote_sql=fragment.sql,
-                ) from None
+                raise self.source_error(f"DuckDB source failed: {exc}", fragment=fragment) from None
             finally:
                 cur.close()  # each scan has its own cursor: nothing stays open after it
 

@@ -26,7 +26,6 @@ from sqlglot import exp
 
 from connectors.arrow_filter import Untranslatable, to_arrow_filter
 from connectors.base import Capabilities, Connector, TableInfo, TableStats
-from fedquery.errors import SourceError, SourceUnavailableError
 from fedquery.fragment import Fragment
 
 _FILE_CAPS = Capabilities(sql=False)
@@ -113,11 +112,7 @@ class FileConnector(Connector):
     def _url(self) -> str:
         url = self.config.options.get("url") or self.config.options.get("path")
         if not isinstance(url, str) or not url:
-            raise SourceUnavailableError(
-                f"{self.kind} source needs a 'url' (a path or fsspec URL)",
-                department=self.department,
-                source=self.name,
-            )
+            raise self.source_error(f"{self.kind} source needs a 'url' (a path or fsspec URL)", unavailable=True)
         if "://" not in url and not Path(url).is_absolute():
             url = str((self.config.base_dir / url).resolve())
         return url
@@ -133,15 +128,12 @@ class FileConnector(Connector):
                 fs, root = fsspec.core.url_to_fs(url, **storage_options)
             except ImportError:
                 extra = _PROTOCOL_EXTRAS.get(protocol, protocol)
-                raise SourceUnavailableError(
+                raise self.source_error(
                     f"reading {protocol}:// needs an optional package: pip install 'fedquery[{extra}]'",
-                    department=self.department,
-                    source=self.name,
+                    unavailable=True,
                 ) from None
             except ValueError as exc:
-                raise SourceUnavailableError(
-                    f"cannot open {self.location()}: {exc}", department=self.department, source=self.name
-                ) from None
+                raise self.source_error(f"cannot open {self.location()}: {exc}", unavailable=True) from None
             self._fs, self._root = fs, root.rstrip("/") if root != "/" else root
         assert self._root is not None
         return self._fs, self._root
@@ -156,10 +148,8 @@ class FileConnector(Connector):
         try:
             discovered = self._discover(fs, root)
         except (FileNotFoundError, OSError) as exc:
-            raise SourceUnavailableError(
-                f"cannot list {self.location()}: {exc.__class__.__name__}: {exc}",
-                department=self.department,
-                source=self.name,
+            raise self.source_error(
+                f"cannot list {self.location()}: {exc.__class__.__name__}: {exc}", unavailable=True
             ) from None
         for info in discovered:
             tables[info.name] = info
@@ -238,11 +228,8 @@ class FileConnector(Connector):
                 self._views.add(location)
             return dataset
         except (FileNotFoundError, OSError, pa.ArrowInvalid) as exc:
-            raise SourceUnavailableError(
-                f"cannot open {self.kind} table: {exc}",
-                department=self.department,
-                source=self.name,
-                table=table.name,
+            raise self.source_error(
+                f"cannot open {self.kind} table: {exc}", table=table.name, unavailable=True
             ) from None
 
     def _cached_dataset(self, table: TableInfo) -> ds.Dataset:
@@ -275,12 +262,7 @@ class FileConnector(Connector):
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
         table = fragment.table
         if table is None or fragment.columns is None:
-            raise SourceError(
-                f"{self.kind} sources take single-table scans only",
-                department=self.department,
-                source=self.name,
-                remote_sql=fragment.sql,
-            )
+            raise self.source_error(f"{self.kind} sources take single-table scans only", fragment=fragment)
         counter = IOCounter()
         self.io[fragment.name] = counter
         dataset = self.dataset(table, counter, schema=self.table_schema(table))
@@ -325,12 +307,10 @@ class FileConnector(Connector):
                             batch = batch.filter(arrow_filter).select(columns)
                         yield batch
         except (OSError, pa.ArrowException) as exc:
-            raise SourceError(
+            raise self.source_error(
                 f"reading {self.kind} failed: {exc}",
-                department=self.department,
-                source=self.name,
+                fragment=fragment,
                 table=fragment.table.name if fragment.table else None,
-                remote_sql=fragment.sql,
             ) from None
 
     def _parts(self, fragment: ds.Fragment, arrow_filter: Any, counter: IOCounter) -> list[ds.Fragment]:

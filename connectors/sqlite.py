@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import sqlite3
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -21,7 +20,6 @@ from sqlglot import exp
 
 from connectors.base import Capabilities, Connector, TableInfo, TableStats
 from connectors.types import arrow_type
-from fedquery.errors import SourceError, SourceUnavailableError
 from fedquery.fragment import Fragment
 
 _ALLOWED: tuple[type[exp.Expr], ...] = (
@@ -43,30 +41,19 @@ class SqliteConnector(Connector):
         sql=True, joins=True, aggregates=True, order_limit=True, subqueries=True, set_operations=True, allowed=_ALLOWED
     )
 
-    def _path(self) -> Path:
-        raw = self.config.options.get("path") or self.config.options.get("url")
-        if not isinstance(raw, str) or not raw:
-            raise SourceUnavailableError("sqlite source needs a 'path'", department=self.department, source=self.name)
-        path = Path(raw)
-        return path if path.is_absolute() else (self.config.base_dir / path).resolve()
-
     def identity(self) -> tuple[str, ...]:
-        return (self.kind, str(self._path()))
+        return (self.kind, str(self.local_path()))
 
     def connect(self) -> sqlite3.Connection:
-        path = self._path()
+        path = self.local_path()
         if not path.exists():
-            raise SourceUnavailableError(
-                f"SQLite file {self.location()!r} does not exist", department=self.department, source=self.name
-            )
+            raise self.source_error(f"SQLite file {self.location()!r} does not exist", unavailable=True)
         try:
             con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
             con.execute("PRAGMA query_only = ON")
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
-            raise SourceUnavailableError(
-                f"cannot open SQLite file {self.location()!r}: {exc}", department=self.department, source=self.name
-            ) from None
+            raise self.source_error(f"cannot open SQLite file {self.location()!r}: {exc}", unavailable=True) from None
         return con
 
     def list_tables(self) -> list[TableInfo]:
@@ -116,18 +103,14 @@ class SqliteConnector(Connector):
             cursor = con.execute(fragment.sql)
         except sqlite3.Error as exc:
             con.close()
-            raise SourceError(
-                f"SQLite source failed: {exc}", department=self.department, source=self.name, remote_sql=fragment.sql
-            ) from None
+            raise self.source_error(f"SQLite source failed: {exc}", fragment=fragment) from None
         batch_size = int(self.config.options.get("batch_size", 65536))
         expected = fragment.schema
         try:
             first = cursor.fetchmany(batch_size)
         except sqlite3.Error as exc:
             con.close()
-            raise SourceError(
-                f"SQLite source failed: {exc}", department=self.department, source=self.name, remote_sql=fragment.sql
-            ) from None
+            raise self.source_error(f"SQLite source failed: {exc}", fragment=fragment) from None
         # Types SQLite cannot declare (expressions) are taken from the first rows.
         first_arrays = [_to_arrow(col, f.type) for col, f in zip(_columns(first, len(expected)), expected)]
         schema = pa.schema(
@@ -145,12 +128,7 @@ class SqliteConnector(Connector):
                     columns = _columns(rows, len(schema))
                     yield pa.record_batch([_to_arrow(col, f.type) for col, f in zip(columns, schema)], schema=schema)
             except sqlite3.Error as exc:
-                raise SourceError(
-                    f"SQLite source failed: {exc}",
-                    department=self.department,
-                    source=self.name,
-                    remote_sql=fragment.sql,
-                ) from None
+                raise self.source_error(f"SQLite source failed: {exc}", fragment=fragment) from None
             finally:
                 con.close()
 
