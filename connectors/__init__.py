@@ -1,8 +1,9 @@
 """Source connectors and their registry.
 
-Built-in kinds are registered by dotted path and imported lazily, through the
-same entry-point group (``fedquery.connectors``) that third-party connectors
-use; an entry point with the same kind overrides nothing built in, it adds.
+Every kind, built-in or third-party, is registered in the ``fedquery.connectors``
+entry-point group (see ``pyproject.toml``) as ``kind = "module:Class"`` and
+imported lazily on first use. ``BUILTIN`` is only the fallback for running from
+a source tree whose package metadata is not installed.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ _cache: dict[str, type[Connector]] = {}
 
 def available_kinds() -> dict[str, str]:
     """Every known kind mapped to its ``module:Class`` target."""
-    kinds = dict(BUILTIN)
-    for ep in entry_points(group="fedquery.connectors"):
-        kinds.setdefault(ep.name, ep.value)
+    kinds = {ep.name: ep.value for ep in entry_points(group="fedquery.connectors")}
+    for kind, target in BUILTIN.items():
+        kinds.setdefault(kind, target)
     return kinds
 
 

@@ -108,3 +108,15 @@ def test_explicit_csv_table_with_glob_and_options(tmp_path: Path) -> None:
     )
     rows = fed.sql('SELECT pupil, "from" FROM dfe.fsm WHERE eligible ORDER BY pupil').fetchall()
     assert [r[0] for r in rows] == ["U1", "U3"] and str(rows[0][1]) == "2019-09-01"
+
+
+def test_builtin_connectors_come_through_entry_points() -> None:
+    from importlib.metadata import entry_points
+
+    from connectors import BUILTIN, available_kinds, connector_class
+
+    registered = {ep.name: ep.value for ep in entry_points(group="fedquery.connectors")}
+    assert registered == BUILTIN  # the installed distribution registers exactly the built-ins
+    assert available_kinds() == BUILTIN
+    for kind in BUILTIN:
+        assert connector_class(kind).kind == kind
