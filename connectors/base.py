@@ -154,6 +154,10 @@ class Connector(ABC):
                 return f"{type(sub).__name__} ({_short(sub)}) is not supported by {self.kind} source"
         return None
 
+    def prepare(self, tree: exp.Expr) -> exp.Expr:
+        """Adjust a fragment's tree for this source before it is rendered (default: as is)."""
+        return tree
+
     def filter_reason(self, predicate: exp.Expr, table: TableInfo) -> str | None:
         """Why ``predicate`` cannot be pushed into a scan of ``table``, or None."""
         return self.unsupported_reason(predicate)

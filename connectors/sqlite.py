@@ -97,6 +97,9 @@ class SqliteConnector(Connector):
                 return f"{sub.sql('duckdb')} is DECIMAL arithmetic, which SQLite does in binary floating point"
         return None
 
+    def prepare(self, tree: exp.Expr) -> exp.Expr:
+        return tree.transform(explicit_null_order)
+
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
         con = self.connect()
         try:
@@ -133,6 +136,20 @@ class SqliteConnector(Connector):
                 con.close()
 
         return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def explicit_null_order(node: exp.Expr) -> exp.Expr:
+    """``ORDER BY x`` (DuckDB: NULLS LAST) -> ``ORDER BY x IS NULL, x``, for sources that sort NULLs first."""
+    if not isinstance(node, exp.Order):
+        return node
+    keys: list[exp.Expr] = []
+    for ordered in node.expressions:
+        nulls_first = bool(ordered.args.get("nulls_first"))
+        is_null = exp.Is(this=ordered.this.copy(), expression=exp.Null())
+        keys.append(exp.Ordered(this=is_null, desc=nulls_first, nulls_first=True))
+        keys.append(exp.Ordered(this=ordered.this.copy(), desc=ordered.args.get("desc"), nulls_first=nulls_first))
+    node.set("expressions", keys)
+    return node
 
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:

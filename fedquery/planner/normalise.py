@@ -6,6 +6,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.schema import MappingSchema
 
 from connectors.types import sql_type
@@ -32,7 +33,23 @@ def normalise(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     except OptimizeError as exc:
         raise _bind_error(str(exc), context) from None
     context.output_names = [p.alias_or_name for p in _root_select(qualified).expressions]
-    return annotate_types(qualified, schema=schema, dialect=context.dialect)
+    annotated = annotate_types(qualified, schema=schema, dialect=context.dialect)
+    _tag_columns(annotated, context)
+    return annotated
+
+
+def _tag_columns(expression: exp.Expr, context: PlanContext) -> None:
+    """Record on each column which source table it reads, for source-specific checks.
+
+    ``meta["fq_table"]`` is ``(department, source, *remote name parts)``: plain strings,
+    so trees still copy cheaply.
+    """
+    for scope in traverse_scope(expression):
+        for column in scope.columns:
+            source = scope.sources.get(column.table)
+            if isinstance(source, exp.Table) and source.name in context.tables:
+                table = context.tables[source.name]
+                column.meta["fq_table"] = (table.department, table.source, *table.info.remote)
 
 
 def _name_outputs(expression: exp.Expr) -> None:
