@@ -62,7 +62,10 @@ def _mysql_setup(rows: int) -> None:
     con = pymysql.connect(host="127.0.0.1", port=3306, user="root", database="test", autocommit=True)
     cur = con.cursor()
     cur.execute("CREATE DATABASE IF NOT EXISTS fedquery_bench")
-    cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema='fedquery_bench' AND table_name='lineitem_like'")
+    cur.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema='fedquery_bench' AND table_name='lineitem_like'"
+    )
     if cur.fetchone()[0]:
         cur.execute("SELECT count(*) FROM fedquery_bench.lineitem_like")
         if cur.fetchone()[0] == rows:
@@ -74,8 +77,8 @@ def _mysql_setup(rows: int) -> None:
         "l_shipmode VARCHAR(10), l_comment VARCHAR(44))"
     )
     cur.execute(
-        "INSERT INTO fedquery_bench.lineitem_like SELECT seq, seq % 200000, (seq % 50) + 1, (seq % 100000) / 100.0 + 900, "
-        "(seq % 11) / 100.0, DATE '1992-01-01' + INTERVAL (seq % 2500) DAY, CHAR(65 + seq % 3), "
+        "INSERT INTO fedquery_bench.lineitem_like SELECT seq, seq % 200000, (seq % 50) + 1, "
+        "(seq % 100000) / 100.0 + 900, (seq % 11) / 100.0, DATE '1992-01-01' + INTERVAL (seq % 2500) DAY, CHAR(65 + seq % 3), "
         "ELT(1 + seq % 7, 'AIR','MAIL','SHIP','TRUCK','RAIL','FOB','REG AIR'), MD5(seq) "
         f"FROM seq_1_to_{rows}"
     )
@@ -109,7 +112,9 @@ def pg_psycopg() -> int:
         cur.itersize = 65536
         cur.execute(QUERY.format(schema="fedquery_bench"))
         while rows := cur.fetchmany(65536):
-            batch = pa.RecordBatch.from_arrays([pa.array(c) for c in zip(*rows)], names=[d.name for d in cur.description])
+            batch = pa.RecordBatch.from_arrays(
+                [pa.array(c) for c in zip(*rows)], names=[d.name for d in cur.description]
+            )
             total += batch.num_rows
     return total
 
@@ -122,9 +127,9 @@ def mysql_connectorx() -> int:
 
 
 def mysql_pymysql() -> int:
+    import pyarrow as pa
     import pymysql
     import pymysql.cursors
-    import pyarrow as pa
 
     con = pymysql.connect(host="127.0.0.1", port=3306, user="root", cursorclass=pymysql.cursors.SSCursor)
     total = 0
@@ -175,7 +180,10 @@ def main() -> None:
                 continue
             results[server][name] = json.loads(proc.stdout.strip().splitlines()[-1])
     lines = [f"Transfer of {args.rows:,} TPC-H-lineitem-like rows into Arrow ({time.strftime('%Y-%m-%d')})", ""]
-    lines += ["| server | driver | rows/s | × best rows/s | peak RSS (MB) | × best RSS |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "| server | driver | rows/s | × best rows/s | peak RSS (MB) | × best RSS |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for server, by_name in results.items():
         ok = {n: r for n, r in by_name.items() if "error" not in r}
         best_rate = max((r["rows"] / r["seconds"] for r in ok.values()), default=1)

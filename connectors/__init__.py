@@ -22,6 +22,8 @@ BUILTIN: dict[str, str] = {
     "csv": "connectors.csv:CsvConnector",
     "sqlite": "connectors.sqlite:SqliteConnector",
     "duckdb": "connectors.duckdb_file:DuckDBConnector",
+    "postgres": "connectors.postgres:PostgresConnector",
+    "mysql": "connectors.mysql:MySQLConnector",
 }
 
 _cache: dict[str, type[Connector]] = {}

@@ -1,0 +1,234 @@
+"""What the PostgreSQL and MySQL connectors share: URL, pool, discovery, type conformance.
+
+A remote source is configured by one URL (``postgresql://user:pw@host:port/db``);
+the password is masked wherever the source is shown. Connections are pooled per
+source, opened read-only with a statement timeout and ``application_name``, and
+closed by ``close()``. Driver output is conformed to the Arrow schema the planner
+expects, so types round-trip exactly (DECIMAL(p,s) stays DECIMAL(p,s)).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.base import Capabilities, Connector, TableInfo
+from fedquery.config import mask_url
+from fedquery.errors import SourceError
+
+
+@dataclass(frozen=True)
+class Address:
+    scheme: str
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    query: str
+
+
+class ConnectionPool:
+    """A small pool of open connections; a connection that failed is discarded, never reused."""
+
+    def __init__(self, factory: Callable[[], Any], close: Callable[[Any], None], max_idle: int) -> None:
+        self._factory = factory
+        self._close = close
+        self._max_idle = max_idle
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self.open = 0  # connections currently open (idle or in use): tests check that none leak
+
+    def acquire(self) -> Any:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        con = self._factory()
+        with self._lock:
+            self.open += 1
+        return con
+
+    def release(self, con: Any) -> None:
+        with self._lock:
+            if len(self._idle) < self._max_idle:
+                self._idle.append(con)
+                return
+        self.discard(con)
+
+    def discard(self, con: Any) -> None:
+        try:
+            self._close(con)
+        except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is gone either way
+            pass
+        with self._lock:
+            self.open -= 1
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for con in idle:
+            self.discard(con)
+
+
+class RemoteConnector(Connector):
+    """Base of database servers reached over the network."""
+
+    default_port: ClassVar[int]
+    capabilities = Capabilities(
+        sql=True, joins=True, aggregates=True, order_limit=True, window=True, subqueries=True, set_operations=True
+    )
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        self.address = self._parse_url()
+        self.statement_timeout = float(config.options.get("statement_timeout", 300))
+        self.pool = ConnectionPool(self._connect, self._disconnect, int(config.options.get("pool_size", 4)))
+        self._columns: dict[tuple[str, ...], list[ColumnInfo]] = {}
+        self._lock = threading.Lock()
+
+    # -- address ----------------------------------------------------------
+    def _parse_url(self) -> Address:
+        url = self.config.options.get("url")
+        if not isinstance(url, str) or "://" not in url:
+            raise self.source_error(
+                f"a {self.kind} source needs a 'url' like {self.kind}://user@host/db", unavailable=True
+            )
+        parts = urlsplit(url)
+        try:
+            port = parts.port or self.default_port
+        except ValueError:
+            raise self.source_error(f"bad port in {mask_url(url)}", unavailable=True) from None
+        return Address(
+            scheme=parts.scheme,
+            host=parts.hostname or "localhost",
+            port=port,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            database=parts.path.lstrip("/"),
+            query=parts.query,
+        )
+
+    def identity(self) -> tuple[str, ...]:
+        a = self.address
+        return (self.kind, a.host, str(a.port), a.database, a.user)
+
+    def location(self) -> str:
+        a = self.address
+        user = f"{a.user}:***@" if a.password else (f"{a.user}@" if a.user else "")
+        return f"{a.scheme}://{user}{a.host}:{a.port}/{a.database}"
+
+    # -- connections ------------------------------------------------------
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    def _disconnect(self, con: Any) -> None:
+        con.close()
+
+    def query_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run a metadata query on a pooled connection."""
+        con = self.pool.acquire()
+        try:
+            rows = self._fetch_rows(con, sql, params)
+        except Exception as exc:  # noqa: BLE001 - driver errors differ per driver; all become typed
+            self.pool.discard(con)
+            raise self.source_error(f"{self.kind} catalog query failed: {exc}") from None
+        self.pool.release(con)
+        return rows
+
+    def _fetch_rows(self, con: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.pool.close()
+
+    # -- catalog ----------------------------------------------------------
+    def table_columns(self, table: TableInfo) -> list[ColumnInfo]:
+        key = table.remote
+        with self._lock:
+            cached = self._columns.get(key)
+        if cached is None:
+            cached = self._read_columns(table)
+            if not cached:
+                raise self.source_error(f"table {'.'.join(key)} has no columns or does not exist", table=table.name)
+            with self._lock:
+                self._columns[key] = cached
+        return cached
+
+    def _read_columns(self, table: TableInfo) -> list[ColumnInfo]:
+        raise NotImplementedError
+
+    def table_schema(self, table: TableInfo) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in self.table_columns(table)])
+
+    def column_info(self, remote: tuple[str, ...], column: str) -> ColumnInfo | None:
+        with self._lock:
+            columns = self._columns.get(remote, [])
+        return next((c for c in columns if c.name == column), None)
+
+    def _explicit_names(self) -> dict[str, str]:
+        return {opts.get("table", name): name for name, opts in self.config.tables.items()}
+
+    def _tables_from(self, rows: list[tuple[Any, ...]]) -> list[TableInfo]:
+        explicit = self._explicit_names()
+        return [TableInfo(name=explicit.get(t, t), schema=s, remote=(s, t)) for s, t in rows]
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    arrow: pa.DataType
+    nullable: bool
+    #: compares and sorts like DuckDB (byte order, no padding, case-sensitive)
+    binary_collation: bool
+    native_type: str
+
+
+def conformed(
+    expected: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    convert: Callable[[pa.Array, pa.Field, pa.DataType], pa.Array],
+) -> pa.RecordBatchReader:
+    """A reader with the planner's schema; unknown (null) types are taken from the first batch."""
+    first = next(batches, None)
+    if first is None:
+        schema = pa.schema([f if not pa.types.is_null(f.type) else f.with_type(pa.string()) for f in expected])
+        return pa.RecordBatchReader.from_batches(schema, iter(()))
+
+    def apply(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
+        arrays = [
+            convert(batch.column(i), batch.schema.field(i), target.field(i).type) for i in range(batch.num_columns)
+        ]
+        return pa.RecordBatch.from_arrays(arrays, schema=target)
+
+    probe = pa.schema(
+        [
+            e.with_type(convert(first.column(i), first.schema.field(i), e.type).type) if pa.types.is_null(e.type) else e
+            for i, e in enumerate(expected)
+        ]
+    )
+
+    def stream() -> Iterator[pa.RecordBatch]:
+        yield apply(first, probe)
+        for batch in batches:
+            yield apply(batch, probe)
+
+    return pa.RecordBatchReader.from_batches(probe, stream())
+
+
+def rtrim(array: pa.Array) -> pa.Array:
+    return pc.utf8_rtrim(array, characters=" ")
+
+
+def raise_mid_stream(connector: Connector, message: str, sql: str) -> SourceError:
+    return SourceError(
+        connector.config.redact(f"{connector.kind} source failed while streaming: {message}"),
+        department=connector.department,
+        source=connector.name,
+        remote_sql=sql,
+    )
