@@ -78,7 +78,8 @@ def _mysql_setup(rows: int) -> None:
     )
     cur.execute(
         "INSERT INTO fedquery_bench.lineitem_like SELECT seq, seq % 200000, (seq % 50) + 1, "
-        "(seq % 100000) / 100.0 + 900, (seq % 11) / 100.0, DATE '1992-01-01' + INTERVAL (seq % 2500) DAY, CHAR(65 + seq % 3), "
+        "(seq % 100000) / 100.0 + 900, (seq % 11) / 100.0, DATE '1992-01-01' + INTERVAL (seq % 2500) DAY, "
+        "CHAR(65 + seq % 3), "
         "ELT(1 + seq % 7, 'AIR','MAIL','SHIP','TRUCK','RAIL','FOB','REG AIR'), MD5(seq) "
         f"FROM seq_1_to_{rows}"
     )
