@@ -52,8 +52,17 @@ def generate(scale: float, directory: Path) -> Path:
     return directory
 
 
-def build_federation(parquet_dir: Path, out_dir: Path, split: dict[str, tuple[str, str]] | None = None) -> Path:
-    """Write the split sources and their ``fedquery.toml``; returns the config path."""
+def build_federation(
+    parquet_dir: Path,
+    out_dir: Path,
+    split: dict[str, tuple[str, str]] | None = None,
+    servers: dict[str, tuple[str, str]] | None = None,
+) -> Path:
+    """Write the split sources and their ``fedquery.toml``; returns the config path.
+
+    ``servers`` maps ``postgres`` to ``(dsn, schema)`` and ``mysql`` to ``(url, database)``
+    for splits that put tables on the database servers (loaded here).
+    """
     split = split or DEFAULT_SPLIT
     out_dir.mkdir(parents=True, exist_ok=True)
     by_source: dict[tuple[str, str], list[str]] = {}
@@ -71,6 +80,23 @@ def build_federation(parquet_dir: Path, out_dir: Path, split: dict[str, tuple[st
             path = out_dir / f"{department}.sqlite"
             _write_sqlite(parquet_dir, tables, path)
             lines.append(f'path = "{path.name}"')
+        elif kind == "postgres":
+            dsn, schema = (servers or {})["postgres"]
+            load_postgres(parquet_dir, dsn, schema, tables)
+            lines.append(f'url = "{dsn}"\nschema = "{schema}"\nschemas = ["{schema}"]')
+        elif kind == "mysql":
+            url, database = (servers or {})["mysql"]
+            load_mysql(parquet_dir, url, database, tables)
+            base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
+            lines.append(f'url = "{base}/{database}"')
+        elif kind == "postgres":
+            dsn, schema = (servers or {})["postgres"]
+            load_postgres(parquet_dir, dsn, schema, tables)
+            lines.append(f'url = "{dsn}"\nschema = "{schema}"\nschemas = ["{schema}"]')
+        elif kind == "mysql":
+            url, database = (servers or {})["mysql"]
+            load_mysql(parquet_dir, url, database, tables)
+            lines.append(f'url = "{url}"')
         elif kind == "parquet":
             directory = out_dir / department
             directory.mkdir(exist_ok=True)
@@ -185,3 +211,89 @@ def oracle(parquet_dir: Path) -> duckdb.DuckDBPyConnection:
         con.execute(f'CREATE TABLE "{t}" AS SELECT * FROM src')
         con.unregister("src")
     return con
+
+
+# -- database servers ---------------------------------------------------------------------------
+#: TPC-H columns the specification declares CHAR(n) (the rest of the text columns are VARCHAR).
+CHAR_COLUMNS = {
+    "c_phone": 15, "c_mktsegment": 10, "n_name": 25, "r_name": 25, "o_orderstatus": 1, "o_orderpriority": 15,
+    "o_clerk": 15, "l_returnflag": 1, "l_linestatus": 1, "l_shipinstruct": 25, "l_shipmode": 10, "p_mfgr": 25,
+    "p_brand": 10, "p_container": 10, "s_phone": 15,
+}  # fmt: skip
+PRIMARY_KEYS = {
+    "customer": ("c_custkey",), "lineitem": ("l_orderkey", "l_linenumber"), "nation": ("n_nationkey",),
+    "orders": ("o_orderkey",), "part": ("p_partkey",), "partsupp": ("ps_partkey", "ps_suppkey"),
+    "region": ("r_regionkey",), "supplier": ("s_suppkey",),
+}  # fmt: skip
+
+
+def _ddl(table: str, schema: pa.Schema, quote: str) -> str:
+    columns = []
+    for f in schema:
+        t = f.type
+        if pa.types.is_int64(t):
+            sql = "BIGINT"
+        elif pa.types.is_integer(t):
+            sql = "INTEGER"
+        elif pa.types.is_decimal(t):
+            sql = f"DECIMAL({t.precision},{t.scale})"
+        elif pa.types.is_date(t):
+            sql = "DATE"
+        elif f.name in CHAR_COLUMNS:
+            sql = f"CHAR({CHAR_COLUMNS[f.name]})"
+        else:
+            sql = "VARCHAR(200)"
+        columns.append(f"{quote}{f.name}{quote} {sql} NOT NULL")
+    keys = ", ".join(f"{quote}{k}{quote}" for k in PRIMARY_KEYS[table])
+    return f"CREATE TABLE {{name}} ({', '.join(columns)}, PRIMARY KEY ({keys}))"
+
+
+def load_postgres(parquet_dir: Path, dsn: str, schema: str, tables: list[str]) -> None:
+    """Create the tables with TPC-H types and keys in ``schema`` and bulk-load them (binary COPY via ADBC)."""
+    import adbc_driver_postgresql.dbapi as adbc
+
+    with adbc.connect(dsn, autocommit=True) as con, con.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        for t in tables:
+            data = _plain_strings(pq.read_table(parquet_dir / f"{t}.parquet"))
+            cur.execute(f'DROP TABLE IF EXISTS "{schema}"."{t}"')
+            cur.execute(_ddl(t, data.schema, '"').format(name=f'"{schema}"."{t}"'))
+            cur.adbc_ingest(t, data, mode="append", db_schema_name=schema)
+            cur.execute(f'ANALYZE "{schema}"."{t}"')
+
+
+def load_mysql(parquet_dir: Path, url: str, database: str, tables: list[str]) -> None:
+    """Create the tables with TPC-H types and keys in ``database`` and load them in batches."""
+    from urllib.parse import unquote, urlsplit
+
+    import pymysql
+
+    parts = urlsplit(url)
+    con = pymysql.connect(
+        host=parts.hostname or "127.0.0.1", port=parts.port or 3306, user=unquote(parts.username or "root"),
+        password=unquote(parts.password or ""), autocommit=True, local_infile=False,
+    )  # fmt: skip
+    with con.cursor() as cur:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+        for t in tables:
+            data = _plain_strings(pq.read_table(parquet_dir / f"{t}.parquet"))
+            cur.execute(f"DROP TABLE IF EXISTS `{database}`.`{t}`")
+            cur.execute(_ddl(t, data.schema, "`").format(name=f"`{database}`.`{t}`"))
+            marks = ", ".join(["%s"] * data.num_columns)
+            rows = list(zip(*[c.to_pylist() for c in data.columns]))
+            for start in range(0, len(rows), 2000):
+                cur.executemany(f"INSERT INTO `{database}`.`{t}` VALUES ({marks})", rows[start : start + 2000])
+            cur.execute(f"ANALYZE TABLE `{database}`.`{t}`")
+    con.close()
+
+
+DATABASE_SPLIT: dict[str, tuple[str, str]] = {
+    "orders": ("sales", "postgres"),
+    "lineitem": ("sales", "postgres"),
+    "customer": ("crm", "mysql"),
+    "nation": ("crm", "mysql"),
+    "region": ("crm", "mysql"),
+    "part": ("catalogue", "parquet"),
+    "partsupp": ("catalogue", "parquet"),
+    "supplier": ("suppliers", "csv"),
+}

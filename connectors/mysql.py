@@ -27,7 +27,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from connectors.base import TableInfo, TableStats, require
-from connectors.remote import ColumnInfo, RemoteConnector, conformed, raise_mid_stream
+from connectors.remote import ColumnInfo, RemoteConnector, conformed, is_function_call, raise_mid_stream
 from connectors.types import arrow_type
 from fedquery.fragment import Fragment
 
@@ -134,7 +134,7 @@ class MySQLConnector(RemoteConnector):
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
         for sub in node.walk():
-            if isinstance(sub, exp.Func) and not isinstance(sub, _FUNCTIONS) and not isinstance(sub, exp.Interval):
+            if is_function_call(sub) and not isinstance(sub, _FUNCTIONS):
                 return f"function {sub.sql('duckdb')[:40]} is not on the MySQL allowlist"
             if isinstance(sub, exp.Div):
                 return "/ in MySQL returns DECIMAL with a fixed extra scale, not DuckDB's DOUBLE"
@@ -180,13 +180,14 @@ class MySQLConnector(RemoteConnector):
         """Compare strings byte by byte: no case folding, no accent folding, no PAD SPACE."""
 
         def binary(node: exp.Expr) -> exp.Expr:
-            if isinstance(node, _COMPARISONS) and (_is_string(node.left) or _is_string(node.right)):
+            # Only text against text: a number compared with '02' must stay numeric, as in DuckDB.
+            if isinstance(node, _COMPARISONS) and _is_string(node.left) and _is_string(node.right):
                 node.set("this", _as_binary(node.left))
                 node.set("expression", _as_binary(node.right))
-            elif isinstance(node, exp.In) and _is_string(node.this):
+            elif isinstance(node, exp.In) and _is_string(node.this) and all(_is_string(v) for v in node.expressions):
                 node.set("this", _as_binary(node.this))
                 node.set("expressions", [_as_binary(v) for v in node.expressions])
-            elif isinstance(node, exp.Between) and _is_string(node.this):
+            elif isinstance(node, exp.Between) and all(_is_string(node.args[k]) for k in ("this", "low", "high")):
                 for key in ("this", "low", "high"):
                     node.set(key, _as_binary(node.args[key]))
             elif isinstance(node, exp.Like):

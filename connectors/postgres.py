@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from connectors.base import TableInfo, TableStats, require
-from connectors.remote import ColumnInfo, RemoteConnector, conformed, raise_mid_stream, rtrim
+from connectors.remote import ColumnInfo, RemoteConnector, conformed, is_function_call, raise_mid_stream, rtrim
 from connectors.types import arrow_type
 from fedquery.fragment import Fragment
 
@@ -50,6 +50,8 @@ class PostgresConnector(RemoteConnector):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         self._db_collation_is_c: bool | None = None
+        # The schema whose tables may be named department.table (like a search_path of one).
+        self.default_schema = str(config.options.get("schema", "public"))
 
     # -- connections ------------------------------------------------------
     def _uri(self) -> str:
@@ -77,11 +79,19 @@ class PostgresConnector(RemoteConnector):
 
     # -- catalog ----------------------------------------------------------
     def list_tables(self) -> list[TableInfo]:
-        rows = self.query_rows(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg_toast%' "
-            "ORDER BY 1, 2"
-        )
+        schemas = self.config.options.get("schemas")
+        if schemas:
+            rows = self.query_rows(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_schema = ANY($1::text[]) ORDER BY 1, 2",
+                ("{" + ",".join(f'"{s}"' for s in schemas) + "}",),
+            )
+        else:
+            rows = self.query_rows(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+                "AND table_schema NOT LIKE 'pg_toast%' ORDER BY 1, 2"
+            )
         return self._tables_from(rows)
 
     def _read_columns(self, table: TableInfo) -> list[ColumnInfo]:
@@ -113,7 +123,7 @@ class PostgresConnector(RemoteConnector):
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
         for sub in node.walk():
-            if isinstance(sub, exp.Func) and not isinstance(sub, _FUNCTIONS) and not _is_structural(sub):
+            if is_function_call(sub) and not isinstance(sub, _FUNCTIONS) and not _is_structural(sub):
                 return f"function {sub.sql('duckdb')[:40]} is not on the PostgreSQL allowlist"
             if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:
                 return f"EXTRACT({sub.name}) differs between PostgreSQL and DuckDB"

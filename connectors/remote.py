@@ -221,6 +221,13 @@ def conformed(
     return pa.RecordBatchReader.from_batches(probe, stream())
 
 
+def is_function_call(node: Any) -> bool:
+    """A real function call (sqlglot also models AND/OR and EXISTS as functions)."""
+    from sqlglot import exp
+
+    return isinstance(node, exp.Func) and not isinstance(node, (exp.Connector, exp.SubqueryPredicate))
+
+
 def rtrim(array: pa.Array) -> pa.Array:
     return pc.utf8_rtrim(array, characters=" ")
 

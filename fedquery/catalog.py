@@ -65,6 +65,8 @@ class Catalog:
         self._connectors: dict[tuple[str, str], Connector] = {}
         self._tables: dict[str, list[CatalogTable]] = {}
         self._lock = threading.RLock()
+        self._typing: Any = None
+        self._typed: set[str] = set()
 
     @property
     def departments(self) -> list[str]:
@@ -133,8 +135,35 @@ class Catalog:
         hint = suggest(wanted, [t.sql_name for t in tables])
         raise UnknownTableError(f"unknown table {wanted!r}.{hint}", department=department, table=table)
 
+    def output_schema(self, sql: str, tables: list[CatalogTable]) -> pa.Schema | None:
+        """The Arrow schema DuckDB gives ``sql`` (tables named by their ``sql_name``), or None.
+
+        Empty copies of the catalog tables live in a private in-memory DuckDB, so this
+        is DuckDB's own typing (DECIMAL precision and scale included) at no data cost.
+        """
+        import duckdb
+
+        with self._lock:
+            if self._typing is None:
+                self._typing = duckdb.connect(":memory:", config={"enable_external_access": False})
+            con = self._typing
+            for table in tables:
+                if table.sql_name not in self._typed:
+                    con.register("_empty", pa.table({f.name: pa.array([], f.type) for f in table.arrow_schema()}))
+                    con.execute(f'CREATE TABLE "{table.sql_name}" AS SELECT * FROM _empty')
+                    con.unregister("_empty")
+                    self._typed.add(table.sql_name)
+            try:
+                return con.sql(sql).limit(0).to_arrow_table().schema
+            except duckdb.Error:
+                return None
+
     def close(self) -> None:
         with self._lock:
+            if self._typing is not None:
+                self._typing.close()
+                self._typing = None
+                self._typed.clear()
             for connector in self._connectors.values():
                 connector.close()
             self._connectors.clear()

@@ -3,8 +3,12 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -70,3 +74,72 @@ def same_rows(got: list[tuple[Any, ...]], expected: list[tuple[Any, ...]], *, or
 def assert_same_rows(got: list[tuple[Any, ...]], expected: list[tuple[Any, ...]], *, ordered: bool = False) -> None:
     assert len(got) == len(expected), f"{len(got)} rows, oracle has {len(expected)}"
     assert same_rows(got, expected, ordered=ordered), f"rows differ: {got[:5]} vs oracle {expected[:5]}"
+
+
+# -- real database servers --------------------------------------------------------------------------
+PG_DSN = os.environ.get("FEDQUERY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("FEDQUERY_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+
+
+def _unreachable(what: str, exc: BaseException) -> None:
+    message = f"{what} is not reachable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI=true requires it")
+    pytest.skip(f"{message}; set FEDQUERY_TEST_PG_DSN / FEDQUERY_TEST_MYSQL_URL to run these tests")
+
+
+def pg_admin() -> Any:
+    try:
+        import adbc_driver_postgresql.dbapi as adbc
+    except ImportError as exc:
+        _unreachable("adbc-driver-postgresql (the postgres extra)", exc)
+    try:
+        return adbc.connect(PG_DSN, autocommit=True)
+    except Exception as exc:  # noqa: BLE001
+        _unreachable(f"PostgreSQL at {PG_DSN}", exc)
+
+
+def mysql_admin() -> Any:
+    try:
+        import pymysql
+    except ImportError as exc:
+        _unreachable("pymysql (the mysql extra)", exc)
+    parts = urlsplit(MYSQL_URL)
+    try:
+        return pymysql.connect(
+            host=parts.hostname, port=parts.port or 3306, user=unquote(parts.username or "root"),
+            password=unquote(parts.password or ""), autocommit=True,
+        )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001
+        _unreachable(f"MariaDB/MySQL at {MYSQL_URL}", exc)
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str]:
+    """A uniquely named PostgreSQL schema, dropped afterwards."""
+    con = pg_admin()
+    name = f"fq_test_{uuid.uuid4().hex[:10]}"
+    with con.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA "{name}"')
+    yield name
+    with con.cursor() as cur:
+        cur.execute(f'DROP SCHEMA "{name}" CASCADE')
+    con.close()
+
+
+@pytest.fixture(scope="session")
+def mysql_database() -> Iterator[str]:
+    """A uniquely named MariaDB/MySQL database, dropped afterwards."""
+    con = mysql_admin()
+    name = f"fq_test_{uuid.uuid4().hex[:10]}"
+    with con.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}`")
+    yield name
+    with con.cursor() as cur:
+        cur.execute(f"DROP DATABASE `{name}`")
+    con.close()
+
+
+def mysql_url(database: str) -> str:
+    base = MYSQL_URL.rsplit("/", 1)[0] if MYSQL_URL.count("/") > 2 else MYSQL_URL
+    return f"{base}/{database}"

@@ -69,10 +69,14 @@ def make_fragment(
         )
         columns = [_source_column(p) for p in select.expressions]
     else:
-        column_types = _column_types(remote, query, context)
-        schema = pa.schema(
-            [pa.field(inner, _expected_type(p, column_types)) for (inner, _), p in zip(aliases, select.expressions)]
-        )
+        typed = _duckdb_schema(query, aliases, context)
+        if typed is not None:
+            schema = typed
+        else:
+            column_types = _column_types(remote, query, context)
+            schema = pa.schema(
+                [pa.field(inner, _expected_type(p, column_types)) for (inner, _), p in zip(aliases, select.expressions)]
+            )
         columns = None
         base = None
     pushed = _pushed_operators(query, predicates)
@@ -116,6 +120,24 @@ def _source_column(projection: exp.Expr) -> str:
     column = projection.unalias()
     assert isinstance(column, exp.Column)
     return column.name
+
+
+def _duckdb_schema(query: exp.Expr, aliases: list[tuple[str, str]], context: PlanContext) -> pa.Schema | None:
+    """The fragment's output types exactly as DuckDB (the oracle) would give them."""
+    typing = query.copy()
+    used = []
+    for table in list(typing.find_all(exp.Table)):
+        catalog_table = context.tables.get(table.name)
+        if catalog_table is None:
+            continue
+        used.append(catalog_table)
+        replacement = exp.Table(this=exp.to_identifier(catalog_table.sql_name, quoted=True))
+        replacement.set("alias", table.args.get("alias"))
+        table.replace(replacement)
+    schema = context.catalog.output_schema(typing.sql("duckdb"), used)
+    if schema is None or len(schema) != len(aliases):
+        return None
+    return pa.schema([pa.field(inner, f.type) for (inner, _), f in zip(aliases, schema)])
 
 
 def _column_types(remote: exp.Expr, query: exp.Expr, context: PlanContext) -> dict[tuple[str, str], pa.DataType]:

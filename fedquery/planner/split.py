@@ -265,12 +265,22 @@ def _push_join_group(select: exp.Select, members: list[exp.Table], context: Plan
         inner.append("joins", exp.Join(this=member.copy()))
     if predicates:
         inner.set("where", exp.Where(this=exp.and_(*predicates, copy=False)))
+    reason = _whole_reason(inner, connector)
+    if reason:
+        # The source cannot take the join as written: put the filters back, the tables become scans.
+        if predicates:
+            where = select.args.get("where")
+            select.set("where", exp.Where(this=exp.and_(*([where.this] if where else []), *predicates, copy=False)))
+        names = ", ".join(context.tables[m.name].sql_name for m in members)
+        context.note(f"join of {names} not pushed into {connector.department}.{connector.name}: {reason}")
+        return
     # Rewrite the outer references, then drop the members from the outer FROM.
     for member_alias in aliases:
         for node in scoped_column_nodes(select, member_alias):
             node.replace(exp.column(out_names[(member_alias, node.name)], table=group_alias, quoted=True))
     subquery = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(group_alias)))
     members[0].replace(subquery)
+    # ``inner`` is pushable as a whole (checked above), so this makes one fragment of it.
     for member in members[1:]:
         join = member.parent
         assert isinstance(join, exp.Join)
