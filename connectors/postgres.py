@@ -133,6 +133,23 @@ class PostgresConnector(RemoteConnector):
                     return f"ordering on {column} uses a non-byte-order collation in PostgreSQL"
         return None
 
+    def prepare(self, tree: exp.Expr) -> exp.Expr:
+        """LIKE on ``char(n)`` sees the padding in PostgreSQL: match on the text value, as DuckDB does."""
+
+        def unpad(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, (exp.Like, exp.ILike)) and self._is_bpchar(node.this):
+                node.set("this", exp.Cast(this=node.this, to=exp.DataType.build("TEXT")))
+            return node
+
+        return tree.transform(unpad, copy=False)
+
+    def _is_bpchar(self, node: exp.Expr) -> bool:
+        tag = node.meta.get("fq_table") if isinstance(node, exp.Column) else None
+        if not tag:
+            return False
+        info = self.column_info(tuple(tag[2:]), node.name)
+        return info is not None and info.native_type == "bpchar"
+
     # -- execution --------------------------------------------------------
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
         con = self.pool.acquire()
