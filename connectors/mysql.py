@@ -27,8 +27,16 @@ import pyarrow as pa
 from sqlglot import exp
 
 from connectors.base import TableInfo, TableStats, require
-from connectors.remote import ColumnInfo, RemoteConnector, conformed, is_function_call, raise_mid_stream
+from connectors.remote import (
+    ColumnInfo,
+    RemoteConnector,
+    conformed,
+    execute_with_retry,
+    is_function_call,
+    raise_mid_stream,
+)
 from connectors.types import arrow_type
+from fedquery.errors import SourceError
 from fedquery.fragment import Fragment
 
 _FUNCTIONS: tuple[type[exp.Expr], ...] = (
@@ -202,14 +210,21 @@ class MySQLConnector(RemoteConnector):
         pymysql = require("pymysql", "mysql", "mysql")
         cursors = require("pymysql.cursors", "mysql", "mysql")
 
-        con = self.pool.acquire()
-        cur = cursors.SSCursor(con)
+        def start(con: Any) -> Any:
+            cur = cursors.SSCursor(con)
+            try:
+                cur.execute("START TRANSACTION READ ONLY")
+                cur.execute(fragment.sql)
+                return cur
+            except Exception:
+                cur.close()
+                raise
+
         try:
-            cur.execute("START TRANSACTION READ ONLY")
-            cur.execute(fragment.sql)
+            con, cur = execute_with_retry(self.pool, start)
+        except SourceError:
+            raise
         except pymysql.MySQLError as exc:
-            cur.close()
-            self.pool.discard(con)
             raise self.source_error(f"MySQL rejected the query: {exc}", fragment=fragment) from None
         batch_size = int(self.config.options.get("batch_size", 65536))
         names = [d[0] for d in cur.description]

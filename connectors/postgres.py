@@ -26,8 +26,17 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from connectors.base import TableInfo, TableStats, require
-from connectors.remote import ColumnInfo, RemoteConnector, conformed, is_function_call, raise_mid_stream, rtrim
+from connectors.remote import (
+    ColumnInfo,
+    RemoteConnector,
+    conformed,
+    execute_with_retry,
+    is_function_call,
+    raise_mid_stream,
+    rtrim,
+)
 from connectors.types import arrow_type
+from fedquery.errors import SourceError
 from fedquery.fragment import Fragment
 
 _FUNCTIONS: tuple[type[exp.Expr], ...] = (
@@ -152,14 +161,20 @@ class PostgresConnector(RemoteConnector):
 
     # -- execution --------------------------------------------------------
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
-        con = self.pool.acquire()
-        cur = con.cursor()
+        def start(con: Any) -> tuple[Any, Any]:
+            cur = con.cursor()
+            try:
+                cur.execute(fragment.sql)
+                return cur, cur.fetch_record_batch()
+            except Exception:
+                cur.close()
+                raise
+
         try:
-            cur.execute(fragment.sql)
-            reader = cur.fetch_record_batch()
+            con, (cur, reader) = execute_with_retry(self.pool, start)
+        except SourceError:
+            raise
         except Exception as exc:  # noqa: BLE001
-            cur.close()
-            self.pool.discard(con)
             raise self.source_error(f"PostgreSQL rejected the query: {_first_line(exc)}", fragment=fragment) from None
 
         def batches() -> Any:

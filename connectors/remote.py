@@ -46,9 +46,17 @@ class ConnectionPool:
         self.open = 0  # connections currently open (idle or in use): tests check that none leak
 
     def acquire(self) -> Any:
+        return self.acquire_flagged()[0]
+
+    def acquire_flagged(self) -> tuple[Any, bool]:
+        """A connection, and whether it was reused from the pool (it may have died while idle)."""
         with self._lock:
             if self._idle:
-                return self._idle.pop()
+                return self._idle.pop(), True
+        return self.fresh(), False
+
+    def fresh(self) -> Any:
+        """A newly opened connection (not from the idle list)."""
         con = self._factory()
         with self._lock:
             self.open += 1
@@ -219,6 +227,27 @@ def conformed(
             yield apply(batch, probe)
 
     return pa.RecordBatchReader.from_batches(probe, stream())
+
+
+def execute_with_retry(pool: ConnectionPool, start: Callable[[Any], Any]) -> tuple[Any, Any]:
+    """Run ``start(con)`` on a pooled connection; a reused one that fails is replaced once.
+
+    A connection the server dropped while it sat idle in the pool is not the query's
+    fault; anything that fails on a fresh connection is raised.
+    """
+    con, reused = pool.acquire_flagged()
+    try:
+        return con, start(con)
+    except Exception:
+        pool.discard(con)
+        if not reused:
+            raise
+    con = pool.fresh()
+    try:
+        return con, start(con)
+    except Exception:
+        pool.discard(con)
+        raise
 
 
 def is_function_call(node: Any) -> bool:
