@@ -48,7 +48,7 @@ def test_server_down(kind: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> No
 def test_mysql_login_refused(mysql_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     mysql_admin().close()  # skip/fail clearly if the server is absent
     monkeypatch.setenv("FQ_DB_PASSWORD", CANARY)
-    url = mysql_url(mysql_database).replace("://root@", f"://root:${{ENV:FQ_DB_PASSWORD}}@")
+    url = mysql_url(mysql_database).replace("://root@", "://root:${ENV:FQ_DB_PASSWORD}@")
     with pytest.raises(fedquery.SourceUnavailableError) as info:
         _fed("mysql", url).tables()
     assert "Access denied" in str(info.value) and CANARY not in str(info.value)
