@@ -16,6 +16,10 @@ from tests.conftest import PG_DSN, mysql_admin, mysql_url, pg_admin
 COLUMNS = "id BIGINT, name VARCHAR(20), amount DECIMAL(10,2), born DATE, active BOOLEAN"
 
 
+def _iso(value: object) -> str | None:
+    return None if value is None else value.isoformat()  # type: ignore[attr-defined]
+
+
 def _fed(source: dict) -> fedquery.Federation:  # type: ignore[type-arg]
     return fedquery.connect({"departments": {"conf": {"sources": {"src": source}}}})
 
@@ -57,8 +61,10 @@ class TestSqlite(ConnectorConformance):
         path = tmp_path_factory.mktemp("sqlite") / "people.db"
         con = sqlite3.connect(path)
         con.execute(f"CREATE TABLE people ({COLUMNS})")
-        rows = [(r["id"], r["name"], None if r["amount"] is None else float(r["amount"]),
-                 None if r["born"] is None else r["born"].isoformat(), r["active"]) for r in PEOPLE.to_pylist()]  # fmt: skip
+        rows = [
+            (r["id"], r["name"], None if r["amount"] is None else float(r["amount"]), _iso(r["born"]), r["active"])
+            for r in PEOPLE.to_pylist()
+        ]
         con.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?)", rows)
         con.commit()
         con.close()
