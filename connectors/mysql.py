@@ -1,9 +1,13 @@
 """MySQL and MariaDB through PyMySQL (unbuffered server-side cursors, streamed into Arrow batches).
 
-Chosen by measurement (``benchmarks/transfer.py``) with fidelity first:
-connectorx reads about 11x faster but returns every DECIMAL as DECIMAL(38,10) and
-panics on some result types; PyMySQL returns exact ``Decimal`` values for every
-type. connectorx as an optional fast path is a recorded next step.
+Two drivers, chosen by measurement (``benchmarks/transfer.py``): connectorx reads
+straight into Arrow, about 11x faster than PyMySQL, and is used when it can be
+exact: it returns every DECIMAL as DECIMAL(38,10), so a result needing more than
+10 digits of scale goes through PyMySQL, as does any query connectorx fails on
+before its first batch (it panics on some result types). Results are then cast
+to the types DuckDB would give. Source option ``driver = "pymysql"`` forces the
+exact path. connectorx opens its own connection per scan; PyMySQL connections
+(and every catalog query) are pooled.
 
 Sessions are read-only (``SET SESSION TRANSACTION READ ONLY`` plus ``START
 TRANSACTION READ ONLY`` per scan), have a statement timeout (source option
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import pyarrow as pa
 from sqlglot import exp
@@ -57,6 +62,9 @@ class MySQLConnector(RemoteConnector):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         self.default_schema = self.address.database or None
+        self._mariadb: bool | None = None
+        #: which driver answered each fragment (by fragment name), for EXPLAIN ANALYZE-style checks
+        self.drivers: dict[str, str] = {}
 
     def identity(self) -> tuple[str, ...]:
         # Databases of one server are schemas: tables in any of them can be joined there.
@@ -207,6 +215,69 @@ class MySQLConnector(RemoteConnector):
 
     # -- execution --------------------------------------------------------
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
+        if self._connectorx_can_answer(fragment):
+            reader = self._scan_connectorx(fragment)
+            if reader is not None:
+                self.drivers[fragment.name] = "connectorx"
+                return reader
+        self.drivers[fragment.name] = "pymysql"
+        return self._scan_pymysql(fragment)
+
+    def _connectorx_can_answer(self, fragment: Fragment) -> bool:
+        if self.config.options.get("driver", "auto") == "pymysql":
+            return False
+        try:
+            import connectorx  # noqa: F401
+        except ImportError:
+            return False
+        return all(
+            not pa.types.is_null(f.type) and not (pa.types.is_decimal(f.type) and f.type.scale > 10)
+            for f in fragment.schema
+        )
+
+    def _session_setup(self) -> list[str]:
+        if self._mariadb is None:
+            self._mariadb = "MariaDB" in str(self.query_rows("SELECT VERSION()")[0][0])
+        timeout = (
+            f"SET SESSION max_statement_time = {float(self.statement_timeout)}"
+            if self._mariadb
+            else f"SET SESSION max_execution_time = {int(self.statement_timeout * 1000)}"
+        )
+        return ["SET SESSION TRANSACTION READ ONLY", timeout, "SET SESSION time_zone = '+00:00'"]
+
+    def _scan_connectorx(self, fragment: Fragment) -> pa.RecordBatchReader | None:
+        import connectorx as cx
+
+        a = self.address
+        auth = quote(a.user, safe="") + (":" + quote(a.password, safe="") if a.password else "")
+        url = f"mysql://{auth}@{a.host}:{a.port}/{quote(a.database)}"
+        batch_size = int(self.config.options.get("batch_size", 65536))
+        try:
+            stream = cx.read_sql(
+                url, fragment.sql, return_type="arrow_stream", batch_size=batch_size,
+                pre_execution_query=self._session_setup(),
+            )  # fmt: skip
+            first = stream.read_next_batch()
+        except StopIteration:
+            return conformed(fragment.schema, iter(()), _convert)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - connectorx panics (a BaseException) on some types: use PyMySQL
+            return None
+
+        def batches() -> Any:
+            yield first
+            try:
+                yield from stream
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - connection lost, killed, timed out
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise raise_mid_stream(self, message, fragment.sql) from None
+
+        return conformed(fragment.schema, batches(), _convert)
+
+    def _scan_pymysql(self, fragment: Fragment) -> pa.RecordBatchReader:
         pymysql = require("pymysql", "mysql", "mysql")
         cursors = require("pymysql.cursors", "mysql", "mysql")
 
@@ -241,6 +312,11 @@ class MySQLConnector(RemoteConnector):
             except pymysql.MySQLError as exc:
                 raise raise_mid_stream(self, str(exc), fragment.sql) from None
             finally:
+                if not healthy:
+                    # The server side is gone: do not let PyMySQL try to drain the result later.
+                    result = getattr(cur, "_result", None)
+                    if result is not None:
+                        result.unbuffered_active = False
                 try:
                     cur.close()
                 except Exception:  # noqa: BLE001

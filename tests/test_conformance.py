@@ -120,5 +120,3 @@ def test_every_builtin_kind_has_a_conformance_class() -> None:
 
     covered = {cls.kind for cls in ConnectorConformance.__subclasses__()}
     assert covered == set(BUILTIN)
-
-

@@ -203,3 +203,60 @@ def test_close_leaves_no_connection_open(pg_schema: str, big_pg) -> None:  # typ
     assert connector.pool.open == 0
     time.sleep(0.1)
     assert {pid for pid, _ in _fedquery_backends()} <= before
+
+
+@pytest.fixture(scope="module")
+def big_mysql(mysql_database: str):  # type: ignore[no-untyped-def]
+    con = mysql_admin()
+    with con.cursor() as cur:
+        cur.execute(
+            f"CREATE TABLE `{mysql_database}`.big (id BIGINT PRIMARY KEY, payload CHAR(32), precise DECIMAL(30,12))"
+        )
+        cur.execute(
+            f"INSERT INTO `{mysql_database}`.big SELECT seq, MD5(seq), seq + 0.123456789012 FROM test.seq_1_to_200000"
+        )
+        cur.execute(
+            f"CREATE VIEW `{mysql_database}`.trickle AS SELECT id, payload FROM `{mysql_database}`.big "
+            "WHERE IF(id % 10000 = 0, SLEEP(0.05), 0) = 0"
+        )
+    con.close()
+    yield mysql_database
+
+
+@pytest.mark.parametrize("driver", ["auto", "pymysql"])
+def test_mysql_connection_killed_mid_stream(big_mysql: str, driver: str) -> None:
+    fed = _fed("mysql", mysql_url(big_mysql), driver=driver, batch_size=1000)
+    (fragment,) = fed.explain("SELECT id, payload FROM dept.trickle").fragments
+    connector = fed.catalog.connector("dept", "db")
+    reader = connector.scan(fragment)
+    assert reader.read_next_batch().num_rows > 0
+    assert connector.drivers[fragment.name] == ("connectorx" if driver == "auto" else "pymysql")
+    admin = mysql_admin()
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT id FROM information_schema.processlist WHERE info LIKE '%trickle%' AND id <> CONNECTION_ID()"
+        )
+        for (pid,) in cur.fetchall():
+            cur.execute("KILL %s", (pid,))
+    admin.close()
+    with pytest.raises(fedquery.SourceError) as info:
+        reader.read_all()
+    assert info.value.department == "dept" and info.value.remote_sql == fragment.sql
+    fed.close()
+    assert connector.pool.open == 0
+
+
+def test_mysql_drivers_exact_decimals(big_mysql: str) -> None:
+    from decimal import Decimal
+
+    fed = _fed("mysql", mysql_url(big_mysql))
+    connector = fed.catalog.connector("dept", "db")
+    result = fed.sql("SELECT id, precise FROM dept.big WHERE id IN (1, 3)")
+    rows = sorted(result.fetchall())
+    assert rows == [(1, Decimal("1.123456789012")), (3, Decimal("3.123456789012"))]  # 12 digits: PyMySQL
+    assert str(result.arrow().schema.field("precise").type) == "decimal128(30, 12)"
+    assert set(connector.drivers.values()) == {"pymysql"}
+    connector.drivers.clear()
+    assert fed.sql("SELECT count(*), max(payload) FROM dept.big").fetchall()[0][0] == 200000
+    assert set(connector.drivers.values()) == {"connectorx"}  # Arrow-native when it can be exact
+    fed.close()
