@@ -80,7 +80,14 @@ class ReadOnlyError(QueryError):
 
 
 class BindError(QueryError):
-    """A name in the query does not match the catalog."""
+    """A name in the query does not match the catalog; ``line``/``column`` say where, when known."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None, **facts: str) -> None:
+        self.line = line
+        self.column = column
+        if line is not None:
+            message = f"{message} (line {line}, column {column})"
+        super().__init__(message, **facts)
 
 
 class UnknownDepartmentError(BindError):

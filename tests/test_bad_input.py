@@ -45,9 +45,10 @@ def test_unknown_department_suggests(tpch_fed) -> None:  # type: ignore[no-untyp
 
 def test_unknown_table_suggests(tpch_fed) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UnknownTableError) as info:
-        tpch_fed.sql("SELECT * FROM sales.order")
+        tpch_fed.sql("SELECT *\nFROM sales.order")
     assert "Did you mean 'sales.orders'" in str(info.value)
     assert info.value.department == "sales"
+    assert (info.value.line, info.value.column) == (2, 6)  # where "sales.order" starts
 
 
 def test_table_without_department(tpch_fed) -> None:  # type: ignore[no-untyped-def]
@@ -60,6 +61,7 @@ def test_unknown_column_suggests(tpch_fed) -> None:  # type: ignore[no-untyped-d
     with pytest.raises(UnknownColumnError) as info:
         tpch_fed.sql("SELECT o_orderky FROM sales.orders")
     assert "o_orderky" in str(info.value) and "o_orderkey" in str(info.value)
+    assert (info.value.line, info.value.column) == (1, 8) and "line 1, column 8" in str(info.value)
 
 
 def test_table_functions_are_refused(tpch_fed) -> None:  # type: ignore[no-untyped-def]

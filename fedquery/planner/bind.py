@@ -29,10 +29,15 @@ def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
             matches = [c for c in candidates if c.split(".")[-1].lower() == parts[0].lower()]
             if matches:
                 hint = f" Did you mean {matches[0]!r}?"
-            raise UnknownTableError(f"table {parts[0]!r} needs a department prefix (department.table).{hint}")
+            raise _at(
+                UnknownTableError(f"table {parts[0]!r} needs a department prefix (department.table).{hint}"), table
+            )
         if len(parts) > 3:
             raise UnknownTableError(f"table name {'.'.join(parts)!r} has too many parts")
-        catalog_table = context.catalog.resolve(parts)
+        try:
+            catalog_table = context.catalog.resolve(parts)
+        except BindError as exc:
+            raise _at(exc, table) from None
         key = keys.get(catalog_table.sql_name)
         if key is None:
             key = f"__fq_t{len(keys)}"
@@ -41,6 +46,20 @@ def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
         alias = table.alias or catalog_table.name
         table.replace(exp.Table(this=exp.to_identifier(key), alias=exp.TableAlias(this=exp.to_identifier(alias))))
     return expression
+
+
+def _at(error: BindError, table: exp.Table) -> BindError:
+    """The same error, with the position of ``table`` in the SQL text."""
+    meta = (table.args.get("db") or table.this).meta
+    if error.line is not None or "line" not in meta:
+        return error
+    return type(error)(
+        error.message,
+        line=meta["line"],
+        column=meta["col"] - (meta["end"] - meta["start"]),  # sqlglot gives the token's last column
+        department=error.department,  # type: ignore[arg-type]
+        table=error.table,  # type: ignore[arg-type]
+    )
 
 
 def _all_tables(context: PlanContext) -> list:  # type: ignore[type-arg]

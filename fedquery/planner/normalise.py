@@ -75,11 +75,17 @@ def _root_select(expression: exp.Expr) -> exp.Select:
 
 
 def _bind_error(message: str, context: PlanContext) -> BindError:
+    import re
+
+    where = re.search(r"Line: (\d+), Col: (\d+)", message)
+    line, column = (int(where.group(1)), int(where.group(2))) if where else (None, None)
     text = message.split(". Line")[0]
     for key, table in context.tables.items():
         text = text.replace(f'"{key}"', table.sql_name).replace(key, table.sql_name)
     if "could not be resolved" in text and "Column" in text:
         name = text.split("'")[1] if "'" in text else ""
         columns = [f.name for t in context.tables.values() for f in t.arrow_schema()]
-        return UnknownColumnError(f"unknown column {name!r}.{suggest(name, columns)}")
-    return BindError(f"cannot bind query: {text}")
+        if column is not None:
+            column -= len(name) - 1  # sqlglot gives the token's last column
+        return UnknownColumnError(f"unknown column {name!r}.{suggest(name, columns)}", line=line, column=column)
+    return BindError(f"cannot bind query: {text}", line=line, column=column)
