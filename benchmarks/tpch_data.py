@@ -287,13 +287,9 @@ def load_mysql(parquet_dir: Path, url: str, database: str, tables: list[str]) ->
     con.close()
 
 
+#: The database issue's split: PostgreSQL orders/lineitem, MariaDB customer/nation/region.
 DATABASE_SPLIT: dict[str, tuple[str, str]] = {
-    "orders": ("sales", "postgres"),
-    "lineitem": ("sales", "postgres"),
-    "customer": ("crm", "mysql"),
-    "nation": ("crm", "mysql"),
-    "region": ("crm", "mysql"),
-    "part": ("catalogue", "parquet"),
-    "partsupp": ("catalogue", "parquet"),
-    "supplier": ("suppliers", "csv"),
+    **DEFAULT_SPLIT,
+    **{t: ("sales", "postgres") for t in ("orders", "lineitem")},
+    **{t: ("crm", "mysql") for t in ("customer", "nation", "region")},
 }

@@ -37,7 +37,9 @@ from connectors.remote import (
     RemoteConnector,
     conformed,
     execute_with_retry,
+    first_line,
     is_function_call,
+    pooled_stream,
     raise_mid_stream,
 )
 from connectors.types import arrow_type
@@ -272,8 +274,7 @@ class MySQLConnector(RemoteConnector):
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as exc:  # noqa: BLE001 - connection lost, killed, timed out
-                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise raise_mid_stream(self, message, fragment.sql) from None
+                raise raise_mid_stream(self, first_line(exc), fragment.sql) from None
 
         return conformed(fragment.schema, batches(), _convert)
 
@@ -301,32 +302,20 @@ class MySQLConnector(RemoteConnector):
         names = [d[0] for d in cur.description]
 
         def batches() -> Any:
-            healthy = False
-            try:
-                while rows := cur.fetchmany(batch_size):
-                    columns = list(zip(*rows))
-                    arrays = [_array(c, f.type) for c, f in zip(columns, fragment.schema)]
-                    yield pa.RecordBatch.from_arrays(arrays, names=names)
-                cur.execute("COMMIT")
-                healthy = True
-            except pymysql.MySQLError as exc:
-                raise raise_mid_stream(self, str(exc), fragment.sql) from None
-            finally:
-                if not healthy:
-                    # The server side is gone: do not let PyMySQL try to drain the result later.
-                    result = getattr(cur, "_result", None)
-                    if result is not None:
-                        result.unbuffered_active = False
-                try:
-                    cur.close()
-                except Exception:  # noqa: BLE001
-                    healthy = False
-                if healthy:
-                    self.pool.release(con)
-                else:
-                    self.pool.discard(con)
+            while rows := cur.fetchmany(batch_size):
+                columns = list(zip(*rows))
+                arrays = [_array(c, f.type) for c, f in zip(columns, fragment.schema)]
+                yield pa.RecordBatch.from_arrays(arrays, names=names)
+            cur.execute("COMMIT")
 
-        return conformed(fragment.schema, batches(), _convert)
+        def abandon() -> None:
+            # The server side is gone: do not let PyMySQL try to drain the result later.
+            result = getattr(cur, "_result", None)
+            if result is not None:
+                result.unbuffered_active = False
+
+        stream = pooled_stream(self, con, cur, batches(), fragment.sql, on_failure=abandon)
+        return conformed(fragment.schema, stream, _convert)
 
 
 def _is_string(node: exp.Expr) -> bool:

@@ -31,8 +31,9 @@ from connectors.remote import (
     RemoteConnector,
     conformed,
     execute_with_retry,
+    first_line,
     is_function_call,
-    raise_mid_stream,
+    pooled_stream,
     rtrim,
 )
 from connectors.types import arrow_type
@@ -78,7 +79,7 @@ class PostgresConnector(RemoteConnector):
             return dbapi.connect(self._uri(), autocommit=True)
         except Exception as exc:  # noqa: BLE001 - every driver failure becomes a typed error
             raise self.source_error(
-                f"cannot connect to {self.location()}: {_first_line(exc)}", unavailable=True
+                f"cannot connect to {self.location()}: {first_line(exc)}", unavailable=True
             ) from None
 
     def _fetch_rows(self, con: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -175,31 +176,9 @@ class PostgresConnector(RemoteConnector):
         except SourceError:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise self.source_error(f"PostgreSQL rejected the query: {_first_line(exc)}", fragment=fragment) from None
+            raise self.source_error(f"PostgreSQL rejected the query: {first_line(exc)}", fragment=fragment) from None
 
-        def batches() -> Any:
-            healthy = False
-            try:
-                yield from reader
-                healthy = True
-            except Exception as exc:  # noqa: BLE001 - connection lost, cancelled, timed out
-                raise raise_mid_stream(self, _first_line(exc), fragment.sql) from None
-            finally:
-                try:
-                    cur.close()
-                except Exception:  # noqa: BLE001
-                    healthy = False
-                if healthy:
-                    self.pool.release(con)
-                else:
-                    self.pool.discard(con)
-
-        return conformed(fragment.schema, batches(), _convert)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+        return conformed(fragment.schema, pooled_stream(self, con, cur, iter(reader), fragment.sql), _convert)
 
 
 def _is_structural(node: exp.Expr) -> bool:

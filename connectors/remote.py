@@ -250,6 +250,45 @@ def execute_with_retry(pool: ConnectionPool, start: Callable[[Any], Any]) -> tup
         raise
 
 
+def pooled_stream(
+    connector: RemoteConnector,
+    con: Any,
+    cursor: Any,
+    batches: Iterator[pa.RecordBatch],
+    sql: str,
+    on_failure: Callable[[], None] | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Stream ``batches``; then return the connection to the pool, or close it if anything failed.
+
+    A failure mid-stream (connection lost, killed, timed out) becomes a typed error
+    naming the source and the remote SQL; the broken connection is never reused.
+    """
+    healthy = False
+    try:
+        yield from batches
+        healthy = True
+    except SourceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - each driver raises its own kinds
+        raise raise_mid_stream(connector, first_line(exc), sql) from None
+    finally:
+        if not healthy and on_failure is not None:
+            on_failure()
+        try:
+            cursor.close()
+        except Exception:  # noqa: BLE001 - a dead connection may fail to close its cursor
+            healthy = False
+        if healthy:
+            connector.pool.release(con)
+        else:
+            connector.pool.discard(con)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def is_function_call(node: Any) -> bool:
     """A real function call (sqlglot also models AND/OR and EXISTS as functions)."""
     from sqlglot import exp
