@@ -37,7 +37,18 @@ class DuckDBConnector(Connector):
                 if not path.exists():
                     raise self.source_error(f"DuckDB file {self.location()!r} does not exist", unavailable=True)
                 try:
-                    self._con = duckdb.connect(str(path), read_only=True)
+                    # Read-only, and locked like the local engine: no file access beyond this
+                    # database, no extension loading, no configuration changes.
+                    self._con = duckdb.connect(
+                        str(path),
+                        read_only=True,
+                        config={
+                            "enable_external_access": False,
+                            "autoload_known_extensions": False,
+                            "autoinstall_known_extensions": False,
+                            "lock_configuration": True,
+                        },
+                    )
                 except duckdb.Error as exc:
                     raise self.source_error(
                         f"cannot open DuckDB file {self.location()!r}: {exc}", unavailable=True

@@ -120,3 +120,17 @@ def test_builtin_connectors_come_through_entry_points() -> None:
     assert available_kinds() == BUILTIN
     for kind in BUILTIN:
         assert connector_class(kind).kind == kind
+
+
+def test_duckdb_source_is_read_only_and_locked(tmp_path: Path) -> None:
+    path = tmp_path / "locked.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    con.close()
+    fed = fedquery.connect({"departments": {"d": {"sources": {"db": {"kind": "duckdb", "path": str(path)}}}}})
+    assert fed.sql("SELECT x FROM d.t").fetchall() == [(1,)]
+    cursor = fed.catalog.connector("d", "db").connection()  # type: ignore[attr-defined]
+    for statement in ("CREATE TABLE u (x INT)", "SELECT * FROM read_csv('/etc/hostname')", "SET threads = 1"):
+        with pytest.raises(duckdb.Error):
+            cursor.execute(statement)
+    fed.close()
