@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -112,6 +113,13 @@ class Connector(ABC):
             remote_sql=fragment.sql if fragment is not None else None,
         )
 
+    def file_modified(self) -> datetime | None:
+        """Modification time of a file-backed database (SQLite, DuckDB)."""
+        try:
+            return datetime.fromtimestamp(self.local_path().stat().st_mtime, tz=timezone.utc)
+        except OSError:
+            return None
+
     def local_path(self) -> Path:
         """The ``path`` (or ``url``) option as a local path, relative to the config file."""
         raw = self.config.options.get("path") or self.config.options.get("url")
@@ -134,6 +142,17 @@ class Connector(ABC):
 
     def statistics(self, table: TableInfo) -> TableStats:
         return TableStats()
+
+    def primary_key(self, table: TableInfo) -> list[str] | None:
+        """The primary key columns, where the source declares them (or the config does)."""
+        declared = table.options.get("primary_key")
+        if isinstance(declared, str):
+            return [declared]
+        return list(declared) if declared else None
+
+    def modified(self, table: TableInfo) -> datetime | None:
+        """When the table last changed, where the source can tell."""
+        return None
 
     # -- planning ---------------------------------------------------------
     def remote_table(self, table: TableInfo) -> exp.Table:

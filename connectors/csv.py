@@ -10,15 +10,27 @@ from __future__ import annotations
 import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 
-from connectors.base import TableInfo
+from connectors.base import TableInfo, TableStats
 from connectors.files import FileConnector
 from connectors.types import arrow_type
 from fedquery.errors import ConfigError
+
+#: CSV files carry no row count: count by streaming one column when the table is at most this big.
+COUNT_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 class CsvConnector(FileConnector):
     kind = "csv"
     suffixes = (".csv", ".tsv", ".csv.gz", ".txt")
+
+    def statistics(self, table: TableInfo) -> TableStats:
+        size = super().statistics(table).size_bytes
+        if size is None or size > COUNT_LIMIT_BYTES:
+            return TableStats(size_bytes=size)
+        dataset = self._cached_dataset(table)
+        first = dataset.schema.names[:1]
+        rows = sum(batch.num_rows for batch in dataset.to_batches(columns=first))
+        return TableStats(row_count=rows, size_bytes=size)
 
     def file_format(self, table: TableInfo) -> ds.FileFormat:
         opts = {**self.config.options.get("csv", {}), **table.options}

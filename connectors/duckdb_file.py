@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -65,7 +66,9 @@ class DuckDBConnector(Connector):
         explicit = {opts.get("table", name): name for name, opts in self.config.tables.items()}
         out = []
         for schema, table in rows:
-            out.append(TableInfo(name=explicit.get(table, table), schema=schema, remote=(schema, table)))
+            name = explicit.get(table, table)
+            options = dict(self.config.tables.get(name, {}))
+            out.append(TableInfo(name=name, schema=schema, remote=(schema, table), options=options))
         return out
 
     def table_schema(self, table: TableInfo) -> pa.Schema:
@@ -78,6 +81,21 @@ class DuckDBConnector(Connector):
             "SELECT estimated_size FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", list(table.remote)
         ).fetchone()
         return TableStats(row_count=int(row[0]) if row else None)
+
+    def primary_key(self, table: TableInfo) -> list[str] | None:
+        row = (
+            self.connection()
+            .execute(
+                "SELECT constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+                "AND schema_name = ? AND table_name = ?",
+                list(table.remote),
+            )
+            .fetchone()
+        )
+        return list(row[0]) if row else super().primary_key(table)
+
+    def modified(self, table: TableInfo) -> datetime | None:
+        return self.file_modified()
 
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
         import duckdb

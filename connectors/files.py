@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -251,6 +252,20 @@ class FileConnector(Connector):
             size = None
         return TableStats(row_count=None, size_bytes=size)
 
+    def modified(self, table: TableInfo) -> datetime | None:
+        dataset = self._cached_dataset(table)
+        fs, _ = self.filesystem()
+        latest: datetime | None = None
+        for path in getattr(dataset, "files", []):
+            try:
+                info = fs.info(path)
+            except OSError:
+                continue
+            stamp = _mtime(info)
+            if stamp is not None and (latest is None or stamp > latest):
+                latest = stamp
+        return latest
+
     def filter_reason(self, predicate: exp.Expr, table: TableInfo) -> str | None:
         try:
             to_arrow_filter(_unqualify(predicate), self.table_schema(table))
@@ -315,6 +330,26 @@ class FileConnector(Connector):
 
     def _parts(self, fragment: ds.Fragment, arrow_filter: Any, counter: IOCounter) -> list[ds.Fragment]:
         return [fragment]
+
+
+def _mtime(info: dict[str, Any]) -> datetime | None:
+    value = info.get("mtime") or info.get("LastModified") or info.get("last_modified") or info.get("created")
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                parsed = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return None
 
 
 def _filter_columns(fragment: Fragment) -> list[str]:

@@ -24,6 +24,7 @@ pushed unless the column's collation is binary. ``/`` (decimal scale) and AVG
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -148,6 +149,22 @@ class MySQLConnector(RemoteConnector):
         return TableStats(
             row_count=None if count is None else int(count), size_bytes=None if size is None else int(size)
         )
+
+    def primary_key(self, table: TableInfo) -> list[str] | None:
+        rows = self.query_rows(
+            "SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = %s "
+            "AND table_name = %s AND constraint_name = 'PRIMARY' ORDER BY ordinal_position",
+            table.remote,
+        )
+        return [r[0] for r in rows] or super().primary_key(table)
+
+    def modified(self, table: TableInfo) -> datetime | None:
+        rows = self.query_rows(
+            "SELECT update_time FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+            table.remote,
+        )
+        stamp = rows[0][0] if rows else None
+        return stamp.replace(tzinfo=timezone.utc) if isinstance(stamp, datetime) else None
 
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:

@@ -130,6 +130,17 @@ class PostgresConnector(RemoteConnector):
         tuples, size = rows[0]
         return TableStats(row_count=int(tuples) if tuples is not None and tuples >= 0 else None, size_bytes=size)
 
+    def primary_key(self, table: TableInfo) -> list[str] | None:
+        rows = self.query_rows(
+            "SELECT kcu.column_name FROM information_schema.table_constraints tc "
+            "JOIN information_schema.key_column_usage kcu "
+            "ON kcu.constraint_schema = tc.constraint_schema AND kcu.constraint_name = tc.constraint_name "
+            "WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = $1 AND tc.table_name = $2 "
+            "ORDER BY kcu.ordinal_position",
+            table.remote,
+        )
+        return [r[0] for r in rows] or super().primary_key(table)
+
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
         for sub in node.walk():

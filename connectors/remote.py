@@ -184,7 +184,15 @@ class RemoteConnector(Connector):
 
     def _tables_from(self, rows: list[tuple[Any, ...]]) -> list[TableInfo]:
         explicit = self._explicit_names()
-        return [TableInfo(name=explicit.get(t, t), schema=s, remote=(s, t)) for s, t in rows]
+        out = []
+        for schema, table in rows:
+            name = explicit.get(table, table)
+            out.append(
+                TableInfo(
+                    name=name, schema=schema, remote=(schema, table), options=dict(self.config.tables.get(name, {}))
+                )
+            )
+        return out
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -66,7 +67,11 @@ class SqliteConnector(Connector):
         finally:
             con.close()
         explicit = {opts.get("table", name): name for name, opts in self.config.tables.items()}
-        return [TableInfo(name=explicit.get(r[0], r[0]), schema="main", remote=(r[0],)) for r in rows]
+        names = [(explicit.get(r[0], r[0]), r[0]) for r in rows]
+        return [
+            TableInfo(name=name, schema="main", remote=(remote,), options=dict(self.config.tables.get(name, {})))
+            for name, remote in names
+        ]
 
     def table_schema(self, table: TableInfo) -> pa.Schema:
         con = self.connect()
@@ -83,6 +88,18 @@ class SqliteConnector(Connector):
         finally:
             con.close()
         return TableStats(row_count=int(count))
+
+    def primary_key(self, table: TableInfo) -> list[str] | None:
+        con = self.connect()
+        try:
+            rows = con.execute(f"PRAGMA table_info({self.remote_table(table).sql('sqlite')})").fetchall()
+        finally:
+            con.close()
+        keys = sorted((r[5], r[1]) for r in rows if r[5])
+        return [name for _, name in keys] or super().primary_key(table)
+
+    def modified(self, table: TableInfo) -> datetime | None:
+        return self.file_modified()
 
     def unsupported_reason(self, node: exp.Expr) -> str | None:
         reason = super().unsupported_reason(node)

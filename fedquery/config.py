@@ -48,6 +48,8 @@ class Settings:
     threads: int | None = None
     batch_size: int = 65536
     max_inflight_batches: int = 8
+    #: where the inventory caches discovered facts (default: $XDG_CACHE_HOME/fedquery or ~/.cache/fedquery)
+    cache_directory: str | None = None
 
 
 @dataclass
@@ -89,6 +91,12 @@ class Config:
     departments: dict[str, DepartmentConfig]
     settings: Settings = field(default_factory=Settings)
     path: Path | None = None
+
+    def settings_cache_dir(self) -> Path:
+        if self.settings.cache_directory:
+            return Path(self.settings.cache_directory)
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "fedquery"
 
 
 def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Config:

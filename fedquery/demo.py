@@ -40,15 +40,16 @@ PEOPLE = 6000
 CONFIG = """\
 # The fedquery demo federation (written by `fedquery demo`).
 # Each department keeps its data where and how it likes; fedquery queries it in place.
+# Every dataset carries the metadata a government inventory needs (`fedquery inventory check`).
 
 [settings]
 memory_limit = "1GB"
 
 [departments.dhsc]
 title = "Department of Health and Social Care"
-description = "PPE stock held by NHS trusts and central PPE orders"
 contact = "ppe-data@dhsc.example"
 licence = "OGL-UK-3.0"
+classification = "OFFICIAL"
 
 [departments.dhsc.sources.ppe_stock]
 kind = "csv"
@@ -57,24 +58,57 @@ url = "dhsc/ppe_stock"            # one CSV per trust, hive-partitioned by regio
 [departments.dhsc.sources.ppe_stock.tables.ppe_stock]
 path = "**/*.csv"
 columns = { as_of = "date", stock_units = "bigint", daily_use = "bigint" }
+title = "PPE stock held by NHS trusts"
+description = "Daily stock of personal protective equipment reported by each hospital trust, by item."
+keywords = ["PPE", "NHS trusts", "stock", "pandemic"]
+update_frequency = "daily"
+temporal_coverage = "2020-04-01/2020-04-14"
+primary_key = ["trust_code", "item", "as_of"]
+fields.trust_code = { description = "NHS trust organisation code" }
+fields.stock_units = { description = "Units in stock at the end of the day" }
+fields.daily_use = { description = "Average units used per day over the last week" }
+fields.region = { description = "NHS England region (hive partition)" }
 
 [departments.dhsc.sources.orders]
 kind = "sqlite"
 path = "dhsc/ppe_orders.db"
 
+[departments.dhsc.sources.orders.tables.ppe_orders]
+title = "Central PPE orders"
+description = "Orders for PPE placed centrally on behalf of trusts, with delivery dates where delivered."
+keywords = ["PPE", "procurement", "orders"]
+update_frequency = "daily"
+temporal_coverage = "2020-04-01/2020-04-14"
+fields.delivered_on = { description = "Date delivered; empty while the order is outstanding" }
+
 [departments.dwp]
 title = "Department for Work and Pensions"
 contact = "data@dwp.example"
 licence = "OGL-UK-3.0"
+classification = "OFFICIAL-SENSITIVE"
 
 [departments.dwp.sources.claims]
 kind = "parquet"
 url = "dwp/claims.parquet"
 
+[departments.dwp.sources.claims.tables.claims]
+title = "Benefit claims"
+description = "One row per benefit claim: the benefit, the claimant's region, start date and weekly amount."
+keywords = ["benefits", "Universal Credit", "claims", "welfare"]
+update_frequency = "monthly"
+temporal_coverage = "2019-01-01/2020-05-15"
+primary_key = ["claim_id"]
+fields.weekly_amount = { description = "Weekly award in pounds" }
+
+[departments.dwp.sources.claims.tables.claims.fields.person_id]
+description = "Pseudonymised National Insurance number: the person key shared across departments"
+keywords = ["NINO", "national insurance number"]
+
 [departments.dfe]
 title = "Department for Education"
 contact = "data@dfe.example"
 licence = "OGL-UK-3.0"
+classification = "OFFICIAL-SENSITIVE"
 
 [departments.dfe.sources.fsm]
 kind = "csv"
@@ -83,15 +117,38 @@ url = "dfe"
 [departments.dfe.sources.fsm.tables.fsm_eligibility]
 path = "fsm_eligibility.csv"
 columns = { eligible_from = "date" }
+title = "Free school meals eligibility"
+description = "Pupils and whether they are eligible for free school meals, with the parent's person key."
+keywords = ["education", "free school meals", "pupils"]
+update_frequency = "termly"
+temporal_coverage = "2019-09-01/2020-03-31"
+primary_key = ["pupil_id"]
+
+[departments.dfe.sources.fsm.tables.fsm_eligibility.fields.parent_person_id]
+description = "Parent's pseudonymised National Insurance number (person key)"
+keywords = ["NINO", "national insurance number"]
 
 [departments.hmrc]
 title = "HM Revenue and Customs"
 contact = "data@hmrc.example"
 licence = "OGL-UK-3.0"
+classification = "OFFICIAL-SENSITIVE"
 
 [departments.hmrc.sources.income]
 kind = "duckdb"
 path = "hmrc/income.duckdb"
+
+[departments.hmrc.sources.income.tables.income]
+title = "Annual employment income"
+description = "Employment income per person and tax year, from PAYE returns."
+keywords = ["income", "tax", "PAYE"]
+update_frequency = "annual"
+temporal_coverage = "2018-04-06/2020-04-05"
+primary_key = ["person_id", "tax_year"]
+
+[departments.hmrc.sources.income.tables.income.fields.person_id]
+description = "Pseudonymised National Insurance number (person key)"
+keywords = ["NINO", "national insurance number"]
 """
 
 QUERIES: list[tuple[str, str]] = [

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fedquery.catalog import Catalog
 from fedquery.config import Config, load_config
 from fedquery.executor import Execution
 from fedquery.planner import Plan, plan
 from fedquery.result import Result
+
+if TYPE_CHECKING:
+    from fedquery.inventory import Inventory
 
 
 class Federation:
@@ -43,6 +46,12 @@ class Federation:
                 }
             )
         return rows
+
+    def inventory(self, *, refresh: bool = False) -> Inventory:
+        """What data exists, where it is stored and how to reach it (discovered facts are cached)."""
+        from fedquery.inventory import Inventory
+
+        return Inventory.build(self.catalog, refresh=refresh)
 
     def close(self) -> None:
         self.catalog.close()
