@@ -143,6 +143,10 @@ class Connector(ABC):
     def statistics(self, table: TableInfo) -> TableStats:
         return TableStats()
 
+    def exact_row_count(self, table: TableInfo) -> int | None:
+        """Count the rows (may scan the table); None where the source cannot count cheaply."""
+        return None
+
     def primary_key(self, table: TableInfo) -> list[str] | None:
         """The primary key columns, where the source declares them (or the config does)."""
         declared = table.options.get("primary_key")

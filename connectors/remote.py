@@ -174,6 +174,12 @@ class RemoteConnector(Connector):
     def table_schema(self, table: TableInfo) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in self.table_columns(table)])
 
+    def exact_row_count(self, table: TableInfo) -> int | None:
+        from sqlglot import exp
+
+        query = exp.select(exp.Count(this=exp.Star())).from_(self.remote_table(table))
+        return int(self.query_rows(query.sql(dialect=self.dialect))[0][0])
+
     def column_info(self, remote: tuple[str, ...], column: str) -> ColumnInfo | None:
         with self._lock:
             columns = self._columns.get(remote, [])

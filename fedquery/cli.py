@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 1 query error (bad SQL, unknown name, refused
 statement), 2 usage error, 3 configuration error, 4 a source is unreachable
-or failed.
+or failed, 5 ``inventory check`` found datasets with missing metadata.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from fedquery import formats
 from fedquery.errors import FedQueryError
 
 USAGE_ERROR = 2
+INCOMPLETE_METADATA = 5
+INVENTORY_FORMATS = ("table", "dcat", "frictionless", "csv", "markdown", "json")
 
 
 class _Context:
     def __init__(self, config: str | None) -> None:
         self.config = config
+        self.refresh = False
         self._federation: Any = None
 
     def federation(self) -> Any:
@@ -163,6 +166,137 @@ def tables(obj: _Context, department: str | None, fmt: str | None) -> None:
     for row in rows:
         row["columns"] = ", ".join(f"{n} {t}" for n, t in row["columns"])
     _emit(formats.rows_table(rows), fmt, None, None)
+
+
+def _inventory(obj: _Context, refresh: bool) -> Any:
+    try:
+        return obj.federation().inventory(refresh=refresh)
+    except FedQueryError as exc:
+        _fail(exc)
+
+
+def _write_text(text: str, output: Path | None) -> None:
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+def _report_problems(inventory: Any) -> None:
+    for problem in inventory.problems:
+        click.echo(f"warning: {problem.department}.{problem.source} is unreachable: {problem.message}", err=True)
+
+
+_refresh_option = click.option("--refresh", is_flag=True, help="Re-read every source instead of the cache.")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--format", "fmt", type=click.Choice(INVENTORY_FORMATS), default=None, help="Output format.")
+@click.option("--department", help="Only this department.")
+@_output_option
+@_refresh_option
+@click.pass_context
+def inventory(ctx: click.Context, fmt: str | None, department: str | None, output: Path | None, refresh: bool) -> None:
+    """What data exists across the federation, where it is stored and how to reach it.
+
+    \b
+    Examples:
+      fedquery inventory                          # every dataset, one line each
+      fedquery inventory --format dcat -o catalogue.jsonld
+      fedquery inventory search "national insurance"
+      fedquery inventory show dwp.claims
+      fedquery inventory check                    # exit code 5 if metadata is missing
+    """
+    if ctx.invoked_subcommand is not None:
+        ctx.obj.refresh = refresh
+        return
+    inv = _inventory(ctx.obj, refresh)
+    _report_problems(inv)
+    if department:
+        from fedquery.inventory import Inventory
+
+        inv = Inventory([d for d in inv.datasets if d.department == department], inv.problems, inv.built_at)
+    if fmt is None:
+        fmt = "table" if sys.stdout.isatty() and output is None else "csv"
+    if fmt == "table":
+        from fedquery.inventory.export import rows
+
+        keep = ("id", "title", "kind", "row_count", "contact", "licence", "update_frequency")
+        table = formats.rows_table([{k: r[k] for k in keep} for r in rows(inv.datasets)])
+        _emit(table, "table", output, None)
+        return
+    _write_text(inv.export(fmt), output)
+
+
+@inventory.command("search")
+@click.argument("text")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None)
+@_refresh_option
+@click.pass_obj
+def inventory_search(obj: _Context, text: str, limit: int, fmt: str | None, refresh: bool) -> None:
+    """Find datasets and columns by name, description or keyword, best first."""
+    inv = _inventory(obj, refresh or getattr(obj, "refresh", False))
+    hits = inv.search(text, limit)
+    records = [
+        {"dataset": h.dataset.id, "title": h.dataset.title, "score": h.score, "columns": ", ".join(h.columns),
+         "matched": ", ".join(h.matched)}
+        for h in hits
+    ]  # fmt: skip
+    if fmt == "json":
+        click.echo(json.dumps(records, indent=2))
+    elif not records:
+        click.echo(f"no dataset matches {text!r}", err=True)
+    else:
+        _emit(formats.rows_table(records), fmt, None, None)
+
+
+@inventory.command("show")
+@click.argument("dataset")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "frictionless", "dcat"]), default="text")
+@_refresh_option
+@click.pass_obj
+def inventory_show(obj: _Context, dataset: str, fmt: str, refresh: bool) -> None:
+    """Show one dataset (DEPARTMENT.TABLE) in full, with an example query and how to reach it."""
+    from fedquery.inventory import export
+
+    inv = _inventory(obj, refresh or getattr(obj, "refresh", False))
+    try:
+        d = inv.get(dataset)
+    except FedQueryError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        click.echo(json.dumps(d.to_dict(), indent=2, default=str))
+    elif fmt == "frictionless":
+        click.echo(json.dumps(export.to_frictionless(d), indent=2))
+    elif fmt == "dcat":
+        click.echo(json.dumps(export.to_dcat([d]), indent=2))
+    else:
+        click.echo(export.show_text(d), nl=False)
+
+
+@inventory.command("check")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@_refresh_option
+@click.pass_obj
+def inventory_check(obj: _Context, fmt: str, refresh: bool) -> None:
+    """List, per dataset, the required metadata that is missing; exit 5 if any is.
+
+    Required: title, description, contact, licence, update_frequency.
+    """
+    inv = _inventory(obj, refresh or getattr(obj, "refresh", False))
+    _report_problems(inv)
+    gaps = inv.check()
+    if fmt == "json":
+        click.echo(json.dumps([{"dataset": g.dataset, "missing": g.missing} for g in gaps], indent=2))
+    else:
+        for gap in gaps:
+            click.echo(f"{gap.dataset}: missing {', '.join(gap.missing)}")
+        complete = len(inv.datasets) - len(gaps)
+        click.echo(f"{complete} of {len(inv.datasets)} datasets have complete metadata", err=True)
+    if gaps or inv.problems:
+        sys.exit(INCOMPLETE_METADATA)
 
 
 @main.command()

@@ -203,7 +203,7 @@ def show_text(d: Dataset) -> str:
     ]
     for key in ("contact", "licence", "update_frequency", "temporal_coverage", "classification", "issued"):
         if m.get(key):
-            lines.append(f"{key + ':':<13} {m[key]}")
+            lines.append(f"{key.replace('_', ' ') + ':':<13} {m[key]}")
     if d.keywords:
         lines.append(f"keywords:     {', '.join(d.keywords)}")
     lines += ["", "columns:"]

@@ -29,6 +29,8 @@ METADATA_KEYS = (
 )  # fmt: skip
 INHERITED = ("licence", "update_frequency", "classification", "contact")
 CACHE_VERSION = 1
+EXACT_COUNT_KINDS = ("postgres", "mysql")
+EXACT_COUNT_BELOW = 1_000_000
 
 
 @dataclass
@@ -128,6 +130,10 @@ def _facts(catalog: Catalog, department: str, source: str, info: Any) -> dict[st
     table = CatalogTable(department, source, info, connector)
     schema = table.arrow_schema()
     stats = connector.statistics(info)
+    row_count = stats.row_count
+    if row_count is None or (connector.kind in EXACT_COUNT_KINDS and row_count < EXACT_COUNT_BELOW):
+        # Server catalogs only estimate row counts; counting a small table is cheap and cached.
+        row_count = connector.exact_row_count(info) if connector.kind in EXACT_COUNT_KINDS else row_count
     modified = connector.modified(info)
     return {
         "id": table.sql_name,
@@ -138,7 +144,7 @@ def _facts(catalog: Catalog, department: str, source: str, info: Any) -> dict[st
         "location": _location(table),
         "columns": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema],
         "primary_key": connector.primary_key(info),
-        "row_count": stats.row_count,
+        "row_count": row_count,
         "size_bytes": stats.size_bytes,
         "modified": modified.isoformat() if modified else None,
     }
