@@ -73,6 +73,10 @@ _format_option = click.option(
     "--format", "fmt", type=click.Choice(formats.FORMATS), default=None,
     help="Output format (default: table on a terminal, csv when piped).",
 )  # fmt: skip
+_pushdown_option = click.option(
+    "--pushdown", type=click.Choice(["none", "filters", "full", "auto"]), default="auto", show_default=True,
+    help="What to send to sources: whole tables, projections+filters, largest subtrees, or auto.",
+)  # fmt: skip
 _output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
 
 
@@ -104,9 +108,17 @@ def main(ctx: click.Context, config: str | None) -> None:
 @_output_option
 @click.option("--max-rows", type=int, default=100, show_default=True, help="Rows shown in table format.")
 @click.option("--stats", is_flag=True, help="Print per-fragment rows, bytes and seconds to stderr.")
+@_pushdown_option
 @click.pass_obj
 def query(
-    obj: _Context, sql: str | None, file: Path | None, fmt: str | None, output: Path | None, max_rows: int, stats: bool
+    obj: _Context,
+    sql: str | None,
+    file: Path | None,
+    fmt: str | None,
+    output: Path | None,
+    max_rows: int,
+    stats: bool,
+    pushdown: str,
 ) -> None:
     """Run SQL across the federation.
 
@@ -118,7 +130,7 @@ def query(
     """
     text = _read_sql(sql, file)
     try:
-        result = obj.federation().sql(text)
+        result = obj.federation().sql(text, pushdown=pushdown)
         table = result.arrow()
     except FedQueryError as exc:
         _fail(exc)
@@ -135,8 +147,9 @@ def query(
 @click.argument("sql", required=False)
 @click.option("-f", "--file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read SQL from FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@_pushdown_option
 @click.pass_obj
-def explain(obj: _Context, sql: str | None, file: Path | None, as_json: bool) -> None:
+def explain(obj: _Context, sql: str | None, file: Path | None, as_json: bool, pushdown: str) -> None:
     """Show the SQL sent to each source and what runs locally.
 
     \b
@@ -145,7 +158,7 @@ def explain(obj: _Context, sql: str | None, file: Path | None, as_json: bool) ->
     """
     text = _read_sql(sql, file)
     try:
-        plan = obj.federation().explain(text)
+        plan = obj.federation().explain(text, pushdown=pushdown)
     except FedQueryError as exc:
         _fail(exc)
         return

@@ -21,13 +21,17 @@ class Federation:
         self.config = config
         self.catalog = Catalog(config)
 
-    def explain(self, sql: str) -> Plan:
-        """Plan ``sql`` without running it."""
-        return plan(sql, self.catalog)
+    def explain(self, sql: str, *, pushdown: str = "auto") -> Plan:
+        """Plan ``sql`` without running it.
 
-    def sql(self, sql: str) -> Result:
-        """Plan and run ``sql``; the result streams."""
-        the_plan = plan(sql, self.catalog)
+        ``pushdown``: ``none`` (fetch whole tables), ``filters`` (projections and filters
+        only), ``full`` (largest single-source subtrees) or ``auto`` (the default).
+        """
+        return plan(sql, self.catalog, pushdown=pushdown)
+
+    def sql(self, sql: str, *, pushdown: str = "auto") -> Result:
+        """Plan and run ``sql``; the result streams. ``pushdown`` as for :meth:`explain`."""
+        the_plan = plan(sql, self.catalog, pushdown=pushdown)
         execution = Execution(the_plan, self.catalog, self.config.settings)
         reader = execution.start()
         return Result(reader, execution)

@@ -61,6 +61,8 @@ def test_sql_from_file_and_stdin(run, tmp_path: Path) -> None:  # type: ignore[n
 
 
 def test_explain_and_tables(run) -> None:  # type: ignore[no-untyped-def]
+    assert "pushdown=none" in run("explain", "--pushdown", "none", SQL).stdout
+    assert run("query", "--pushdown", "filters", SQL).stdout == run("query", SQL).stdout
     out = run("explain", SQL).stdout
     assert "remote SQL" in out and "dwp.claims" in out
     as_json = json.loads(run("explain", "--json", SQL).stdout)

@@ -10,10 +10,11 @@ from benchmarks import tpch_data
 from tests.conftest import assert_same_rows
 
 
+@pytest.mark.parametrize("strategy", ["auto", "filters", "none"])
 @pytest.mark.parametrize("number", range(1, 23))
-def test_tpch_query_matches_oracle(number: int, tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
+def test_tpch_query_matches_oracle(number: int, strategy: str, tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
     sql = tpch_data.query(number)
-    result = tpch_fed.sql(tpch_data.federate(sql))
+    result = tpch_fed.sql(tpch_data.federate(sql), pushdown=strategy)
     got = result.fetchall()
     expected = oracle.sql(sql).fetchall()
     # The TPC-H ORDER BYs are total at the validation parameters: the sequence must match too.
@@ -92,3 +93,24 @@ def test_federate_helper_rewrites_names_as_a_tree() -> None:
     tables = {t.sql() for t in sqlglot.parse_one(sql).find_all(exp.Table)}
     assert tables == {"sales.lineitem AS l", "crm.nation AS nation"}
     assert "'lineitem'" in sql
+
+
+def test_strategies_move_less_data_as_they_push_more(tpch_fed) -> None:  # type: ignore[no-untyped-def]
+    sql = tpch_data.federate(tpch_data.query(3))
+    moved = {}
+    for strategy in ("none", "filters", "full"):
+        result = tpch_fed.sql(sql, pushdown=strategy)
+        result.fetchall()
+        moved[strategy] = sum(s.rows for s in result.stats)
+        assert tpch_fed.explain(sql, pushdown=strategy).to_dict()["pushdown"] == strategy
+    assert moved["none"] > moved["filters"] > moved["full"]
+    none_plan = tpch_fed.explain(sql, pushdown="none")
+    assert all("WHERE" not in f.sql for f in none_plan.fragments)  # whole tables
+    assert all(len(f.tables) == 1 for f in tpch_fed.explain(sql, pushdown="filters").fragments)  # no joins sent
+
+
+def test_unknown_strategy(tpch_fed) -> None:  # type: ignore[no-untyped-def]
+    import fedquery
+
+    with pytest.raises(fedquery.PlanError, match="unknown pushdown strategy 'most'"):
+        tpch_fed.sql("SELECT 1", pushdown="most")

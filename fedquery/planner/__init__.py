@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from fedquery.errors import PlanError
 from fedquery.planner.bind import bind
 from fedquery.planner.context import PlanContext
 from fedquery.planner.normalise import normalise
@@ -29,9 +30,14 @@ Pass = Callable[..., exp.Expr]
 PASSES: tuple[Pass, ...] = (validate, bind, normalise, place, split, render)
 
 
-def plan(sql: str, catalog: Catalog, passes: Sequence[Pass] = PASSES) -> Plan:
+STRATEGIES = ("none", "filters", "full", "auto")
+
+
+def plan(sql: str, catalog: Catalog, passes: Sequence[Pass] = PASSES, *, pushdown: str = "auto") -> Plan:
+    if pushdown not in STRATEGIES:
+        raise PlanError(f"unknown pushdown strategy {pushdown!r}; choose one of {', '.join(STRATEGIES)}")
     started = time.perf_counter()
-    context = PlanContext(catalog=catalog, sql=sql)
+    context = PlanContext(catalog=catalog, sql=sql, pushdown=pushdown)
     expression = parse(sql, context=context)
     for step in passes:
         expression = step(expression, context=context)
@@ -43,7 +49,8 @@ def plan(sql: str, catalog: Catalog, passes: Sequence[Pass] = PASSES) -> Plan:
         notes=context.notes,
         output_names=context.output_names,
         planning_seconds=time.perf_counter() - started,
+        pushdown=pushdown,
     )
 
 
-__all__ = ["PASSES", "Plan", "PlanContext", "plan"]
+__all__ = ["PASSES", "STRATEGIES", "Plan", "PlanContext", "plan"]

@@ -25,6 +25,13 @@ class PlanContext:
     #: every operator not pushed, and why
     notes: list[str] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
+    #: none (whole tables), filters (projections and filters), full (largest single-source
+    #: subtrees), auto (the default; the cost model of a later issue, for now the same as full)
+    pushdown: str = "auto"
+
+    @property
+    def pushes_subtrees(self) -> bool:
+        return self.pushdown in ("full", "auto")
 
     def note(self, text: str) -> None:
         if text not in self.notes:

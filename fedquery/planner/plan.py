@@ -19,6 +19,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
     planning_seconds: float = 0.0
+    pushdown: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -26,6 +27,7 @@ class Plan:
             "fragments": [f.to_dict() for f in self.fragments],
             "local_sql": self.local_sql,
             "notes": list(self.notes),
+            "pushdown": self.pushdown,
             "hash": self.hash,
         }
 
@@ -36,7 +38,7 @@ class Plan:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def __str__(self) -> str:
-        lines = [f"Plan {self.hash}: {len(self.fragments)} fragment(s)"]
+        lines = [f"Plan {self.hash}: {len(self.fragments)} fragment(s), pushdown={self.pushdown}"]
         for f in self.fragments:
             lines.append("")
             lines.append(f"[{f.name}] {f.department}.{f.source} ({f.kind}, {f.dialect}) tables: {', '.join(f.tables)}")

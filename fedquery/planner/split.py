@@ -30,7 +30,9 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
     sources = sources_of(query, context)
     if not sources:
         return
-    if len(sources) == 1 and not is_correlated(query) and not _free_cte_refs(query, context):
+    if not context.pushes_subtrees:
+        pass  # strategies none/filters: only scans are sent
+    elif len(sources) == 1 and not is_correlated(query) and not _free_cte_refs(query, context):
         table = _any_table(query, context)
         connector = table.connector
         reason = _whole_reason(query, connector)
@@ -151,7 +153,7 @@ def _split_from(select: exp.Select, context: PlanContext) -> None:
     if not catalog_items:
         return
     all_inner = all(_is_inner(j) for j in joins)
-    if all_inner:
+    if all_inner and context.pushes_subtrees:
         _move_join_conditions_to_where(select, joins)
         groups: dict[tuple[str, ...], list[exp.Table]] = {}
         for t in catalog_items:
@@ -161,7 +163,7 @@ def _split_from(select: exp.Select, context: PlanContext) -> None:
         for members in groups.values():
             if len(members) > 1:
                 _push_join_group(select, members, context)
-    else:
+    elif not all_inner:
         context.note(f"outer joins in {_label(select)}: only scans are pushed, joins run locally")
     for item in list(_from_items(select)):
         if isinstance(item, exp.Table) and item.name in context.tables:
@@ -300,7 +302,9 @@ def _push_scan(select: exp.Select, table: exp.Table, context: PlanContext, *, nu
         return reason is None
 
     predicates: list[exp.Expr] = []
-    if not nullable:
+    if context.pushdown == "none":
+        pass  # the naive baseline: whole tables, every filter runs locally
+    elif not nullable:
         predicates = _take_predicates(select, {alias}, accept)
     elif isinstance(table.parent, exp.Join) and table.parent.side == "LEFT":
         join = table.parent
@@ -313,7 +317,9 @@ def _push_scan(select: exp.Select, table: exp.Table, context: PlanContext, *, nu
         if predicates:
             join.set("on", exp.and_(*kept, copy=False) if kept else exp.true())
     columns = scoped_columns(select, alias)
-    if not columns:
+    if context.pushdown == "none":
+        columns = list(catalog_table.arrow_schema().names)
+    elif not columns:
         columns = [catalog_table.arrow_schema().names[0]]
     inner = exp.Select(expressions=[exp.column(c, table=alias, quoted=True) for c in columns])
     inner.set("from_", exp.From(this=table.copy()))
