@@ -1,21 +1,32 @@
-"""TPC-H over the default four-kind split, against one in-memory DuckDB holding everything.
+"""The TPC-H harness: fedquery strategies against DuckDB holding everything, on data split across departments.
 
-    python -m benchmarks.tpch --sf 0.1 --runs 3
+    python -m benchmarks.tpch --sf 1 --strategies none,filters,full,auto --runs 3
+    python -m benchmarks.tpch --sf 0.01 --runs 1               # smoke: seconds
+    python -m benchmarks.tpch --sf 1 --explain                  # also save each plan
+    python -m benchmarks.tpch --sf 1 --split my-split.toml      # another assignment of tables
+    python -m benchmarks.tpch compare results/a.json results/b.json
 
-Per query: median and min seconds for ``local`` (one DuckDB with all eight tables:
-no data movement, the floor) and for fedquery; their ratio; planning time; rows
-and bytes moved from the sources; and whether the answer matched ``local`` (a
-wrong answer is reported as wrong, never timed as if right). Writes a JSON file
-and prints a markdown table. Both sides run in this process, one after another.
+Data set-up is idempotent: tpchgen-cli writes Parquet once per scale factor; the
+split (default: PostgreSQL orders/lineitem, MariaDB customer/nation/region, Parquet
+part/partsupp, CSV supplier) is loaded with the servers' bulk paths into a schema /
+database named after the scale factor, and skipped when already loaded.
+
+Baselines in the same process: ``local`` (one in-memory DuckDB with all eight
+tables: the floor) and, where it can be installed, ``duckdb_scanners`` (DuckDB's own
+postgres/mysql extensions in a separate virtual environment; see peer.py). Every
+answer is checked against ``local``; a wrong answer is reported as wrong, never timed
+as if right. Outputs: JSON, a markdown table, and a PNG chart.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
 import platform
+import resource
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,9 +34,34 @@ from typing import Any
 import duckdb
 
 import fedquery
-from benchmarks import tpch_data
+from benchmarks import report, tpch_data
 
 HERE = Path(__file__).parent
+STRATEGIES = ("none", "filters", "full", "auto")
+PG_DSN = os.environ.get("FEDQUERY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("FEDQUERY_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
+
+
+def scale_name(scale: float) -> str:
+    return "tpch_sf" + f"{scale:g}".replace(".", "_")
+
+
+def setup(
+    scale: float,
+    split: dict[str, tuple[str, str]],
+    data_dir: Path,
+    names: tuple[str, str] | None = None,
+) -> Path:
+    """Generate and load the data (idempotent); returns the federation's config path.
+
+    ``names`` are the PostgreSQL schema and the MySQL database (default: named after the scale factor).
+    """
+    parquet = tpch_data.generate(scale, data_dir / f"sf{scale:g}" / "parquet")
+    pg_schema, mysql_database = names or (scale_name(scale), scale_name(scale))
+    base = MYSQL_URL.rsplit("/", 1)[0] if MYSQL_URL.count("/") > 2 else MYSQL_URL
+    servers = {"postgres": (PG_DSN, pg_schema), "mysql": (f"{base}/{mysql_database}", mysql_database)}
+    kinds = "-".join(sorted({kind for _, kind in split.values()}))
+    return tpch_data.build_federation(parquet, data_dir / f"sf{scale:g}" / f"federation-{kinds}", split, servers)
 
 
 def _timed(fn: Any, runs: int) -> tuple[list[float], Any]:
@@ -38,111 +74,154 @@ def _timed(fn: Any, runs: int) -> tuple[list[float], Any]:
     return times, value
 
 
-def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
+def run(
+    scale: float,
+    strategies: list[str],
+    runs: int,
+    queries: list[int],
+    split: dict[str, tuple[str, str]] | None = None,
+    *,
+    data_dir: Path = HERE / "data",
+    names: tuple[str, str] | None = None,
+    explain: bool = False,
+    peer: bool = True,
+) -> dict[str, Any]:
     from tests.conftest import same_rows
 
-    return same_rows(a, b)
-
-
-def run(scale: float, runs: int, queries: list[int]) -> dict[str, Any]:
-    data = tpch_data.generate(scale, HERE / "data" / f"sf{scale}")
-    config = tpch_data.build_federation(data, HERE / "data" / f"sf{scale}" / "federation")
-    local = tpch_data.oracle(data)
-    table_rows = {t: local.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tpch_data.TABLES}
-    fed = fedquery.connect(config)
-    results = []
+    split = split or tpch_data.DATABASE_SPLIT
+    started = time.perf_counter()
+    config = setup(scale, split, data_dir, names)
+    setup_seconds = time.perf_counter() - started
+    parquet = data_dir / f"sf{scale:g}" / "parquet"
+    local = tpch_data.oracle(parquet)
+    results: list[dict[str, Any]] = []
+    expected: dict[int, list[tuple[Any, ...]]] = {}
     for n in queries:
         sql = tpch_data.query(n)
-        federated = tpch_data.federate(sql)
-        local_times, expected = _timed(lambda sql=sql: local.sql(sql).fetchall(), runs)
-        stats_holder: dict[str, Any] = {}
+        times, rows = _timed(lambda sql=sql: local.execute(sql).fetchall(), runs)
+        expected[n] = rows
+        results.append({"query": n, "strategy": "local", "correct": True, **_summary(times)})
+    peak: dict[str, float] = {}
+    with fedquery.connect(config) as fed:
+        for strategy in strategies:
+            for n in queries:
+                federated = tpch_data.federate(tpch_data.query(n), split)
+                holder: dict[str, Any] = {}
 
-        def federated_run(federated: str = federated, holder: dict[str, Any] = stats_holder) -> list[tuple[Any, ...]]:
-            result = fed.sql(federated)
-            rows = result.fetchall()
-            holder["stats"] = result.stats
-            holder["plan"] = result.plan
-            return rows
+                def once(federated: str = federated, strategy: str = strategy, holder: dict[str, Any] = holder) -> Any:
+                    result = fed.sql(federated, pushdown=strategy)
+                    rows = result.fetchall()
+                    holder["stats"], holder["plan"] = result.stats, result.plan
+                    return rows
 
-        fed_times, got = _timed(federated_run, runs)
-        plan = stats_holder["plan"]
-        referenced = {t.split(".")[-1] for f in plan.fragments for t in f.tables}
-        results.append(
-            {
-                "query": n,
-                "correct": _same(got, expected),
-                "local_median_s": statistics.median(local_times),
-                "local_min_s": min(local_times),
-                "fedquery_median_s": statistics.median(fed_times),
-                "fedquery_min_s": min(fed_times),
-                "planning_s": fed.explain(federated).planning_seconds,
-                "rows_moved": sum(s.rows for s in stats_holder["stats"]),
-                "bytes_moved": sum(s.bytes for s in stats_holder["stats"]),
-                "rows_in_referenced_tables": sum(table_rows[t] for t in referenced),
-                "fragments": len(plan.fragments),
-                "plan_hash": plan.hash,
-            }
-        )
-    fed.close()
+                try:
+                    times, rows = _timed(once, runs)
+                except fedquery.FedQueryError as exc:
+                    results.append({"query": n, "strategy": strategy, "correct": False, "error": str(exc)[:300]})
+                    continue
+                correct = same_rows(rows, expected[n])
+                plan = holder["plan"]
+                record: dict[str, Any] = {
+                    "query": n,
+                    "strategy": strategy,
+                    "correct": correct,
+                    **(_summary(times) if correct else {}),
+                    "planning_s": fed.explain(federated, pushdown=strategy).planning_seconds,
+                    "rows_moved": sum(s.rows for s in holder["stats"]),
+                    "bytes_moved": sum(s.bytes for s in holder["stats"]),
+                    "by_source": _by_source(holder["stats"]),
+                    "plan_hash": plan.hash,
+                }
+                if explain:
+                    record["plan"] = plan.to_dict()
+                results.append(record)
+            peak[strategy] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peer_result = None
+    if peer:
+        from benchmarks import peer as peer_module
+
+        peer_result = peer_module.run(scale, split, config, queries, runs, expected)
+        results.extend(peer_result.get("results", []))
     return {
         "scale_factor": scale,
         "runs": runs,
+        "strategies": strategies,
+        "split": {t: list(v) for t, v in split.items()},
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "versions": {"fedquery": fedquery.__version__, "duckdb": duckdb.__version__},
-        "queries": results,
+        "setup_seconds": setup_seconds,
+        "total_seconds": time.perf_counter() - started,
+        "peak_rss_mb_after": peak,
+        "peer": {k: v for k, v in (peer_result or {}).items() if k != "results"} or None,
+        "results": results,
     }
 
 
-def markdown(report: dict[str, Any]) -> str:
-    rows = report["queries"]
-    lines = [
-        f"TPC-H SF {report['scale_factor']}, {report['runs']} runs after a warm-up, {report['machine']}, "
-        f"{report['date']}, duckdb {report['versions']['duckdb']}",
-        "",
-        "| query | correct | local (s) | fedquery (s) | ratio | planning (ms) | rows moved | % of referenced rows |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in rows:
-        ratio = r["fedquery_median_s"] / r["local_median_s"]
-        share = 100 * r["rows_moved"] / max(1, r["rows_in_referenced_tables"])
-        lines.append(
-            f"| Q{r['query']:02d} | {'yes' if r['correct'] else '**WRONG**'} | {r['local_median_s']:.4f} | "
-            f"{r['fedquery_median_s']:.4f} | {ratio:.2f} | {1000 * r['planning_s']:.1f} | "
-            f"{r['rows_moved']} | {share:.1f}% |"
-        )
-    geo = math.exp(statistics.mean(math.log(r["fedquery_median_s"] / r["local_median_s"]) for r in rows))
-    moved = sum(r["rows_moved"] for r in rows)
-    referenced = sum(r["rows_in_referenced_tables"] for r in rows)
-    lines += [
-        "",
-        f"Geometric mean of fedquery/local time: {geo:.2f}. "
-        f"Rows moved: {moved} of {referenced} in the referenced tables ({100 * moved / referenced:.1f}%). "
-        f"Correct: {sum(r['correct'] for r in rows)}/{len(rows)}. "
-        f"Max planning time: {1000 * max(r['planning_s'] for r in rows):.1f} ms.",
-    ]
-    return "\n".join(lines)
+def _summary(times: list[float]) -> dict[str, float]:
+    return {"median_s": statistics.median(times), "min_s": min(times)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sf", type=float, default=0.1, help="TPC-H scale factor (default 0.1)")
+def _by_source(stats: list[Any]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for s in stats:
+        key = f"{s.department}.{s.source}"
+        entry = out.setdefault(key, {"rows": 0, "bytes": 0})
+        entry["rows"] += s.rows
+        entry["bytes"] += s.bytes
+    return out
+
+
+def _queries(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            out.extend(range(int(lo), int(hi) + 1))
+        else:
+            out.append(int(part))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["compare"]:
+        parser = argparse.ArgumentParser(prog="python -m benchmarks.tpch compare")
+        parser.add_argument("before", type=Path)
+        parser.add_argument("after", type=Path)
+        args = parser.parse_args(argv[1:])
+        print(report.compare(json.loads(args.before.read_text()), json.loads(args.after.read_text())))
+        return 0
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.tpch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sf", type=float, default=1.0, help="scale factor (0.01 is a smoke run)")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--queries", default="1-22", help="e.g. 1-22 or 3,5,10")
+    parser.add_argument("--queries", default="1-22")
+    parser.add_argument("--split", type=Path, help="TOML assigning tables to departments and source kinds")
+    parser.add_argument("--explain", action="store_true", help="save each query's plan per strategy")
+    parser.add_argument("--no-peer", action="store_true", help="skip the duckdb_scanners baseline")
     parser.add_argument("--out", type=Path, default=HERE / "results")
-    args = parser.parse_args()
-    if "-" in args.queries:
-        lo, hi = args.queries.split("-")
-        queries = list(range(int(lo), int(hi) + 1))
-    else:
-        queries = [int(q) for q in args.queries.split(",")]
-    report = run(args.sf, args.runs, queries)
+    args = parser.parse_args(argv)
+    strategies = [s for s in args.strategies.split(",") if s]
+    unknown = set(strategies) - set(STRATEGIES)
+    if unknown:
+        parser.error(f"unknown strategies {sorted(unknown)}; choose from {', '.join(STRATEGIES)}")
+    split = tpch_data.read_split(args.split) if args.split else None
+    result = run(
+        args.sf, strategies, args.runs, _queries(args.queries), split, explain=args.explain, peer=not args.no_peer
+    )
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"tpch-sf{args.sf}.json"
-    path.write_text(json.dumps(report, indent=2))
-    print(markdown(report))
-    print(f"\n(written to {path})")
+    stem = f"tpch-sf{args.sf:g}-{time.strftime('%Y%m%d-%H%M%S')}"
+    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2, default=str))
+    markdown = report.markdown(result)
+    (args.out / f"{stem}.md").write_text(markdown)
+    chart = report.chart(result, args.out / f"{stem}.png")
+    print(markdown)
+    print(f"\nwritten: {args.out / stem}.json, .md" + (", .png" if chart else " (no chart: matplotlib missing)"))
+    return 0 if all(r.get("correct") for r in result["results"]) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
