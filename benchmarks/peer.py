@@ -53,9 +53,9 @@ def run(
     scale: float,
     split: dict[str, tuple[str, str]],
     config: Path,
-    queries: list[int],
+    queries: list[str],
     runs: int,
-    expected: dict[int, list[tuple[Any, ...]]],
+    expected: dict[str, list[tuple[Any, ...]]],
 ) -> dict[str, Any]:
     kinds = {kind for _, kind in split.values()}
     if not kinds <= SUPPORTED:

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 
-def _by(result: dict[str, Any]) -> dict[tuple[int, str], dict[str, Any]]:
+def _label(query: Any) -> str:
+    text = str(query)
+    return text.upper() if text.startswith("q") else text
+
+
+def _by(result: dict[str, Any]) -> dict[tuple[Any, str], dict[str, Any]]:
     return {(r["query"], r["strategy"]): r for r in result["results"]}
 
 
@@ -22,7 +27,7 @@ def _strategies(result: dict[str, Any]) -> list[str]:
 def markdown(result: dict[str, Any]) -> str:
     by = _by(result)
     strategies = _strategies(result)
-    queries = sorted({r["query"] for r in result["results"]})
+    queries = sorted({r["query"] for r in result["results"]}, key=str)
     lines = [
         f"TPC-H SF {result['scale_factor']:g}: median of {result['runs']} runs after a warm-up; {result['machine']}; "
         f"{result['date']}; fedquery {result['versions']['fedquery']}, duckdb {result['versions']['duckdb']}. "
@@ -45,7 +50,7 @@ def markdown(result: dict[str, Any]) -> str:
             else:
                 ratio = f" ({r['median_s'] / base:.1f}×)" if base and s != "local" else ""
                 cells.append(f"{r['median_s']:.3f}{ratio}")
-        lines.append(f"| Q{q:02d} | " + " | ".join(cells) + " |")
+        lines.append(f"| {_label(q)} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "Totals:",
@@ -102,13 +107,14 @@ def chart(result: dict[str, Any], path: Path) -> bool:
         return False
     by = _by(result)
     strategies = _strategies(result)
-    queries = sorted({r["query"] for r in result["results"]})
+    queries = sorted({r["query"] for r in result["results"]}, key=str)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(14, 9), sharex=True)
     width = 0.8 / len(strategies)
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    positions = list(range(len(queries)))
     for i, s in enumerate(strategies):
         color = palette[i % len(palette)]  # the same colour for a strategy in both panels
-        xs = [q + (i - len(strategies) / 2) * width for q in queries]
+        xs = [x + (i - len(strategies) / 2) * width for x in positions]
         times = [by.get((q, s), {}).get("median_s") or 0 for q in queries]
         top.bar(xs, times, width, label=s, color=color)
         if s not in ("local", "duckdb_scanners"):
@@ -120,8 +126,8 @@ def chart(result: dict[str, Any], path: Path) -> bool:
     top.legend(ncol=len(strategies))
     bottom.set_yscale("symlog")
     bottom.set_ylabel("MB moved from sources")
-    bottom.set_xticks(queries)
-    bottom.set_xticklabels([f"Q{q}" for q in queries])
+    bottom.set_xticks(positions)
+    bottom.set_xticklabels([_label(q).replace("DEPT/", "d/")[:14] for q in queries], rotation=60, ha="right")
     bottom.legend(ncol=len(strategies))
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -151,6 +157,6 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> str:
             cells = f"{x['median_s']:.3f} | {y['median_s']:.3f} | {ratio:.2f}"
         else:
             cells = f"{x.get('median_s', 'wrong')} | {y.get('median_s', 'wrong')} | "
-        lines.append(f"| Q{key[0]:02d} | {key[1]} | {plan} | {cells} |")
+        lines.append(f"| {_label(key[0])} | {key[1]} | {plan} | {cells} |")
     lines += ["", f"{changed} plan(s) changed; {faster} faster and {slower} slower by more than 10%."]
     return "\n".join(lines) + "\n"

@@ -78,7 +78,7 @@ def run(
     scale: float,
     strategies: list[str],
     runs: int,
-    queries: list[int],
+    queries: list[str],
     split: dict[str, tuple[str, str]] | None = None,
     *,
     data_dir: Path = HERE / "data",
@@ -95,7 +95,7 @@ def run(
     parquet = data_dir / f"sf{scale:g}" / "parquet"
     local = tpch_data.oracle(parquet)
     results: list[dict[str, Any]] = []
-    expected: dict[int, list[tuple[Any, ...]]] = {}
+    expected: dict[str, list[tuple[Any, ...]]] = {}
     for n in queries:
         sql = tpch_data.query(n)
         times, rows = _timed(lambda sql=sql: local.execute(sql).fetchall(), runs)
@@ -172,14 +172,19 @@ def _by_source(stats: list[Any]) -> dict[str, dict[str, int]]:
     return out
 
 
-def _queries(text: str) -> list[int]:
-    out: list[int] = []
+def _queries(text: str) -> list[str]:
+    """``1-22``, ``3,5,10``, ``dept`` (our cross-department queries) or ``all``, as query ids."""
+    out: list[str] = []
     for part in text.split(","):
-        if "-" in part:
+        if part in ("dept", "all"):
+            if part == "all":
+                out.extend(f"q{n:02d}" for n in range(1, 23))
+            out.extend(tpch_data.department_queries())
+        elif "-" in part:
             lo, hi = part.split("-")
-            out.extend(range(int(lo), int(hi) + 1))
+            out.extend(f"q{n:02d}" for n in range(int(lo), int(hi) + 1))
         else:
-            out.append(int(part))
+            out.append(part if part.startswith("dept/") else f"q{int(part):02d}")
     return out
 
 
@@ -198,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sf", type=float, default=1.0, help="scale factor (0.01 is a smoke run)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--queries", default="1-22")
+    parser.add_argument("--queries", default="all", help="1-22, 3,5,10, dept (ours) or all (default)")
     parser.add_argument("--split", type=Path, help="TOML assigning tables to departments and source kinds")
     parser.add_argument("--explain", action="store_true", help="save each query's plan per strategy")
     parser.add_argument("--no-peer", action="store_true", help="skip the duckdb_scanners baseline")

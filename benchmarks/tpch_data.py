@@ -38,8 +38,21 @@ DEFAULT_SPLIT: dict[str, tuple[str, str]] = {
 }
 
 
-def query(n: int) -> str:
-    return (QUERIES / f"q{n:02d}.sql").read_text().strip().rstrip(";")
+DEPARTMENT_QUERIES = Path(__file__).parent / "queries" / "departments"
+
+
+def query(n: int | str) -> str:
+    """TPC-H query ``n`` (1-22 or ``"q01"``), or one of ours (``"dept/<name>"``), as text."""
+    if isinstance(n, str) and n.startswith("dept/"):
+        path = DEPARTMENT_QUERIES / f"{n[5:]}.sql"
+    else:
+        path = QUERIES / f"q{int(str(n).lstrip('q')):02d}.sql"
+    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("--")]
+    return "\n".join(lines).strip().rstrip(";")
+
+
+def department_queries() -> list[str]:
+    return [f"dept/{p.stem}" for p in sorted(DEPARTMENT_QUERIES.glob("*.sql"))]
 
 
 def generate(scale: float, directory: Path) -> Path:
@@ -74,11 +87,13 @@ def build_federation(
         lines.append(f'\n[departments.{department}.sources.{kind}]\nkind = "{kind}"')
         if kind == "duckdb":
             path = out_dir / f"{department}.duckdb"
-            _write_duckdb(parquet_dir, tables, path)
+            if not path.exists():  # idempotent: written once per directory
+                _write_duckdb(parquet_dir, tables, path)
             lines.append(f'path = "{path.name}"')
         elif kind == "sqlite":
             path = out_dir / f"{department}.sqlite"
-            _write_sqlite(parquet_dir, tables, path)
+            if not path.exists():
+                _write_sqlite(parquet_dir, tables, path)
             lines.append(f'path = "{path.name}"')
         elif kind == "postgres":
             dsn, schema = (servers or {})["postgres"]
@@ -101,7 +116,8 @@ def build_federation(
             directory = out_dir / department
             directory.mkdir(exist_ok=True)
             for t in tables:
-                shutil.copy(parquet_dir / f"{t}.parquet", directory / f"{t}.parquet")
+                if not (directory / f"{t}.parquet").exists():
+                    shutil.copy(parquet_dir / f"{t}.parquet", directory / f"{t}.parquet")
             lines.append(f'url = "{department}"')
         elif kind == "csv":
             directory = out_dir / department
@@ -109,7 +125,8 @@ def build_federation(
             lines.append(f'url = "{department}"')
             for t in tables:
                 table = _plain_strings(pq.read_table(parquet_dir / f"{t}.parquet"))
-                pacsv.write_csv(table, directory / f"{t}.csv")
+                if not (directory / f"{t}.csv").exists():
+                    pacsv.write_csv(table, directory / f"{t}.csv")
                 decimals = {
                     f.name: f"decimal({f.type.precision},{f.type.scale})"
                     for f in table.schema
