@@ -55,9 +55,9 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         "Totals:",
         "",
-        "| strategy | correct | sum (s) | geomean × local | geomean × none | rows moved | bytes moved "
-        "| × none bytes | max planning (ms) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| strategy | correct | sum (s) | geomean × local | geomean × none | geomean × duckdb_scanners "
+        "| rows moved | bytes moved | × none bytes | max planning (ms) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     none_bytes = sum(by[(q, "none")].get("bytes_moved", 0) for q in queries if (q, "none") in by)
     for s in strategies:
@@ -69,11 +69,17 @@ def markdown(result: dict[str, Any]) -> str:
             [r["median_s"] / by[(r["query"], "none")]["median_s"] for r in good
              if (r["query"], "none") in by and by[(r["query"], "none")].get("median_s") and s != "none"]
         )  # fmt: skip
+        peer = [
+            r["median_s"] / by[(r["query"], "duckdb_scanners")]["median_s"] for r in good
+            if by.get((r["query"], "duckdb_scanners"), {}).get("median_s") and s != "duckdb_scanners"
+        ]  # fmt: skip
+        geo_peer = _geomean(peer)
         moved = sum(r.get("rows_moved", 0) for r in rows)
         moved_bytes = sum(r.get("bytes_moved", 0) for r in rows)
         planning = max((r.get("planning_s", 0.0) for r in rows), default=0.0)
         lines.append(
             f"| {s} | {len(good)}/{len(rows)} | {total:.2f} | {_fmt(geo_local)} | {_fmt(geo_none)} | "
+            f"{_fmt(geo_peer)} | "
             f"{moved if s not in ('local', 'duckdb_scanners') else ''} | "
             f"{moved_bytes if s not in ('local', 'duckdb_scanners') else ''} | "
             f"{_fmt(moved_bytes / none_bytes) if none_bytes and s not in ('local', 'duckdb_scanners') else ''} | "

@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sf", type=float, default=1.0, help="scale factor (0.01 is a smoke run)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--queries", default="all", help="1-22, 3,5,10, dept (ours) or all (default)")
+    parser.add_argument("--queries", default="1-22", help="1-22 (default), 3,5,10, dept (ours) or all")
     parser.add_argument("--split", type=Path, help="TOML assigning tables to departments and source kinds")
     parser.add_argument("--explain", action="store_true", help="save each query's plan per strategy")
     parser.add_argument("--no-peer", action="store_true", help="skip the duckdb_scanners baseline")

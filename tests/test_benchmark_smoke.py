@@ -44,7 +44,7 @@ def test_the_peer_ran_or_says_why_not(smoke) -> None:  # type: ignore[no-untyped
 def test_reports(smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     text = report.markdown(smoke)
     assert "| Q22 |" in text and "| dept/top_customers_1997 |" in text and "geomean × local" in text
-    assert "**WRONG**" not in text
+    assert "**WRONG**" not in text and "geomean × duckdb_scanners" in text
     pytest.importorskip("matplotlib")
     assert report.chart(smoke, tmp_path / "chart.png") and (tmp_path / "chart.png").stat().st_size > 10_000
     later = json.loads(json.dumps(smoke))
