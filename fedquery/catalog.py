@@ -24,6 +24,7 @@ class CatalogTable:
     info: TableInfo
     connector: Connector
     _schema: pa.Schema | None = field(default=None, repr=False)
+    _rows: int | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -42,6 +43,17 @@ class CatalogTable:
     @property
     def kind(self) -> str:
         return self.connector.kind
+
+    def estimated_rows(self) -> int | None:
+        """Row count from the source's statistics (cached); None where it cannot tell."""
+        if self._rows is None:
+            try:
+                self._rows = self.connector.statistics(self.info).row_count
+            except Exception:  # noqa: BLE001 - an estimate must never fail a plan; the scan reports the error
+                return None
+            if self._rows is None:
+                self._rows = -1
+        return None if self._rows < 0 else self._rows
 
     def arrow_schema(self) -> pa.Schema:
         if self._schema is None:

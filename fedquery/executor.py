@@ -16,11 +16,12 @@ import queue
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from fedquery.errors import ExecutionError, FedQueryError, SourceError
 
@@ -46,6 +47,8 @@ class FragmentStats:
     seconds: float = 0.0
     bytes_read: int | None = None
     row_groups_read: int | None = None
+    #: semi-join reduction: distinct keys applied to this fragment (None: not reduced)
+    reduced_keys: int | None = None
     finished: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,9 +58,16 @@ class FragmentStats:
 class FragmentStream:
     """Reads one fragment on a background thread into a bounded queue."""
 
-    def __init__(self, fragment: Fragment, connector: Connector, max_inflight: int) -> None:
+    def __init__(
+        self,
+        fragment: Fragment,
+        connector: Connector,
+        max_inflight: int,
+        before_scan: Callable[[FragmentStream], None] | None = None,
+    ) -> None:
         self.fragment = fragment
         self.connector = connector
+        self.before_scan = before_scan
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=max_inflight)
         self.schema_ready = threading.Event()
         self.schema: pa.Schema | None = None
@@ -81,6 +91,8 @@ class FragmentStream:
     def _run(self) -> None:
         started = time.perf_counter()
         try:
+            if self.before_scan is not None:
+                self.before_scan(self)
             reader = self.connector.scan(self.fragment)
             self.schema = reader.schema
             self.schema_ready.set()
@@ -150,8 +162,14 @@ class Execution:
         self.plan = plan
         self.catalog = catalog
         self.settings = settings
+        self.loaded = {f.name: threading.Event() for f in plan.fragments}
         self.streams = [
-            FragmentStream(f, catalog.connector(f.department, f.source), settings.max_inflight_batches)
+            FragmentStream(
+                f,
+                catalog.connector(f.department, f.source),
+                settings.max_inflight_batches,
+                self._reduce if f.reducers else None,
+            )
             for f in plan.fragments
         ]
         self.con: Any = None
@@ -184,6 +202,41 @@ class Execution:
             raise
         return pa.RecordBatchReader.from_batches(reader.schema, self._guarded(reader))
 
+    def _reduce(self, stream: FragmentStream) -> None:
+        """Semi-join reduction: filter this fragment by the distinct keys of its producers."""
+        fragment = stream.fragment
+        for producer, column, target in fragment.reducers:
+            event = self.loaded[producer]
+            while not event.wait(0.05):
+                if stream.cancelled.is_set():
+                    return
+            if self._fragment_error() is not None or self.con is None:
+                return  # the query fails anyway; do not wait on a broken producer
+            limit = self.settings.semijoin_max_keys
+            cursor = self.con.cursor()
+            try:
+                keys = [
+                    row[0]
+                    for row in cursor.execute(
+                        f'SELECT DISTINCT "{column}" FROM "{producer}" WHERE "{column}" IS NOT NULL LIMIT {limit + 1}'
+                    ).fetchall()
+                ]
+            finally:
+                cursor.close()
+            if not keys or len(keys) > limit:
+                continue  # past the budget (or nothing to send): read unreduced, still correct
+            literals = [exp.Literal.number(k) if isinstance(k, int) else exp.Literal.string(str(k)) for k in keys]
+            condition = exp.In(this=target.copy(), expressions=literals)
+            select = fragment.expression
+            assert isinstance(select, exp.Select)
+            select.where(condition, copy=False)
+            if fragment.columns is not None:  # a file scan: the filter travels as an Arrow expression
+                unqualified = exp.In(this=exp.column(target.name), expressions=[lit.copy() for lit in literals])
+                fragment.predicate = exp.and_(fragment.predicate, unqualified) if fragment.predicate else unqualified
+            fragment.sql = stream.connector.prepare(select.copy()).sql(dialect=fragment.dialect)
+            stream.stats.sql = fragment.sql
+            stream.stats.reduced_keys = (stream.stats.reduced_keys or 0) + len(keys)
+
     def _load(self, stream: FragmentStream) -> None:
         """Stream one fragment into a DuckDB table named after it."""
         import duckdb
@@ -195,6 +248,7 @@ class Execution:
             cursor.register(source, pa.RecordBatchReader.from_batches(schema, stream.batches()))
             cursor.execute(f'CREATE TABLE "{stream.fragment.name}" AS SELECT * FROM "{source}"')
             cursor.unregister(source)
+            self.loaded[stream.fragment.name].set()
         except FedQueryError as exc:
             self._load_errors.append(exc)
             self._cancel_all()
@@ -205,6 +259,9 @@ class Execution:
             self._cancel_all()
         finally:
             cursor.close()
+            if not self.loaded[stream.fragment.name].is_set():
+                self._cancel_all()  # a producer that did not load: nobody waits for it
+                self.loaded[stream.fragment.name].set()
 
     def _cancel_all(self) -> None:
         for stream in self.streams:

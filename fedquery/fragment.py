@@ -38,6 +38,11 @@ class Fragment:
     pushed: list[str] = field(default_factory=list)
     #: (name in the fragment's output, name the query uses) for every output column
     output_aliases: list[tuple[str, str]] = field(default_factory=list)
+    #: estimated rows this fragment returns (from source statistics), where known
+    estimated_rows: int | None = None
+    #: semi-join reduction: (producer fragment name, producer output column, column of this fragment's
+    #: source the keys filter); applied at run time once the producer has been read
+    reducers: list[tuple[str, str, exp.Expr]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,4 +56,6 @@ class Fragment:
             "sql": self.sql,
             "columns": [{"name": f.name, "type": str(f.type)} for f in self.schema],
             "pushed": list(self.pushed),
+            "estimated_rows": self.estimated_rows,
+            "reduced_by": [f"{name}.{column}" for name, column, _ in self.reducers],
         }

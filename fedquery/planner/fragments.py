@@ -80,6 +80,7 @@ def make_fragment(
         columns = None
         base = None
     pushed = _pushed_operators(query, predicates)
+    used = [context.tables[t.name] for t in query.find_all(exp.Table) if t.name in context.tables]
     fragment = Fragment(
         id=len(context.fragments),
         name=f"__fq_f{len(context.fragments)}",
@@ -96,9 +97,39 @@ def make_fragment(
         predicate=_conjunction(predicates),
         pushed=pushed,
         output_aliases=aliases,
+        estimated_rows=_estimate(select, used, predicates),
     )
     context.fragments.append(fragment)
     return fragment
+
+
+#: Crude selectivities until the cost model of a later issue: each pushed filter keeps a quarter
+#: of the rows, a GROUP BY a tenth.
+FILTER_SELECTIVITY = 0.25
+GROUP_SELECTIVITY = 0.1
+
+
+def _estimate(select: exp.Select, tables: list[CatalogTable], predicates: list[exp.Expr] | None) -> int | None:
+    counts = [t.estimated_rows() for t in tables]
+    if not counts or any(c is None for c in counts):
+        return None
+    rows = float(max(c for c in counts if c is not None))
+    where = select.args.get("where")
+    conjuncts = predicates if predicates else (_conjuncts(where.this) if where is not None else [])
+    # Only single-table conditions filter; a join condition inside a pushed join does not.
+    filters = sum(1 for c in conjuncts if len({col.table for col in c.find_all(exp.Column)}) == 1)
+    rows *= FILTER_SELECTIVITY**filters
+    if select.args.get("group") is not None:
+        rows *= GROUP_SELECTIVITY
+    return max(1, int(rows))
+
+
+def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
+    if isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
+        return _conjuncts(node.this)
+    if isinstance(node, exp.And):
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
 
 
 def _conjunction(predicates: list[exp.Expr] | None) -> exp.Expr | None:

@@ -18,6 +18,7 @@ from sqlglot import exp
 from fedquery.planner.context import PlanContext
 from fedquery.planner.fragments import make_fragment, scoped_columns
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
+from fedquery.planner.semijoin import plan_semijoins
 
 
 def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
@@ -168,6 +169,8 @@ def _split_from(select: exp.Select, context: PlanContext) -> None:
     for item in list(_from_items(select)):
         if isinstance(item, exp.Table) and item.name in context.tables:
             _push_scan(select, item, context, nullable=_is_nullable(select, item))
+    if all_inner and context.pushdown == "auto":
+        plan_semijoins(select, context)
 
 
 def _from_items(select: exp.Select) -> list[exp.Expr]:
