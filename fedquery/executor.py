@@ -225,6 +225,9 @@ class Execution:
                 cursor.close()
             if not keys or len(keys) > limit:
                 continue  # past the budget (or nothing to send): read unreduced, still correct
+            base = next((f.base_rows for f in self.plan.fragments if f.name == producer), None)
+            if base and len(keys) >= 0.9 * base:
+                continue  # the filter barely filtered: the keys would reduce nothing
             literals = [exp.Literal.number(k) if isinstance(k, int) else exp.Literal.string(str(k)) for k in keys]
             condition = exp.In(this=target.copy(), expressions=literals)
             select = fragment.expression

@@ -98,6 +98,7 @@ def make_fragment(
         pushed=pushed,
         output_aliases=aliases,
         estimated_rows=_estimate(select, used, predicates),
+        base_rows=_base_rows(used),
     )
     context.fragments.append(fragment)
     return fragment
@@ -116,12 +117,28 @@ def _estimate(select: exp.Select, tables: list[CatalogTable], predicates: list[e
     rows = float(max(c for c in counts if c is not None))
     where = select.args.get("where")
     conjuncts = predicates if predicates else (_conjuncts(where.this) if where is not None else [])
-    # Only single-table conditions filter; a join condition inside a pushed join does not.
-    filters = sum(1 for c in conjuncts if len({col.table for col in c.find_all(exp.Column)}) == 1)
+    # Every condition filters except a join condition (column = column of another table) inside a pushed join.
+    filters = sum(1 for c in conjuncts if not _is_join_condition(c))
     rows *= FILTER_SELECTIVITY**filters
     if select.args.get("group") is not None:
         rows *= GROUP_SELECTIVITY
     return max(1, int(rows))
+
+
+def _is_join_condition(node: exp.Expr) -> bool:
+    return (
+        isinstance(node, exp.EQ)
+        and isinstance(node.left, exp.Column)
+        and isinstance(node.right, exp.Column)
+        and node.left.table != node.right.table
+    )
+
+
+def _base_rows(tables: list[CatalogTable]) -> int | None:
+    counts = [t.estimated_rows() for t in tables]
+    if not counts or any(c is None for c in counts):
+        return None
+    return max(c for c in counts if c is not None)
 
 
 def _conjuncts(node: exp.Expr) -> list[exp.Expr]:

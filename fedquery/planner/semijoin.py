@@ -1,7 +1,8 @@
 """Semi-join reduction across sources (strategy ``auto``).
 
 For an inner equi-join ``a.x = b.y`` between two fragments of different sources,
-where statistics say one side is much smaller, the larger side (the consumer)
+where statistics say one side is much smaller and that side is filtered (an
+unfiltered side would send its whole key domain), the larger side (the consumer)
 waits for the smaller (the producer) at run time and filters itself by the
 producer's distinct keys: ``y IN (...)`` is added to the SQL it sends. Rows that
 could not join never cross the wire. The executor applies it within a key budget
@@ -50,6 +51,8 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
         assert producer.estimated_rows is not None and consumer.estimated_rows is not None
         if producer.estimated_rows * MIN_RATIO > consumer.estimated_rows or producer.estimated_rows > MAX_PRODUCER_ROWS:
             continue
+        if producer.base_rows is None or producer.estimated_rows >= producer.base_rows:
+            continue  # an unfiltered producer sends its whole key domain: nothing would be reduced
         if producer.reducers or any(p == consumer.name for f in fragments.values() for p, _, _ in f.reducers):
             continue  # one level only: a producer is never itself waiting
         target = _source_column(consumer, c_col)
