@@ -28,10 +28,11 @@ def db_fed(tpch_dir: Path, tmp_path_factory: pytest.TempPathFactory, pg_schema: 
     fed.close()
 
 
+@pytest.mark.parametrize("strategy", ["auto", "full", "filters", "none"])
 @pytest.mark.parametrize("number", range(1, 23))
-def test_tpch_over_database_servers(number: int, db_fed, oracle) -> None:  # type: ignore[no-untyped-def]
+def test_tpch_over_database_servers(number: int, strategy: str, db_fed, oracle) -> None:  # type: ignore[no-untyped-def]
     sql = tpch_data.query(number)
-    got = db_fed.sql(tpch_data.federate(sql, SPLIT)).fetchall()
+    got = db_fed.sql(tpch_data.federate(sql, SPLIT), pushdown=strategy).fetchall()
     expected = oracle.sql(sql).fetchall()
     ordered = sqlglot.parse_one(sql, dialect="duckdb").args.get("order") is not None
     assert_same_rows(got, expected, ordered=ordered)
@@ -58,3 +59,10 @@ def test_types_round_trip(db_fed, oracle) -> None:  # type: ignore[no-untyped-de
     customers = db_fed.sql("SELECT c_mktsegment, c_acctbal FROM crm.customer ORDER BY c_custkey LIMIT 3").fetchall()
     expected = oracle.sql("SELECT c_mktsegment, c_acctbal FROM customer ORDER BY c_custkey LIMIT 3").fetchall()
     assert customers == expected  # CHAR(10) comes back unpadded, DECIMAL exact
+
+
+@pytest.mark.parametrize(("number", "marker"), [(18, " IN (SELECT"), (21, "NOT EXISTS")])
+def test_subquery_filters_run_inside_postgres(number: int, marker: str, db_fed) -> None:  # type: ignore[no-untyped-def]
+    plan = db_fed.explain(tpch_data.federate(tpch_data.query(number), SPLIT))
+    sales = next(f for f in plan.fragments if f.kind == "postgres")
+    assert marker in sales.sql and "join" in sales.pushed, str(plan)

@@ -10,7 +10,7 @@ from benchmarks import tpch_data
 from tests.conftest import assert_same_rows
 
 
-@pytest.mark.parametrize("strategy", ["auto", "filters", "none"])
+@pytest.mark.parametrize("strategy", ["auto", "full", "filters", "none"])
 @pytest.mark.parametrize("number", range(1, 23))
 def test_tpch_query_matches_oracle(number: int, strategy: str, tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
     sql = tpch_data.query(number)

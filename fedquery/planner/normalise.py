@@ -33,9 +33,24 @@ def normalise(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     except OptimizeError as exc:
         raise _bind_error(str(exc), context) from None
     context.output_names = [p.alias_or_name for p in _root_select(qualified).expressions]
+    _simplify_exists(qualified)
     annotated = annotate_types(qualified, schema=schema, dialect=context.dialect)
     _tag_columns(annotated, context)
     return annotated
+
+
+def _simplify_exists(expression: exp.Expr) -> None:
+    """``EXISTS (SELECT * ...)`` asks only whether a row exists: select ``1``, not every column.
+
+    Not where the projection aggregates without GROUP BY: that always returns one row.
+    """
+    for node in expression.find_all(exp.Exists):
+        select = node.this
+        if not isinstance(select, exp.Select) or select.args.get("group") or select.args.get("having"):
+            continue
+        if any(p.find(exp.AggFunc, exp.Window) for p in select.expressions):
+            continue
+        select.set("expressions", [exp.alias_(exp.Literal.number(1), "_exists", quoted=True)])
 
 
 def _tag_columns(expression: exp.Expr, context: PlanContext) -> None:

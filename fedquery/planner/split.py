@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
+from fedquery.planner.colocated import has_subquery, subquery_filter_reason
 from fedquery.planner.context import PlanContext
 from fedquery.planner.fragments import make_fragment, scoped_columns
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
@@ -58,9 +59,16 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
         return
     if not isinstance(query, exp.Select):
         return
-    for child in _child_queries(query):
+    # Derived tables first (so their fragments take part in semi-join planning), then the FROM
+    # list, which may absorb subquery filters that its sources can answer, then what is left.
+    for child in list(_child_queries(query)):
+        if isinstance(child.parent, exp.Subquery) and isinstance(child.parent.parent, (exp.From, exp.Join)):
+            _split_query(child, context)
+    all_inner = _split_from(query, context)
+    for child in list(_child_queries(query)):
         _split_query(child, context)
-    _split_from(query, context)
+    if all_inner and context.pushdown == "auto":
+        plan_semijoins(query, context)
 
 
 def _free_cte_refs(query: exp.Expr, context: PlanContext) -> bool:
@@ -144,15 +152,16 @@ def _outermost_queries(node: exp.Expr) -> Iterator[exp.Expr]:
         yield from _outermost_queries(child)
 
 
-def _split_from(select: exp.Select, context: PlanContext) -> None:
+def _split_from(select: exp.Select, context: PlanContext) -> bool:
+    """Cut the FROM list into fragments; True if every join in it is inner."""
     from_ = select.args.get("from_")
     if from_ is None:
-        return
+        return False
     joins: list[exp.Join] = list(select.args.get("joins") or [])
     items = [from_.this] + [j.this for j in joins]
     catalog_items = [t for t in items if isinstance(t, exp.Table) and t.name in context.tables]
     if not catalog_items:
-        return
+        return False
     all_inner = all(_is_inner(j) for j in joins)
     if all_inner and context.pushes_subtrees:
         _move_join_conditions_to_where(select, joins)
@@ -169,8 +178,7 @@ def _split_from(select: exp.Select, context: PlanContext) -> None:
     for item in list(_from_items(select)):
         if isinstance(item, exp.Table) and item.name in context.tables:
             _push_scan(select, item, context, nullable=_is_nullable(select, item))
-    if all_inner and context.pushdown == "auto":
-        plan_semijoins(select, context)
+    return all_inner
 
 
 def _from_items(select: exp.Select) -> list[exp.Expr]:
@@ -224,7 +232,12 @@ def _only_references(predicate: exp.Expr, aliases: set[str]) -> bool:
     return bool(tables) and tables <= aliases and predicate.find(exp.Rand) is None
 
 
-def _take_predicates(select: exp.Select, aliases: set[str], accept) -> list[exp.Expr]:  # type: ignore[no-untyped-def]
+def _take_predicates(select: exp.Select, aliases: set[str], accept, context: PlanContext | None = None, connector=None):  # type: ignore[no-untyped-def]
+    """Take the WHERE conjuncts over ``aliases`` only that ``accept`` allows.
+
+    With ``connector`` (and a strategy that pushes subtrees), filters with subqueries the
+    source can answer itself are taken too (see colocated.py).
+    """
     where = select.args.get("where")
     if where is None:
         return []
@@ -232,11 +245,33 @@ def _take_predicates(select: exp.Select, aliases: set[str], accept) -> list[exp.
     for predicate in conjuncts(where.this):
         if _only_references(predicate, aliases) and accept(predicate):
             taken.append(predicate)
+        elif (
+            connector is not None
+            and context is not None
+            and context.pushes_subtrees
+            and has_subquery(predicate)
+            and _colocated(predicate, aliases, connector, context)
+        ):
+            taken.append(predicate)
         else:
             kept.append(predicate)
     if taken:
         select.set("where", exp.Where(this=exp.and_(*kept, copy=False)) if kept else None)
     return taken
+
+
+def _colocated(predicate: exp.Expr, aliases: set[str], connector, context: PlanContext) -> bool:  # type: ignore[no-untyped-def]
+    reason = subquery_filter_reason(predicate, aliases, connector, context)
+    if reason is None:
+        reason = _whole_reason(predicate, connector)
+    if reason:
+        context.note(f"filter {_short(predicate)} kept local: {reason}")
+    return not reason
+
+
+def _short(node: exp.Expr, limit: int = 80) -> str:
+    text = node.sql("duckdb")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _push_join_group(select: exp.Select, members: list[exp.Table], context: PlanContext) -> None:
@@ -249,7 +284,7 @@ def _push_join_group(select: exp.Select, members: list[exp.Table], context: Plan
             context.note(f"filter {predicate.sql('duckdb')} kept local: {reason}")
         return reason is None
 
-    predicates = _take_predicates(select, aliases, accept)
+    predicates = _take_predicates(select, aliases, accept, context, connector)
     group_alias = f"_g{len(context.fragments)}"
     needed: list[tuple[str, str]] = []
     for member in members:
@@ -308,7 +343,7 @@ def _push_scan(select: exp.Select, table: exp.Table, context: PlanContext, *, nu
     if context.pushdown == "none":
         pass  # the naive baseline: whole tables, every filter runs locally
     elif not nullable:
-        predicates = _take_predicates(select, {alias}, accept)
+        predicates = _take_predicates(select, {alias}, accept, context, connector)
     elif isinstance(table.parent, exp.Join) and table.parent.side == "LEFT":
         join = table.parent
         kept = []

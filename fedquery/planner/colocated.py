@@ -1,0 +1,68 @@
+"""Filters with subqueries that a source can answer next to the tables they filter.
+
+``o_orderkey IN (SELECT l_orderkey FROM lineitem GROUP BY ... HAVING ...)`` or
+``EXISTS (SELECT * FROM lineitem l2 WHERE l2.l_orderkey = l1.l_orderkey ...)``
+filters a table of one source by a query over the same source. Sent with the
+scan (or the join) it filters, the subquery runs where its data is, and only the
+rows that pass cross the wire; kept local, every table the subquery reads would be
+fetched. It may be pushed when every table it reads has the same connector
+identity as the tables it filters, and every column it takes from outside itself
+belongs to those tables.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from fedquery.planner.context import PlanContext
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+
+
+def has_subquery(predicate: exp.Expr) -> bool:
+    return predicate.find(exp.Subquery, exp.Select) is not None
+
+
+def subquery_filter_reason(
+    predicate: exp.Expr, aliases: set[str], connector: Connector, context: PlanContext
+) -> str | None:
+    """Why the filter ``predicate`` (with subqueries) cannot go to ``connector`` with ``aliases``, or None."""
+    caps = connector.capabilities
+    if not (caps.sql and caps.subqueries):
+        return f"subqueries are not pushed to {connector.kind} sources"
+    identity = connector.identity()
+    for table in predicate.find_all(exp.Table):
+        catalog_table = context.tables.get(table.name)
+        if catalog_table is None:
+            return f"the subquery reads {table.name}, which is not a table of {connector.department}.{connector.name}"
+        if catalog_table.connector.identity() != identity:
+            return f"the subquery reads {catalog_table.sql_name}, of another source"
+    if predicate.find(exp.Rand) is not None:
+        return "it is not deterministic"
+    for column in predicate.find_all(exp.Column):
+        if not column.table:
+            return f"column {column.name} is not qualified"
+        if not _defined_inside(column, predicate) and column.table not in aliases:
+            return f"it references {column.table}, which is not read from {connector.department}.{connector.name}"
+    return None
+
+
+def _defined_inside(column: exp.Column, root: exp.Expr) -> bool:
+    """Does a query between ``column`` and ``root`` define the table alias the column names?"""
+    node = column.parent
+    while node is not None:
+        if isinstance(node, exp.Select) and column.table in _from_aliases(node):
+            return True
+        if node is root:
+            return False
+        node = node.parent
+    return False
+
+
+def _from_aliases(select: exp.Select) -> set[str]:
+    from_ = select.args.get("from_")
+    items = ([from_.this] if from_ is not None else []) + [j.this for j in select.args.get("joins") or []]
+    return {item.alias_or_name for item in items if item.alias_or_name}
