@@ -62,9 +62,25 @@ class TableInfo:
 
 
 @dataclass(frozen=True)
+class ColumnStats:
+    """What a source knows about one column; None where it cannot tell cheaply.
+
+    ``min``/``max`` are Python values of the column's type (int, float, Decimal, date,
+    datetime, str); ``distinct`` is an estimate of the number of distinct non-null values.
+    """
+
+    min: Any = None
+    max: Any = None
+    null_count: int | None = None
+    distinct: int | None = None
+
+
+@dataclass(frozen=True)
 class TableStats:
     row_count: int | None = None
     size_bytes: int | None = None
+    #: per-column statistics, by column name (only the columns the source knows about)
+    columns: dict[str, ColumnStats] = field(default_factory=dict, hash=False, compare=False)
 
 
 class Connector(ABC):

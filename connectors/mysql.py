@@ -32,7 +32,7 @@ from urllib.parse import quote
 import pyarrow as pa
 from sqlglot import exp
 
-from connectors.base import TableInfo, TableStats, require
+from connectors.base import ColumnStats, TableInfo, TableStats, require
 from connectors.remote import (
     ColumnInfo,
     RemoteConnector,
@@ -43,7 +43,7 @@ from connectors.remote import (
     pooled_stream,
     raise_mid_stream,
 )
-from connectors.types import arrow_type
+from connectors.types import arrow_type, parse_value
 from fedquery.errors import SourceError
 from fedquery.fragment import Fragment
 
@@ -146,9 +146,45 @@ class MySQLConnector(RemoteConnector):
         if not rows:
             return TableStats()
         count, size = rows[0]
+        count = None if count is None else int(count)
         return TableStats(
-            row_count=None if count is None else int(count), size_bytes=None if size is None else int(size)
+            row_count=count, size_bytes=None if size is None else int(size), columns=self._column_stats(table, count)
         )
+
+    def _column_stats(self, table: TableInfo, count: int | None) -> dict[str, ColumnStats]:
+        """Index cardinalities, and MariaDB's engine-independent statistics where collected."""
+        if not count:
+            return {}
+        types = {c.name: c.arrow for c in self.table_columns(table)}
+        found: dict[str, ColumnStats] = {}
+        for name, cardinality in self.query_rows(
+            "SELECT column_name, max(cardinality) FROM information_schema.statistics "
+            "WHERE table_schema = %s AND table_name = %s AND seq_in_index = 1 GROUP BY column_name",
+            table.remote,
+        ):
+            if cardinality is not None:
+                found[name] = ColumnStats(distinct=int(cardinality))
+        try:
+            collected = self.query_rows(
+                "SELECT column_name, min_value, max_value, nulls_ratio, avg_frequency FROM mysql.column_stats "
+                "WHERE db_name = %s AND table_name = %s",
+                table.remote,
+            )
+        except SourceError:
+            collected = []  # not MariaDB, or no privilege on the mysql schema
+        for name, low, high, nulls, frequency in collected:
+            text = types.get(name) is None or pa.types.is_string(types[name])
+            nulls_count = None if nulls is None else int(float(nulls) * count)
+            distinct = found.get(name, ColumnStats()).distinct
+            if frequency:
+                distinct = int(count * (1 - float(nulls or 0)) / float(frequency))
+            found[name] = ColumnStats(
+                min=None if text else parse_value(low, types.get(name)),
+                max=None if text else parse_value(high, types.get(name)),
+                null_count=nulls_count,
+                distinct=distinct,
+            )
+        return found
 
     def primary_key(self, table: TableInfo) -> list[str] | None:
         rows = self.query_rows(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pyarrow.dataset as ds
 
-from connectors.base import TableInfo, TableStats
+from connectors.base import ColumnStats, TableInfo, TableStats
 from connectors.files import FileConnector, IOCounter
 
 
@@ -27,8 +27,40 @@ class ParquetConnector(FileConnector):
         return list(parts)
 
     def statistics(self, table: TableInfo) -> TableStats:
+        """Row counts, and per-column min, max and null counts, from the files' footers."""
         dataset = self._cached_dataset(table)
         rows = 0
+        columns: dict[str, dict[str, Any]] = {}
         for fragment in dataset.get_fragments():
-            rows += fragment.metadata.num_rows
-        return TableStats(row_count=rows, size_bytes=super().statistics(table).size_bytes)
+            metadata = fragment.metadata
+            rows += metadata.num_rows
+            for g in range(metadata.num_row_groups):
+                group = metadata.row_group(g)
+                for c in range(group.num_columns):
+                    chunk = group.column(c)
+                    _merge(columns, chunk.path_in_schema, chunk.statistics)
+        known = {name: stats for name, stats in _column_stats(columns).items() if name in dataset.schema.names}
+        return TableStats(row_count=rows, size_bytes=super().statistics(table).size_bytes, columns=known)
+
+
+def _merge(columns: dict[str, dict[str, Any]], name: str, stats: Any) -> None:
+    entry = columns.setdefault(name, {"min": None, "max": None, "nulls": 0, "complete": True})
+    if stats is None or not stats.has_min_max or stats.null_count is None:
+        entry["complete"] = False
+        return
+    entry["nulls"] += stats.null_count
+    try:
+        if entry["min"] is None or stats.min < entry["min"]:
+            entry["min"] = stats.min
+        if entry["max"] is None or stats.max > entry["max"]:
+            entry["max"] = stats.max
+    except TypeError:  # values of a type that does not compare (or mixed across files)
+        entry["complete"] = False
+
+
+def _column_stats(columns: dict[str, dict[str, Any]]) -> dict[str, ColumnStats]:
+    out = {}
+    for name, entry in columns.items():
+        if entry["complete"]:
+            out[name] = ColumnStats(min=entry["min"], max=entry["max"], null_count=entry["nulls"])
+    return out

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from connectors.base import TableInfo, TableStats, require
+from connectors.base import ColumnStats, TableInfo, TableStats, require
 from connectors.remote import (
     ColumnInfo,
     RemoteConnector,
@@ -36,7 +36,7 @@ from connectors.remote import (
     pooled_stream,
     rtrim,
 )
-from connectors.types import arrow_type
+from connectors.types import arrow_type, parse_pg_array, parse_value
 from fedquery.errors import SourceError
 from fedquery.fragment import Fragment
 
@@ -128,7 +128,33 @@ class PostgresConnector(RemoteConnector):
         if not rows:
             return TableStats()
         tuples, size = rows[0]
-        return TableStats(row_count=int(tuples) if tuples is not None and tuples >= 0 else None, size_bytes=size)
+        count = int(tuples) if tuples is not None and tuples >= 0 else None
+        return TableStats(row_count=count, size_bytes=size, columns=self._column_stats(table, count))
+
+    def _column_stats(self, table: TableInfo, count: int | None) -> dict[str, ColumnStats]:
+        """From ``pg_stats`` (what the server's own ANALYZE or autovacuum collected), where present."""
+        if not count:
+            return {}
+        rows = self.query_rows(
+            "SELECT attname, null_frac, n_distinct, histogram_bounds::text, most_common_vals::text FROM pg_stats "
+            "WHERE schemaname = $1 AND tablename = $2",
+            table.remote,
+        )
+        types = {c.name: c.arrow for c in self.table_columns(table)}
+        out = {}
+        for name, null_frac, n_distinct, histogram, common in rows:
+            values = parse_pg_array(histogram) or parse_pg_array(common)
+            typed = [v for v in (parse_value(v, types.get(name)) for v in values) if v is not None]
+            distinct = None
+            if n_distinct is not None:
+                distinct = int(-n_distinct * count) if n_distinct < 0 else int(n_distinct)
+            out[name] = ColumnStats(
+                min=min(typed) if typed and not _is_text(types.get(name)) else None,
+                max=max(typed) if typed and not _is_text(types.get(name)) else None,
+                null_count=None if null_frac is None else int(null_frac * count),
+                distinct=distinct,
+            )
+        return out
 
     def primary_key(self, table: TableInfo) -> list[str] | None:
         rows = self.query_rows(
@@ -227,6 +253,10 @@ _SIMPLE = {
     "jsonb": pa.string(),
     "bytea": pa.binary(),
 }
+
+
+def _is_text(t: pa.DataType | None) -> bool:
+    return t is None or pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 def _arrow(data_type: str, udt: str, precision: int | None, scale: int | None) -> pa.DataType:

@@ -87,3 +87,50 @@ def sql_type(arrow: pa.DataType) -> exp.DataType:
     if pa.types.is_time(arrow):
         return exp.DataType.build("TIME")
     return exp.DataType.build("UNKNOWN")
+
+
+def parse_value(text: str | None, arrow: pa.DataType | None) -> Any:
+    """A value given as text (by a server's statistics) as a Python value of ``arrow``, or None.
+
+    >>> parse_value("1995-03-15", pa.date32())
+    datetime.date(1995, 3, 15)
+    >>> parse_value("12.50", pa.decimal128(15, 2))
+    Decimal('12.50')
+    >>> parse_value("abc", pa.int64()) is None
+    True
+    """
+    if text is None or arrow is None:
+        return None
+    try:
+        return pa.array([text], pa.string()).cast(arrow)[0].as_py()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+
+
+def parse_pg_array(text: str | None) -> list[str]:
+    """The elements of a PostgreSQL array literal, as text.
+
+    >>> parse_pg_array('{1,2,"a, b","say \\\\"hi\\\\""}')
+    ['1', '2', 'a, b', 'say "hi"']
+    """
+    if not text or len(text) < 2 or text[0] != "{" or text[-1] != "}":
+        return []
+    out: list[str] = []
+    body, i, current, quoted = text[1:-1], 0, [], False
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            current.append(body[i + 1])
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            out.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    if body:
+        out.append("".join(current))
+    return out

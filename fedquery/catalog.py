@@ -12,7 +12,8 @@ from fedquery.config import Config
 from fedquery.errors import ConfigError, FedQueryError, SourceError, UnknownDepartmentError, UnknownTableError, suggest
 
 if TYPE_CHECKING:
-    from connectors.base import Connector, TableInfo
+    from connectors.base import Connector, TableInfo, TableStats
+    from fedquery.statistics import StatisticsStore
 
 
 @dataclass
@@ -24,7 +25,8 @@ class CatalogTable:
     info: TableInfo
     connector: Connector
     _schema: pa.Schema | None = field(default=None, repr=False)
-    _rows: int | None = field(default=None, repr=False)
+    store: StatisticsStore | None = field(default=None, repr=False)
+    _stats: TableStats | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -44,16 +46,23 @@ class CatalogTable:
     def kind(self) -> str:
         return self.connector.kind
 
+    def statistics(self) -> TableStats:
+        """The table's statistics (cached per catalog; see fedquery.statistics); never raises."""
+        if self._stats is None:
+            if self.store is None:
+                try:
+                    self._stats = self.connector.statistics(self.info)
+                except Exception:  # noqa: BLE001 - an estimate must never fail a plan; the scan reports the error
+                    from connectors.base import TableStats
+
+                    return TableStats()
+            else:
+                self._stats = self.store.get(self)
+        return self._stats
+
     def estimated_rows(self) -> int | None:
-        """Row count from the source's statistics (cached); None where it cannot tell."""
-        if self._rows is None:
-            try:
-                self._rows = self.connector.statistics(self.info).row_count
-            except Exception:  # noqa: BLE001 - an estimate must never fail a plan; the scan reports the error
-                return None
-            if self._rows is None:
-                self._rows = -1
-        return None if self._rows < 0 else self._rows
+        """Row count from the statistics; None where the source cannot tell."""
+        return self.statistics().row_count
 
     def arrow_schema(self) -> pa.Schema:
         if self._schema is None:
@@ -79,6 +88,17 @@ class Catalog:
         self._lock = threading.RLock()
         self._typing: Any = None
         self._typed: set[str] = set()
+        self._statistics: StatisticsStore | None = None
+
+    @property
+    def statistics(self) -> StatisticsStore:
+        """Table statistics for planning, cached per catalog."""
+        with self._lock:
+            if self._statistics is None:
+                from fedquery.statistics import StatisticsStore
+
+                self._statistics = StatisticsStore(self)
+            return self._statistics
 
     @property
     def departments(self) -> list[str]:
@@ -112,7 +132,7 @@ class Catalog:
         for source_name in self.config.departments[department].sources:
             connector = self.connector(department, source_name)
             for info in connector.list_tables():
-                table = CatalogTable(department, source_name, info, connector)
+                table = CatalogTable(department, source_name, info, connector, store=self.statistics)
                 key = (table.schema_name, table.name.lower())
                 if key in seen:
                     other = seen[key]

@@ -147,18 +147,20 @@ def query(
 @click.argument("sql", required=False)
 @click.option("-f", "--file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read SQL from FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--analyze", is_flag=True, help="Run the query and add actual rows, bytes and seconds per fragment.")
 @_pushdown_option
 @click.pass_obj
-def explain(obj: _Context, sql: str | None, file: Path | None, as_json: bool, pushdown: str) -> None:
-    """Show the SQL sent to each source and what runs locally.
+def explain(obj: _Context, sql: str | None, file: Path | None, as_json: bool, analyze: bool, pushdown: str) -> None:
+    """Show the SQL sent to each source, estimated rows and bytes, what runs locally, and why.
 
     \b
-    Example:
+    Examples:
       fedquery explain "SELECT * FROM dwp.claims c JOIN hmrc.income i USING (person_id)"
+      fedquery explain --analyze -f report.sql
     """
     text = _read_sql(sql, file)
     try:
-        plan = obj.federation().explain(text, pushdown=pushdown)
+        plan = obj.federation().explain(text, pushdown=pushdown, analyze=analyze)
     except FedQueryError as exc:
         _fail(exc)
         return
@@ -310,6 +312,45 @@ def inventory_check(obj: _Context, fmt: str, refresh: bool) -> None:
         click.echo(f"{complete} of {len(inv.datasets)} datasets have complete metadata", err=True)
     if gaps or inv.problems:
         sys.exit(INCOMPLETE_METADATA)
+
+
+@main.command()
+@click.argument("target", required=False)
+@click.option("--show", is_flag=True, help="Print the statistics the planner has now; do not refresh them.")
+@_format_option
+@click.pass_obj
+def analyze(obj: _Context, target: str | None, show: bool, fmt: str | None) -> None:
+    """Refresh the planner's statistics of every table, a DEPARTMENT, or DEPARTMENT.TABLE.
+
+    One aggregate query per table, run inside each source where it can be: exact row
+    counts, null counts, min/max and distinct counts, cached until the next analyze.
+
+    \b
+    Examples:
+      fedquery analyze                  # every table
+      fedquery analyze dwp              # one department
+      fedquery analyze dwp.claims --show
+    """
+    fed = obj.federation()
+    try:
+        entries = fed.statistics(target) if show else fed.analyze(target)
+    except FedQueryError as exc:
+        _fail(exc)
+        return
+    rows = []
+    for entry in entries:
+        record = entry.to_dict()
+        for column, c in record["columns"].items() or [("", {})]:
+            rows.append(
+                {"table": entry.table, "rows": record["row_count"], "column": column, "min": _text(c.get("min")),
+                 "max": _text(c.get("max")), "nulls": c.get("null_count"), "distinct": c.get("distinct"),
+                 "method": record["method"], "collected_at": record["collected_at"]}
+            )  # fmt: skip
+    _emit(formats.rows_table(rows), fmt, None, None)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 @main.command()

@@ -155,6 +155,14 @@ class FragmentStream:
             self.thread.join(timeout)
 
 
+def _literal(value: Any) -> exp.Expr:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    return exp.Literal.string(str(value))
+
+
 class Execution:
     """One running query: its DuckDB connection, its fragment streams, its result stream."""
 
@@ -213,32 +221,52 @@ class Execution:
             if self._fragment_error() is not None or self.con is None:
                 return  # the query fails anyway; do not wait on a broken producer
             limit = self.settings.semijoin_max_keys
-            cursor = self.con.cursor()
-            try:
-                keys = [
-                    row[0]
-                    for row in cursor.execute(
-                        f'SELECT DISTINCT "{column}" FROM "{producer}" WHERE "{column}" IS NOT NULL LIMIT {limit + 1}'
-                    ).fetchall()
-                ]
-            finally:
-                cursor.close()
-            if not keys or len(keys) > limit:
-                continue  # past the budget (or nothing to send): read unreduced, still correct
-            base = next((f.base_rows for f in self.plan.fragments if f.name == producer), None)
-            if base and len(keys) >= 0.9 * base:
-                continue  # the filter barely filtered: the keys would reduce nothing
-            literals = [exp.Literal.number(k) if isinstance(k, int) else exp.Literal.string(str(k)) for k in keys]
-            condition = exp.In(this=target.copy(), expressions=literals)
-            select = fragment.expression
-            assert isinstance(select, exp.Select)
-            select.where(condition, copy=False)
-            if fragment.columns is not None:  # a file scan: the filter travels as an Arrow expression
-                unqualified = exp.In(this=exp.column(target.name), expressions=[lit.copy() for lit in literals])
-                fragment.predicate = exp.and_(fragment.predicate, unqualified) if fragment.predicate else unqualified
-            fragment.sql = stream.connector.prepare(select.copy()).sql(dialect=fragment.dialect)
-            stream.stats.sql = fragment.sql
-            stream.stats.reduced_keys = (stream.stats.reduced_keys or 0) + len(keys)
+            keys, low, high = self._producer_keys(producer, column, limit)
+            if keys is not None and not keys:
+                # The producer is empty: the inner join is too. Still ask the source (typed, exact),
+                # but for nothing.
+                condition: exp.Expr = exp.false()
+            elif keys is not None:
+                literals = [_literal(k) for k in keys]
+                condition = exp.In(this=target.copy(), expressions=literals)
+            elif isinstance(low, int) and isinstance(high, int):
+                # Past the budget: the keys' range still prunes (clustered keys, row groups).
+                condition = exp.Between(this=target.copy(), low=_literal(low), high=_literal(high))
+            else:
+                continue  # past the budget, no usable range: read unreduced, still correct
+            self._add_filter(stream, condition)
+            if keys is not None:
+                stream.stats.reduced_keys = (stream.stats.reduced_keys or 0) + len(keys)
+
+    def _producer_keys(self, producer: str, column: str, limit: int) -> tuple[list[Any] | None, Any, Any]:
+        """The producer's distinct non-null keys (None past ``limit``), and their min and max."""
+        cursor = self.con.cursor()
+        try:
+            keys = [
+                row[0]
+                for row in cursor.execute(
+                    f'SELECT DISTINCT "{column}" FROM "{producer}" WHERE "{column}" IS NOT NULL LIMIT {limit + 1}'
+                ).fetchall()
+            ]
+            if len(keys) <= limit:
+                return keys, None, None
+            low, high = cursor.execute(f'SELECT min("{column}"), max("{column}") FROM "{producer}"').fetchone()
+            return None, low, high
+        finally:
+            cursor.close()
+
+    def _add_filter(self, stream: FragmentStream, condition: exp.Expr) -> None:
+        fragment = stream.fragment
+        select = fragment.expression
+        assert isinstance(select, exp.Select)
+        select.where(condition, copy=False)
+        if fragment.columns is not None:  # a file scan: the filter travels as an Arrow expression
+            unqualified = condition.copy()
+            for col in unqualified.find_all(exp.Column):
+                col.set("table", None)
+            fragment.predicate = exp.and_(fragment.predicate, unqualified) if fragment.predicate else unqualified
+        fragment.sql = stream.connector.prepare(select.copy()).sql(dialect=fragment.dialect)
+        stream.stats.sql = fragment.sql
 
     def _load(self, stream: FragmentStream) -> None:
         """Stream one fragment into a DuckDB table named after it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -14,20 +15,32 @@ from fedquery.result import Result
 
 if TYPE_CHECKING:
     from fedquery.inventory import Inventory
+    from fedquery.statistics import StatisticsEntry
 
 
 class Federation:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.catalog = Catalog(config)
+        #: seconds the latest analyze took, per table
+        self.last_analyze_seconds: dict[str, float] = {}
 
-    def explain(self, sql: str, *, pushdown: str = "auto") -> Plan:
-        """Plan ``sql`` without running it.
+    def explain(self, sql: str, *, pushdown: str = "auto", analyze: bool = False) -> Plan:
+        """Plan ``sql``; with ``analyze=True`` also run it and record what each fragment did.
 
         ``pushdown``: ``none`` (fetch whole tables), ``filters`` (projections and filters
         only), ``full`` (largest single-source subtrees) or ``auto`` (the default).
         """
-        return plan(sql, self.catalog, pushdown=pushdown)
+        if not analyze:
+            return plan(sql, self.catalog, pushdown=pushdown)
+        started = time.perf_counter()
+        result = self.sql(sql, pushdown=pushdown)
+        rows = sum(batch.num_rows for batch in result.reader())
+        the_plan = result.plan
+        the_plan.actuals = {s.fragment: s for s in result.stats}
+        the_plan.result_rows = rows
+        the_plan.execution_seconds = time.perf_counter() - started
+        return the_plan
 
     def sql(self, sql: str, *, pushdown: str = "auto") -> Result:
         """Plan and run ``sql``; the result streams. ``pushdown`` as for :meth:`explain`."""
@@ -50,6 +63,23 @@ class Federation:
                 }
             )
         return rows
+
+    def analyze(self, target: str | None = None) -> list[StatisticsEntry]:
+        """Refresh the planner's statistics of every table, of a ``department``, or of ``department.table``.
+
+        One aggregate query per table (run inside SQL sources): exact row counts, null
+        counts, min/max and distinct counts. Cached until the next analyze.
+        """
+        from fedquery.analyze import analyze
+
+        return analyze(self, target)
+
+    def statistics(self, target: str | None = None) -> list[StatisticsEntry]:
+        """The statistics the planner uses (cached; read from the sources where missing or expired)."""
+        from fedquery.analyze import target_tables
+
+        store = self.catalog.statistics
+        return [e for e in (store.entry(t) for t in target_tables(self, target)) if e is not None]
 
     def inventory(self, *, refresh: bool = False) -> Inventory:
         """What data exists, where it is stored and how to reach it (discovered facts are cached)."""

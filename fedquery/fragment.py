@@ -40,11 +40,15 @@ class Fragment:
     output_aliases: list[tuple[str, str]] = field(default_factory=list)
     #: estimated rows this fragment returns (from source statistics), where known
     estimated_rows: int | None = None
+    #: estimated bytes of its result in Arrow, where known
+    estimated_bytes: int | None = None
     #: rows of the largest table it reads (the estimate before its filters), where known
     base_rows: int | None = None
     #: semi-join reduction: (producer fragment name, producer output column, column of this fragment's
     #: source the keys filter); applied at run time once the producer has been read
     reducers: list[tuple[str, str, exp.Expr]] = field(default_factory=list)
+    #: planning only: the catalog table behind each table alias of its top-level FROM list
+    alias_tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,5 +63,6 @@ class Fragment:
             "columns": [{"name": f.name, "type": str(f.type)} for f in self.schema],
             "pushed": list(self.pushed),
             "estimated_rows": self.estimated_rows,
+            "estimated_bytes": self.estimated_bytes,
             "reduced_by": [f"{name}.{column}" for name, column, _ in self.reducers],
         }

@@ -32,14 +32,46 @@ def test_q7_moves_ten_times_fewer_rows_than_full(tpch_fed, oracle) -> None:  # t
     assert any(f.to_dict()["reduced_by"] for f in plan.fragments)
 
 
-def test_key_budget_is_respected(tpch_config: Path, oracle) -> None:  # type: ignore[no-untyped-def]
+def test_past_the_key_budget_the_key_range_is_sent(tpch_config: Path, oracle) -> None:  # type: ignore[no-untyped-def]
+    # Q3: ~300 BUILDING customers reduce sales. With a budget of 200 keys the plan still
+    # reduces (estimates are rough), but at run time the keys do not fit: their range goes instead.
     fed = fedquery.connect(tpch_config)
-    fed.config.settings = type(fed.config.settings)(semijoin_max_keys=5)
-    sql = tpch_data.federate(tpch_data.query(7))
+    fed.config.settings = type(fed.config.settings)(semijoin_max_keys=200)
+    sql = tpch_data.federate(tpch_data.query(3))
+    assert any(f.reducers for f in fed.explain(sql).fragments)
     rows, stats = _moved(fed, sql, "auto")
-    assert all(s.reduced_keys is None for s in stats)  # more keys than the budget: read unreduced
-    assert_same_rows(rows, oracle.sql(tpch_data.query(7)).fetchall(), ordered=True)
+    assert all(s.reduced_keys is None for s in stats)  # more keys than the budget: no IN-list
+    sales = next(s for s in stats if s.department == "sales")
+    assert " BETWEEN " in sales.sql and " IN (" not in sales.sql
+    assert_same_rows(rows, oracle.sql(tpch_data.query(3)).fetchall(), ordered=True)
     fed.close()
+
+
+def test_reductions_chain(tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
+    # Q21: nation (crm) reduces supplier (csv), whose keys then reduce lineitem (sales).
+    sql = tpch_data.federate(tpch_data.query(21))
+    plan = tpch_fed.explain(sql)
+    by_name = {f.name: f for f in plan.fragments}
+    sales = next(f for f in plan.fragments if f.department == "sales")
+    (producer, _, _) = sales.reducers[0]
+    assert by_name[producer].department == "suppliers" and by_name[producer].reducers
+    auto_rows, auto_stats = _moved(tpch_fed, sql, "auto")
+    full_rows, full_stats = _moved(tpch_fed, sql, "full")
+    expected = oracle.sql(tpch_data.query(21)).fetchall()
+    assert_same_rows(auto_rows, expected, ordered=True)
+    assert_same_rows(full_rows, expected, ordered=True)
+    assert sum(s.rows for s in full_stats) >= 10 * sum(s.rows for s in auto_stats)
+
+
+def test_an_empty_producer_empties_the_consumer(tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
+    sql = (
+        "SELECT o_orderpriority, count(*) FROM customer, orders WHERE c_custkey = o_custkey "
+        "AND c_mktsegment = 'NO SUCH SEGMENT' GROUP BY o_orderpriority"
+    )
+    result = tpch_fed.sql(tpch_data.federate(sql))
+    assert result.fetchall() == oracle.sql(sql).fetchall() == []
+    sales = next(s for s in result.stats if s.department == "sales")
+    assert sales.rows == 0 and sales.reduced_keys == 0 and "FALSE" in sales.sql.upper()
 
 
 @pytest.mark.parametrize("number", [3, 7, 8, 9])

@@ -9,14 +9,12 @@ table, so editing a description never needs a refresh.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fedquery.cache import cache_path, read_json, write_json
 from fedquery.errors import FedQueryError
 
 if TYPE_CHECKING:
@@ -227,36 +225,12 @@ def _keywords(value: Any) -> list[str]:
 
 # -- cache ------------------------------------------------------------------------------------------
 def _cache_path(catalog: Catalog, cache_dir: Path | None) -> Path:
-    config = catalog.config
-    base = cache_dir or config.settings_cache_dir()
-    sources = [
-        (
-            d,
-            s,
-            src.kind,
-            src.options,
-            {t: {k: v for k, v in o.items() if k not in METADATA_KEYS + ("fields",)} for t, o in src.tables.items()},
-        )
-        for d, dept in sorted(config.departments.items())
-        for s, src in sorted(dept.sources.items())
-    ]
-    digest = hashlib.sha256(json.dumps([str(config.path), sources], sort_keys=True, default=str).encode()).hexdigest()
-    return Path(base) / f"inventory-{digest[:20]}.json"
+    return cache_path(catalog.config, "inventory", cache_dir, ignore=METADATA_KEYS)
 
 
 def _read_cache(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("version") == CACHE_VERSION else None
+    return read_json(path, CACHE_VERSION)
 
 
 def _write_cache(path: Path, facts: dict[str, Any]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(facts), encoding="utf-8")
-        tmp.replace(path)
-    except OSError:
-        pass  # a read-only home directory only costs the next run its speed
+    write_json(path, facts)

@@ -16,6 +16,7 @@ from sqlglot import exp
 from connectors.types import arrow_type
 from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
+from fedquery.planner.estimate import estimate_query, row_width
 from fedquery.planner.place import QUERY_TYPES
 
 if TYPE_CHECKING:
@@ -97,41 +98,18 @@ def make_fragment(
         predicate=_conjunction(predicates),
         pushed=pushed,
         output_aliases=aliases,
-        estimated_rows=_estimate(select, used, predicates),
+        estimated_rows=estimate_query(query, context),
         base_rows=_base_rows(used),
     )
+    top = _first_select(query)
+    from_ = top.args.get("from_")
+    for item in ([from_.this] if from_ else []) + [j.this for j in top.args.get("joins") or []]:
+        if isinstance(item, exp.Table) and item.name in context.tables:
+            fragment.alias_tables[item.alias_or_name] = context.tables[item.name]
+    if fragment.estimated_rows is not None:
+        fragment.estimated_bytes = fragment.estimated_rows * row_width(schema)
     context.fragments.append(fragment)
     return fragment
-
-
-#: Crude selectivities until the cost model of a later issue: each pushed filter keeps a quarter
-#: of the rows, a GROUP BY a tenth.
-FILTER_SELECTIVITY = 0.25
-GROUP_SELECTIVITY = 0.1
-
-
-def _estimate(select: exp.Select, tables: list[CatalogTable], predicates: list[exp.Expr] | None) -> int | None:
-    counts = [t.estimated_rows() for t in tables]
-    if not counts or any(c is None for c in counts):
-        return None
-    rows = float(max(c for c in counts if c is not None))
-    where = select.args.get("where")
-    conjuncts = predicates if predicates else (_conjuncts(where.this) if where is not None else [])
-    # Every condition filters except a join condition (column = column of another table) inside a pushed join.
-    filters = sum(1 for c in conjuncts if not _is_join_condition(c))
-    rows *= FILTER_SELECTIVITY**filters
-    if select.args.get("group") is not None:
-        rows *= GROUP_SELECTIVITY
-    return max(1, int(rows))
-
-
-def _is_join_condition(node: exp.Expr) -> bool:
-    return (
-        isinstance(node, exp.EQ)
-        and isinstance(node.left, exp.Column)
-        and isinstance(node.right, exp.Column)
-        and node.left.table != node.right.table
-    )
 
 
 def _base_rows(tables: list[CatalogTable]) -> int | None:
@@ -139,14 +117,6 @@ def _base_rows(tables: list[CatalogTable]) -> int | None:
     if not counts or any(c is None for c in counts):
         return None
     return max(c for c in counts if c is not None)
-
-
-def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
-    if isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
-        return _conjuncts(node.this)
-    if isinstance(node, exp.And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]
 
 
 def _conjunction(predicates: list[exp.Expr] | None) -> exp.Expr | None:

@@ -20,21 +20,41 @@ class Plan:
     output_names: list[str] = field(default_factory=list)
     planning_seconds: float = 0.0
     pushdown: str = "auto"
+    #: EXPLAIN ANALYZE: what each fragment actually did (by fragment name), once the query has run
+    actuals: dict[str, Any] = field(default_factory=dict)
+    #: EXPLAIN ANALYZE: rows of the final result and seconds the whole query took
+    result_rows: int | None = None
+    execution_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        fragments = []
+        for f in self.fragments:
+            record = f.to_dict()
+            if f.name in self.actuals:
+                record["actual"] = _actual(self.actuals[f.name])
+            fragments.append(record)
+        out = {
             "sql": self.sql,
-            "fragments": [f.to_dict() for f in self.fragments],
+            "fragments": fragments,
             "local_sql": self.local_sql,
             "notes": list(self.notes),
             "pushdown": self.pushdown,
+            "planning_seconds": self.planning_seconds,
             "hash": self.hash,
         }
+        if self.execution_seconds is not None:
+            out["result_rows"] = self.result_rows
+            out["execution_seconds"] = self.execution_seconds
+        return out
 
     @property
     def hash(self) -> str:
-        """Stable across runs: the same query and catalog give the same hash."""
-        body = {"fragments": [f.to_dict() for f in self.fragments], "local_sql": self.local_sql}
+        """Stable across runs: the same fragments and local SQL give the same hash (estimates aside)."""
+        estimates = ("estimated_rows", "estimated_bytes")
+        body = {
+            "fragments": [{k: v for k, v in f.to_dict().items() if k not in estimates} for f in self.fragments],
+            "local_sql": self.local_sql,
+        }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def __str__(self) -> str:
@@ -43,9 +63,21 @@ class Plan:
             lines.append("")
             lines.append(f"[{f.name}] {f.department}.{f.source} ({f.kind}, {f.dialect}) tables: {', '.join(f.tables)}")
             lines.append(f"  pushed: {', '.join(f.pushed)}")
-            lines.append(f"  remote SQL: {f.sql}")
+            lines.append(f"  estimated: {_figure(f.estimated_rows)} rows, {_size(f.estimated_bytes)}")
+            if f.name in self.actuals:
+                a = _actual(self.actuals[f.name])
+                reduced = f", reduced by {a['reduced_keys']} keys" if a.get("reduced_keys") else ""
+                lines.append(f"  actual: {a['rows']:,} rows, {_size(a['bytes'])}, {a['seconds']:.3f} s{reduced}")
+                lines.append(f"  remote SQL: {a['sql']}")
+            else:
+                lines.append(f"  remote SQL: {f.sql}")
         lines.append("")
         lines.append(f"local DuckDB SQL: {self.local_sql}")
+        if self.execution_seconds is not None:
+            lines.append(
+                f"result: {self.result_rows:,} rows in {self.execution_seconds:.3f} s "
+                f"(planning {self.planning_seconds * 1000:.1f} ms)"
+            )
         if self.notes:
             lines.append("")
             lines.append("not pushed:")
@@ -65,3 +97,27 @@ class Plan:
             + (f"<p>not pushed:</p><ul>{notes}</ul>" if notes else "")
             + "</div>"
         )
+
+
+def _actual(stats: Any) -> dict[str, Any]:
+    return {
+        "rows": stats.rows,
+        "bytes": stats.bytes,
+        "seconds": round(stats.seconds, 6),
+        "reduced_keys": stats.reduced_keys,
+        "sql": stats.sql,
+    }
+
+
+def _figure(n: int | None) -> str:
+    return "?" if n is None else f"~{n:,}"
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "? bytes"
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} bytes"

@@ -1,12 +1,18 @@
 """Semi-join reduction across sources (strategy ``auto``).
 
-For an inner equi-join ``a.x = b.y`` between two fragments of different sources,
-where statistics say one side is much smaller and that side is filtered (an
-unfiltered side would send its whole key domain), the larger side (the consumer)
-waits for the smaller (the producer) at run time and filters itself by the
-producer's distinct keys: ``y IN (...)`` is added to the SQL it sends. Rows that
-could not join never cross the wire. The executor applies it within a key budget
-(``[settings] semijoin_max_keys``); past the budget the consumer is read unreduced.
+For an inner equi-join ``a.x = b.y`` between fragments of different sources, one
+side (the consumer) can wait for the other (the producer) at run time and filter
+itself by the producer's distinct keys: ``y IN (...)`` is added to the SQL (or the
+Arrow filter) it is sent, so rows that could not join never cross the wire.
+
+Which side reduces which comes from statistics: the producer's distinct keys
+(its estimated rows, capped by the key column's distinct count) over the distinct
+values of the consumer's key column is the fraction of the consumer that survives.
+Reductions are chosen greedily by rows saved, may chain (nation reduces supplier,
+which then reduces lineitem), never form a cycle, and are planned only where at
+least half the consumer is expected to go. The executor applies them within a key
+budget (``[settings] semijoin_max_keys``); past it the keys' range is sent instead
+(numeric and date keys), or nothing.
 """
 
 from __future__ import annotations
@@ -16,11 +22,12 @@ from sqlglot import exp
 
 from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
+from fedquery.planner.estimate import row_width, selectivity
 
-#: The producer must be estimated at least this many times smaller than the consumer.
-MIN_RATIO = 10
-#: Producers estimated above this many rows are not worth an IN-list.
-MAX_PRODUCER_ROWS = 200_000
+#: Plan a reduction only where at most this fraction of the consumer is expected to survive.
+MAX_SURVIVING = 0.5
+#: ... and where the producer's expected keys are at most this many times the key budget.
+KEY_BUDGET_SLACK = 2
 
 
 def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
@@ -32,6 +39,8 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
     where = select.args.get("where")
     if where is None or len(aliases) < 2:
         return
+    budget = context.catalog.config.settings.semijoin_max_keys * KEY_BUDGET_SLACK
+    candidates = []
     for predicate in _conjuncts(where.this):
         if not (
             isinstance(predicate, exp.EQ)
@@ -39,31 +48,97 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
             and isinstance(predicate.right, exp.Column)
         ):
             continue
-        left, right = predicate.left, predicate.right
-        a, b = aliases.get(left.table), aliases.get(right.table)
+        a, b = aliases.get(predicate.left.table), aliases.get(predicate.right.table)
         if a is None or b is None or a is b or (a.department, a.source) == (b.department, b.source):
             continue
-        if a.estimated_rows is None or b.estimated_rows is None:
-            continue
-        producer, p_col, consumer, c_col = (a, left.name, b, right.name)
-        if b.estimated_rows < a.estimated_rows:
-            producer, p_col, consumer, c_col = (b, right.name, a, left.name)
-        assert producer.estimated_rows is not None and consumer.estimated_rows is not None
-        if producer.estimated_rows * MIN_RATIO > consumer.estimated_rows or producer.estimated_rows > MAX_PRODUCER_ROWS:
-            continue
-        if producer.base_rows is None or producer.estimated_rows >= producer.base_rows:
-            continue  # an unfiltered producer sends its whole key domain: nothing would be reduced
-        if producer.reducers or any(p == consumer.name for f in fragments.values() for p, _, _ in f.reducers):
-            continue  # one level only: a producer is never itself waiting
-        target = _source_column(consumer, c_col)
-        if target is None or not _key_type(consumer, c_col):
-            continue
+        candidates.append((a, predicate.left.name, b, predicate.right.name))
+        candidates.append((b, predicate.right.name, a, predicate.left.name))
+    rows = {f.name: float(f.estimated_rows) for f in aliases.values() if f.estimated_rows is not None}
+    chosen: set[tuple[str, str]] = set()
+    while True:
+        best = None
+        for producer, p_col, consumer, c_col in candidates:
+            if (producer.name, consumer.name) in chosen or producer.name not in rows or consumer.name not in rows:
+                continue
+            if consumer.name in _producers_of(producer, fragments) or rows[producer.name] > rows[consumer.name]:
+                continue  # no cycles; the smaller side goes first
+            target = _source_column(consumer, c_col)
+            if target is None or not _key_type(consumer, c_col):
+                continue
+            keys = _distinct_keys(producer, p_col, rows[producer.name])
+            domain = _key_domain(consumer, target)
+            if domain is None or keys > budget:
+                continue
+            surviving = min(1.0, keys / domain)
+            saved = rows[consumer.name] * (1 - surviving)
+            if surviving <= MAX_SURVIVING and (best is None or saved > best[0]):
+                best = (saved, surviving, producer, p_col, consumer, target, keys)
+        if best is None:
+            return
+        _, surviving, producer, p_col, consumer, target, keys = best
+        chosen.add((producer.name, consumer.name))
+        before = rows[consumer.name]
+        rows[consumer.name] = max(1.0, before * surviving)
         consumer.reducers.append((producer.name, p_col, target))
+        consumer.estimated_rows = int(rows[consumer.name])
+        consumer.estimated_bytes = consumer.estimated_rows * row_width(consumer.schema)
         context.note(
-            f"semi-join reduction: {consumer.name} ({consumer.department}.{consumer.source}, "
-            f"~{consumer.estimated_rows} rows) is filtered by the keys of {producer.name}.{p_col} "
-            f"(~{producer.estimated_rows} rows)"
+            f"semi-join reduction: {consumer.name} ({consumer.department}.{consumer.source}, ~{int(before)} rows) "
+            f"is filtered by the keys of {producer.name}.{p_col} (~{int(keys)} keys, "
+            f"~{surviving:.0%} of {target.sql('duckdb')} survive)"
         )
+
+
+def _producers_of(fragment: Fragment, fragments: dict[str, Fragment]) -> set[str]:
+    """Every fragment ``fragment`` waits for, directly or through its producers."""
+    seen: set[str] = set()
+    todo = [p for p, _, _ in fragment.reducers]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(p for p, _, _ in fragments[name].reducers)
+    return seen
+
+
+def _distinct_keys(producer: Fragment, column: str, rows: float) -> float:
+    """How many distinct keys the producer is expected to send.
+
+    ``rows`` of a table of ``n`` rows holding ``d`` distinct keys (``n / d`` rows each,
+    uniformly) hold about ``d * (1 - (1 - rows / n) ** (n / d))`` distinct keys.
+    """
+    source = _source_column(producer, column)
+    if source is None or not isinstance(source, exp.Column):
+        return rows
+    domain = _key_domain(producer, source)
+    table = producer.alias_tables.get(source.table)
+    n = table.estimated_rows() if table is not None else None
+    if domain is None or not n:
+        return rows
+    # The rows of the key's own table that the producer keeps: its filters on that table, and
+    # whatever reductions of the producer itself remove.
+    taken = 1.0
+    where = producer.expression.args.get("where") if isinstance(producer.expression, exp.Select) else None
+    for predicate in _conjuncts(where.this) if where is not None else []:
+        if {c.table for c in predicate.find_all(exp.Column)} == {source.table}:
+            taken *= selectivity(predicate, producer.alias_tables)
+    if producer.estimated_rows and producer.reducers:
+        taken *= min(1.0, rows / producer.estimated_rows)
+    return min(rows, domain * (1 - (1 - min(1.0, taken)) ** (n / domain)))
+
+
+def _key_domain(fragment: Fragment, column: exp.Expr) -> float | None:
+    """Distinct values of a source column of ``fragment`` in its whole table (statistics)."""
+    if not isinstance(column, exp.Column):
+        return None
+    table = fragment.alias_tables.get(column.table)
+    if table is None:
+        return None
+    stats = table.statistics().columns.get(column.name)
+    if stats is not None and stats.distinct:
+        return float(stats.distinct)
+    rows = table.estimated_rows()
+    return float(rows) if rows else None
 
 
 def _source_column(fragment: Fragment, output: str) -> exp.Expr | None:

@@ -1,0 +1,299 @@
+"""Cardinality and size estimates for fragments, from table statistics.
+
+Textbook estimation (System R and after): a filter keeps a fraction of its table's
+rows, from the column's min/max for ranges, its distinct count for equality and IN,
+its null count for IS NULL, and fixed guesses where nothing is known; conjuncts
+multiply (independence); an equi-join keeps ``1 / max(distinct left, distinct right)``
+of the cross product; GROUP BY keeps at most the product of its keys' distinct
+counts. Estimates only steer costs (which side reduces which, whether to
+pre-aggregate): a bad estimate costs time, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+if TYPE_CHECKING:
+    from connectors.base import ColumnStats
+    from fedquery.catalog import CatalogTable
+    from fedquery.planner.context import PlanContext
+
+#: Guesses where statistics say nothing (as PostgreSQL's DEFAULT_EQ_SEL and friends).
+EQUALITY = 0.005
+RANGE = 1 / 3
+LIKE = 0.05
+OTHER = 0.25
+SUBQUERY = 0.5
+GROUP_FRACTION = 0.1
+
+
+def estimate_query(query: exp.Expr, context: PlanContext) -> int | None:
+    """Estimated rows ``query`` returns, or None where a table's row count is unknown."""
+    rows = _query(query, context)
+    return None if rows is None else max(1, int(round(rows)))
+
+
+def row_width(schema: pa.Schema) -> int:
+    """Bytes per row in Arrow, with a typical length for variable-width values."""
+    width = 0
+    for f in schema:
+        t = f.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t):
+            width += 4 + 20
+        else:
+            try:
+                width += max(1, t.bit_width // 8)
+            except ValueError:
+                width += 16
+    return width
+
+
+def column_distinct(query: exp.Expr, column: exp.Column, context: PlanContext) -> float | None:
+    """Distinct values of ``column`` (``alias.name``) among the rows of ``query``'s tables."""
+    tables = _tables(query, context)
+    table = tables.get(column.table)
+    if table is None:
+        return None
+    stats = _column(table, column.name)
+    rows = table.estimated_rows()
+    if stats is not None and stats.distinct:
+        return float(stats.distinct)
+    return float(rows) if rows is not None else None
+
+
+# -- queries -----------------------------------------------------------------------------------------
+def _query(query: exp.Expr, context: PlanContext) -> float | None:
+    if isinstance(query, exp.Subquery):
+        return _query(query.this, context)
+    if isinstance(query, exp.SetOperation):
+        left, right = _query(query.left, context), _query(query.right, context)
+        if left is None or right is None:
+            return None
+        return left + right
+    if not isinstance(query, exp.Select):
+        return None
+    tables = _tables(query, context)
+    items = _from_items(query)
+    rows = 1.0
+    for item in items:
+        if isinstance(item, exp.Table) and item.alias_or_name in tables:
+            count = tables[item.alias_or_name].estimated_rows()
+            if count is None:
+                return None
+            rows *= max(1, count)
+        elif isinstance(item, exp.Subquery):
+            inner = _query(item.this, context)
+            if inner is None:
+                return None
+            rows *= max(1.0, inner)
+        else:
+            return None
+    where = query.args.get("where")
+    for predicate in _conjuncts(where.this) if where is not None else []:
+        rows *= selectivity(predicate, tables)
+    for join in query.args.get("joins") or []:
+        on = join.args.get("on")
+        for predicate in _conjuncts(on) if on is not None else []:
+            rows *= selectivity(predicate, tables)
+    group = query.args.get("group")
+    if group is not None:
+        rows = _groups(rows, list(group.expressions), tables)
+    elif any(p.find(exp.AggFunc) for p in query.expressions):
+        rows = 1.0
+    elif query.args.get("distinct") is not None:
+        rows = _groups(rows, [p.unalias() for p in query.expressions], tables)
+    limit = query.args.get("limit")
+    if limit is not None and isinstance(limit.expression, exp.Literal) and limit.expression.is_int:
+        rows = min(rows, float(limit.expression.to_py()))
+    return max(1.0, rows)
+
+
+def _groups(rows: float, keys: list[exp.Expr], tables: dict[str, CatalogTable]) -> float:
+    product = 1.0
+    for key in keys:
+        distinct = _distinct(key, tables)
+        product *= distinct if distinct is not None else max(1.0, rows * GROUP_FRACTION)
+        if product >= rows:
+            return rows
+    return min(rows, product)
+
+
+# -- predicates --------------------------------------------------------------------------------------
+def selectivity(predicate: exp.Expr, tables: dict[str, CatalogTable]) -> float:
+    """The fraction of rows ``predicate`` keeps (a join condition: of the cross product)."""
+    s = _selectivity(predicate, tables)
+    return min(1.0, max(s, 1e-9))
+
+
+def _selectivity(p: exp.Expr, tables: dict[str, CatalogTable]) -> float:
+    if isinstance(p, exp.Paren):
+        return _selectivity(p.this, tables)
+    if isinstance(p, exp.And):
+        return _selectivity(p.left, tables) * _selectivity(p.right, tables)
+    if isinstance(p, exp.Or):
+        a, b = _selectivity(p.left, tables), _selectivity(p.right, tables)
+        return a + b - a * b
+    if isinstance(p, exp.Not):
+        return 1.0 - _selectivity(p.this, tables)
+    if p.find(exp.Subquery, exp.Select) is not None:
+        return SUBQUERY
+    if isinstance(p, exp.EQ) and isinstance(p.left, exp.Column) and isinstance(p.right, exp.Column):
+        if p.left.table != p.right.table:
+            left, right = _distinct(p.left, tables), _distinct(p.right, tables)
+            known = [d for d in (left, right) if d]
+            return 1.0 / max(known) if known else EQUALITY
+        return EQUALITY
+    if isinstance(p, (exp.EQ, exp.NEQ)):
+        column, value = _column_and_value(p)
+        s = EQUALITY
+        if column is not None:
+            stats = _stats(column, tables)
+            if stats is not None and value is not None and _outside(value, stats):
+                s = 0.0
+            else:
+                distinct = _distinct(column, tables)
+                s = 1.0 / distinct if distinct else EQUALITY
+        return s if isinstance(p, exp.EQ) else 1.0 - s
+    if isinstance(p, exp.In) and not p.args.get("query"):
+        column = p.this if isinstance(p.this, exp.Column) else None
+        distinct = _distinct(column, tables) if column is not None else None
+        n = len(p.expressions)
+        return min(1.0, n / distinct) if distinct else min(0.5, n * EQUALITY)
+    if isinstance(p, (exp.GT, exp.GTE, exp.LT, exp.LTE)):
+        column, value = _column_and_value(p)
+        if column is None or value is None:
+            return RANGE
+        below = isinstance(p, (exp.LT, exp.LTE)) == (p.left is column)
+        fraction = _position(column, value, tables)
+        if fraction is None:
+            return RANGE
+        return fraction if below else 1.0 - fraction
+    if isinstance(p, exp.Between) and isinstance(p.this, exp.Column):
+        low, high = _value(p.args["low"]), _value(p.args["high"])
+        start = _position(p.this, low, tables) if low is not None else None
+        end = _position(p.this, high, tables) if high is not None else None
+        return max(0.0, end - start) if start is not None and end is not None else RANGE / 2
+    if isinstance(p, exp.Is):
+        column = p.this if isinstance(p.this, exp.Column) else None
+        stats = _stats(column, tables) if column is not None else None
+        rows = tables[column.table].estimated_rows() if column is not None and column.table in tables else None
+        if stats is not None and stats.null_count is not None and rows:
+            return stats.null_count / rows
+        return 0.05
+    if isinstance(p, (exp.Like, exp.ILike)):
+        return LIKE
+    if isinstance(p, exp.Boolean):
+        return 1.0 if p.this else 0.0
+    return OTHER
+
+
+def _column_and_value(p: exp.Binary) -> tuple[exp.Column | None, Any]:
+    if isinstance(p.left, exp.Column):
+        return p.left, _value(p.right)
+    if isinstance(p.right, exp.Column):
+        return p.right, _value(p.left)
+    return None, None
+
+
+def _value(node: exp.Expr) -> Any:
+    """A literal's value for comparing with statistics (dates and decimals typed), or None."""
+    if isinstance(node, exp.Paren):
+        return _value(node.this)
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string:
+        to = node.to.this
+        try:
+            if to == exp.DataType.Type.DATE:
+                return dt.date.fromisoformat(node.this.name)
+            if to in (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME):
+                return dt.datetime.fromisoformat(node.this.name)
+        except ValueError:
+            return None
+        return None
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return node.name
+        try:
+            return decimal.Decimal(node.name)
+        except decimal.InvalidOperation:
+            return None
+    if isinstance(node, exp.Neg):
+        inner = _value(node.this)
+        return -inner if isinstance(inner, decimal.Decimal) else None
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, decimal.Decimal)):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.timestamp() if value.tzinfo else value.replace(tzinfo=dt.timezone.utc).timestamp()
+    if isinstance(value, dt.date):
+        return float(value.toordinal())
+    return None
+
+
+def _position(column: exp.Column, value: Any, tables: dict[str, CatalogTable]) -> float | None:
+    """Where ``value`` falls between the column's min (0) and max (1), or None."""
+    stats = _stats(column, tables)
+    if stats is None:
+        return None
+    low, high, v = _number(stats.min), _number(stats.max), _number(value)
+    if low is None or high is None or v is None or math.isclose(low, high):
+        return None
+    return min(1.0, max(0.0, (v - low) / (high - low)))
+
+
+def _outside(value: Any, stats: ColumnStats) -> bool:
+    v, low, high = _number(value), _number(stats.min), _number(stats.max)
+    return v is not None and low is not None and high is not None and (v < low or v > high)
+
+
+def _distinct(node: exp.Expr, tables: dict[str, CatalogTable]) -> float | None:
+    if not isinstance(node, exp.Column) or node.table not in tables:
+        return None
+    stats = _stats(node, tables)
+    if stats is not None and stats.distinct:
+        return float(stats.distinct)
+    return None
+
+
+def _stats(column: exp.Column, tables: dict[str, CatalogTable]) -> ColumnStats | None:
+    table = tables.get(column.table)
+    return _column(table, column.name) if table is not None else None
+
+
+def _column(table: CatalogTable, name: str) -> ColumnStats | None:
+    return table.statistics().columns.get(name)
+
+
+def _tables(query: exp.Expr, context: PlanContext) -> dict[str, CatalogTable]:
+    """Catalog tables of ``query``'s own FROM list, by alias."""
+    out = {}
+    select = query if isinstance(query, exp.Select) else query.find(exp.Select)
+    for item in _from_items(select) if select is not None else []:
+        if isinstance(item, exp.Table) and item.name in context.tables:
+            out[item.alias_or_name] = context.tables[item.name]
+    return out
+
+
+def _from_items(select: exp.Select) -> list[exp.Expr]:
+    from_ = select.args.get("from_")
+    if from_ is None:
+        return []
+    return [from_.this] + [j.this for j in select.args.get("joins") or []]
+
+
+def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
+    if isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
+        return _conjuncts(node.this)
+    if isinstance(node, exp.And):
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
