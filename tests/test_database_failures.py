@@ -81,18 +81,22 @@ def big_pg(pg_schema: str):  # type: ignore[no-untyped-def]
     fed.close()
 
 
-def _fedquery_backends() -> list[tuple[int, str]]:
+def _fedquery_backends(schema: str = "") -> list[tuple[int, str]]:
+    """fedquery sessions; with ``schema``, only those whose latest query names it (never another process's)."""
     con = pg_admin()
     with con.cursor() as cur:
-        cur.execute("SELECT pid, state FROM pg_stat_activity WHERE application_name = 'fedquery'")
+        cur.execute(
+            "SELECT pid, state FROM pg_stat_activity WHERE application_name = 'fedquery' AND position($1 in query) > 0",
+            (schema,),
+        )
         rows = [(int(p), str(s)) for p, s in cur.fetchall()]
     con.close()
     return rows
 
 
-def test_sessions_are_read_only_and_named(big_pg) -> None:  # type: ignore[no-untyped-def]
+def test_sessions_are_read_only_and_named(pg_schema: str, big_pg) -> None:  # type: ignore[no-untyped-def]
     assert big_pg.sql("SELECT count(*) FROM dept.big").fetchall() == [(600000,)]
-    assert _fedquery_backends(), "the pooled session shows application_name = fedquery"
+    assert _fedquery_backends(pg_schema), "the pooled session shows application_name = fedquery"
     connector = big_pg.catalog.connector("dept", "db")
     con = connector.pool.acquire()
     try:
@@ -131,7 +135,7 @@ def test_statement_timeout(pg_schema: str, big_pg) -> None:  # type: ignore[no-u
     fed.close()
 
 
-def test_connection_killed_mid_stream(big_pg) -> None:  # type: ignore[no-untyped-def]
+def test_connection_killed_mid_stream(pg_schema: str, big_pg) -> None:  # type: ignore[no-untyped-def]
     """pg_terminate_backend from a second session while batches are flowing."""
     plan = big_pg.explain("SELECT id, payload FROM dept.big")
     (fragment,) = plan.fragments
@@ -140,7 +144,7 @@ def test_connection_killed_mid_stream(big_pg) -> None:  # type: ignore[no-untype
     reader = connector.scan(fragment)
     first = reader.read_next_batch()
     assert first.num_rows > 0
-    active = [pid for pid, state in _fedquery_backends() if state != "idle"]
+    active = [pid for pid, state in _fedquery_backends(pg_schema) if state != "idle"]
     assert active
     admin = pg_admin()
     with admin.cursor() as cur:
@@ -184,11 +188,12 @@ def test_killed_query_fails_the_federated_query_with_no_partial_result(big_pg) -
     assert big_pg.sql("SELECT count(*) FROM dept.big").fetchall() == [(600000,)]
 
 
-def test_idle_pooled_connection_killed_between_queries(big_pg) -> None:  # type: ignore[no-untyped-def]
+def test_idle_pooled_connection_killed_between_queries(pg_schema: str, big_pg) -> None:  # type: ignore[no-untyped-def]
     assert big_pg.sql("SELECT count(*) FROM dept.big WHERE id < 10").fetchall() == [(9,)]
     admin = pg_admin()
     with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'fedquery'")
+        for pid, _ in _fedquery_backends(pg_schema):
+            cur.execute("SELECT pg_terminate_backend($1::int)", (pid,))
     admin.close()
     time.sleep(0.1)
     assert big_pg.sql("SELECT count(*) FROM dept.big WHERE id < 10").fetchall() == [(9,)]
