@@ -190,6 +190,22 @@ class Catalog:
             except duckdb.Error:
                 return None
 
+    def schema_over(self, schema: pa.Schema, sql: str) -> pa.Schema | None:
+        """The Arrow schema DuckDB gives ``sql`` over an empty table ``_input`` of ``schema``, or None."""
+        import duckdb
+
+        with self._lock:
+            if self._typing is None:
+                self._typing = duckdb.connect(":memory:", config={"enable_external_access": False})
+            con = self._typing
+            con.register("_input", pa.table({f.name: pa.array([], f.type) for f in schema}))
+            try:
+                return con.sql(sql).limit(0).to_arrow_table().schema
+            except duckdb.Error:
+                return None
+            finally:
+                con.unregister("_input")
+
     def close(self) -> None:
         with self._lock:
             if self._typing is not None:

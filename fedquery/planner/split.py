@@ -18,6 +18,7 @@ from sqlglot import exp
 from fedquery.planner.colocated import has_subquery, subquery_filter_reason
 from fedquery.planner.context import PlanContext
 from fedquery.planner.fragments import make_fragment, scoped_columns
+from fedquery.planner.partial_aggregate import plan_partial_aggregates
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
 from fedquery.planner.semijoin import plan_semijoins
 
@@ -69,6 +70,8 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
         _split_query(child, context)
     if all_inner and context.pushdown == "auto":
         plan_semijoins(query, context)
+        if plan_partial_aggregates(query, context):
+            plan_semijoins(query, context)  # a pre-aggregated fragment may now be small enough to reduce another
 
 
 def _free_cte_refs(query: exp.Expr, context: PlanContext) -> bool:

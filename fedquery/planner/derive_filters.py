@@ -1,0 +1,90 @@
+"""Derive single-table filters implied by a disjunction that spans tables.
+
+TPC-H Q19 filters ``(p.brand = 12 AND l.quantity BETWEEN 1 AND 11 AND ...) OR (p.brand = 23
+AND l.quantity BETWEEN 10 AND 20 AND ...) OR ...``: no table alone can evaluate it, so
+as written nothing would be pushed and both tables would cross the wire whole. But it
+implies, for each table that every branch constrains, the disjunction of that table's
+own conditions: ``(p.brand = 12 AND ...) OR (p.brand = 23 AND ...) OR ...``. Adding those
+implied filters (the original stays) lets each source filter its own rows first.
+
+Exact under SQL's three-valued logic: where the original is TRUE some branch is TRUE,
+so all of that branch's conditions are, and so is each derived filter; where it is
+not TRUE the row is dropped anyway.
+
+>>> import sqlglot
+>>> q = sqlglot.parse_one("SELECT 1 FROM a, b WHERE (a.k = b.k AND a.x = 1 AND b.y = 2) OR (a.k = b.k AND a.x = 3)")
+>>> where = derive_filters(q, context=None).args["where"].this
+>>> [c.sql() for c in _conjuncts(where)][1:]
+['a.k = b.k', 'a.x = 1 OR a.x = 3']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+
+def derive_filters(expression: exp.Expr, *, context: Any) -> exp.Expr:
+    for select in list(expression.find_all(exp.Select)):
+        where = select.args.get("where")
+        if where is None:
+            continue
+        derived: list[exp.Expr] = []
+        for conjunct in _conjuncts(where.this):
+            if isinstance(_unparen(conjunct), exp.Or):
+                derived.extend(_implied(_unparen(conjunct)))
+        if derived:
+            existing = {c.sql() for c in _conjuncts(where.this)}
+            fresh = [d for d in derived if _unparen(d).sql() not in existing]
+            if fresh:
+                select.set("where", exp.Where(this=exp.and_(where.this, *fresh, copy=False)))
+    return expression
+
+
+def _implied(disjunction: exp.Or) -> list[exp.Expr]:
+    branches = _disjuncts(disjunction)
+    per_branch: list[dict[str, list[exp.Expr]]] = []
+    for branch in branches:
+        by_table: dict[str, list[exp.Expr]] = {}
+        for condition in _conjuncts(branch):
+            tables = {c.table for c in condition.find_all(exp.Column)}
+            if len(tables) == 1 and "" not in tables and _simple(condition):
+                by_table.setdefault(tables.pop(), []).append(condition)
+        per_branch.append(by_table)
+    every = set(per_branch[0]).intersection(*per_branch[1:]) if per_branch else set()
+    spanned = {c.table for c in disjunction.find_all(exp.Column)}
+    if len(spanned) < 2:
+        return []  # a single-table disjunction is pushed as it is
+    # A condition every branch has (a join condition, say) holds on its own.
+    texts = [{c.sql() for c in _conjuncts(branch)} for branch in branches]
+    common = set.intersection(*texts)
+    out: list[exp.Expr] = [c.copy() for c in _conjuncts(branches[0]) if c.sql() in common and _simple(c)]
+    for table in sorted(every):
+        parts = [exp.and_(*[c.copy() for c in branch[table]], copy=False) for branch in per_branch]
+        out.append(exp.paren(exp.or_(*parts, copy=False), copy=False))
+    return out
+
+
+def _simple(condition: exp.Expr) -> bool:
+    return condition.find(exp.Subquery, exp.Select, exp.AggFunc, exp.Window, exp.Rand) is None
+
+
+def _unparen(node: exp.Expr) -> exp.Expr:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
+    node = _unparen(node)
+    if isinstance(node, exp.And):
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return [node]
+
+
+def _disjuncts(node: exp.Expr) -> list[exp.Expr]:
+    node = _unparen(node)
+    if isinstance(node, exp.Or):
+        return _disjuncts(node.left) + _disjuncts(node.right)
+    return [node]

@@ -1,0 +1,108 @@
+"""Cost-based choices of strategy auto: partial aggregation and derived filters. Same answers, less data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import fedquery
+from benchmarks import tpch_data
+from tests.conftest import assert_same_rows
+
+
+@pytest.fixture(scope="module")
+def analyzed(tpch_config: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    fed = fedquery.connect(tpch_config)
+    cache = tmp_path_factory.mktemp("stats")
+    fed.config.settings = type(fed.config.settings)(cache_directory=str(cache))
+    fed.analyze()
+    yield fed
+    fed.close()
+
+
+def _moved(fed: fedquery.Federation, sql: str, strategy: str, department: str) -> tuple[list, int]:  # type: ignore[type-arg]
+    result = fed.sql(sql, pushdown=strategy)
+    rows = result.fetchall()
+    return rows, sum(s.rows for s in result.stats if s.department == department)
+
+
+@pytest.mark.parametrize("number", [10, 18])
+def test_partial_aggregation_below_the_join(number: int, analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
+    sql = tpch_data.federate(tpch_data.query(number))
+    plan = analyzed.explain(sql)
+    sales = next(f for f in plan.fragments if f.department == "sales")
+    assert "partial aggregate" in sales.pushed and "GROUP BY" in sales.sql, str(plan)
+    assert any(n.startswith("partial aggregation") for n in plan.notes)
+    expected = oracle.sql(tpch_data.query(number)).fetchall()
+    auto_rows, auto_moved = _moved(analyzed, sql, "auto", "sales")
+    full_rows, full_moved = _moved(analyzed, sql, "full", "sales")
+    assert_same_rows(auto_rows, expected, ordered=True)
+    assert_same_rows(full_rows, expected, ordered=True)
+    assert auto_moved * 2 < full_moved
+
+
+def test_partial_counts_over_no_rows_are_zero(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
+    sql = (
+        "SELECT count(*) AS n, count(l_quantity) AS q, sum(l_quantity) AS s, min(l_shipdate) AS first, "
+        "max(c_name) AS who FROM customer, orders, lineitem "
+        "WHERE c_custkey = o_custkey AND o_orderkey = l_orderkey AND o_comment LIKE '%no such comment%'"
+    )
+    plan = analyzed.explain(tpch_data.federate(sql))
+    assert any("partial aggregate" in f.pushed for f in plan.fragments), str(plan)
+    got = analyzed.sql(tpch_data.federate(sql)).fetchall()
+    assert got == oracle.sql(sql).fetchall() == [(0, 0, None, None, None)]
+
+
+def test_partial_counts_and_extremes(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
+    sql = (
+        "SELECT c_mktsegment, count(*) AS lines, count(DISTINCT c_custkey) AS customers, sum(l_quantity) AS qty, "
+        "min(l_shipdate) AS first, max(l_receiptdate) AS last, max(c_acctbal) AS richest "
+        "FROM customer, orders, lineitem WHERE c_custkey = o_custkey AND o_orderkey = l_orderkey "
+        "AND o_orderdate < DATE '1993-01-01' GROUP BY c_mktsegment HAVING sum(l_quantity) > 10 ORDER BY c_mktsegment"
+    )
+    plan = analyzed.explain(tpch_data.federate(sql))
+    assert any("partial aggregate" in f.pushed for f in plan.fragments), str(plan)
+    assert_same_rows(analyzed.sql(tpch_data.federate(sql)).fetchall(), oracle.sql(sql).fetchall(), ordered=True)
+
+
+def test_no_partial_aggregation_where_it_would_change_the_answer(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
+    # SUM over customer columns would count each customer once per pre-aggregated group; AVG is not split.
+    for sql in (
+        "SELECT o_orderpriority, sum(c_acctbal) FROM customer, orders WHERE c_custkey = o_custkey "
+        "GROUP BY o_orderpriority ORDER BY 1",
+        "SELECT c_mktsegment, avg(o_totalprice) FROM customer, orders WHERE c_custkey = o_custkey "
+        "GROUP BY c_mktsegment ORDER BY 1",
+        "SELECT c_mktsegment, sum(o_totalprice * c_acctbal) FROM customer, orders WHERE c_custkey = o_custkey "
+        "GROUP BY c_mktsegment ORDER BY 1",
+    ):
+        plan = analyzed.explain(tpch_data.federate(sql))
+        assert not any("partial aggregate" in f.pushed for f in plan.fragments), str(plan)
+        assert_same_rows(analyzed.sql(tpch_data.federate(sql)).fetchall(), oracle.sql(sql).fetchall(), ordered=True)
+
+
+def test_filters_derived_from_a_disjunction(tpch_fed, analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
+    sql = tpch_data.federate(tpch_data.query(19))
+    plan = tpch_fed.explain(sql, pushdown="filters")
+    part = next(f for f in plan.fragments if f.tables == ["catalogue.part"])
+    lineitem = next(f for f in plan.fragments if f.tables == ["sales.lineitem"])
+    assert "Brand#12" in part.sql and "Brand#34" in part.sql
+    assert "DELIVER IN PERSON" in lineitem.sql and "Brand" not in lineitem.sql
+    expected = oracle.sql(tpch_data.query(19)).fetchall()
+    assert_same_rows(tpch_fed.sql(sql, pushdown="filters").fetchall(), expected)
+    result = analyzed.sql(sql)
+    assert_same_rows(result.fetchall(), expected)
+    lines = next(s for s in result.stats if s.department == "sales")
+    assert lines.reduced_keys  # the few matching parts reduce lineitem (auto)
+
+
+def test_no_filter_is_derived_for_a_table_one_branch_leaves_free(tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
+    sql = (
+        "SELECT count(*) FROM part, partsupp, supplier WHERE p_partkey = ps_partkey AND ps_suppkey = s_suppkey "
+        "AND ((p_size = 1 AND s_acctbal > 5000) OR (p_size = 2))"
+    )
+    plan = tpch_fed.explain(tpch_data.federate(sql))
+    supplier = next(f for f in plan.fragments if f.tables == ["suppliers.supplier"])
+    part = next(f for f in plan.fragments if f.tables == ["catalogue.part"])
+    assert "WHERE" not in supplier.sql and "p_size" in part.sql
+    assert tpch_fed.sql(tpch_data.federate(sql)).fetchall() == oracle.sql(sql).fetchall()
