@@ -106,3 +106,36 @@ def test_no_filter_is_derived_for_a_table_one_branch_leaves_free(tpch_fed, oracl
     part = next(f for f in plan.fragments if f.tables == ["catalogue.part"])
     assert "WHERE" not in supplier.sql and "p_size" in part.sql
     assert tpch_fed.sql(tpch_data.federate(sql)).fetchall() == oracle.sql(sql).fetchall()
+
+
+def test_existence_subqueries_read_distinct_keys(tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
+    sql = tpch_data.federate(tpch_data.query(22))
+    plan = tpch_fed.explain(sql)
+    orders = next(f for f in plan.fragments if f.tables == ["sales.orders"])
+    assert orders.sql.startswith("SELECT DISTINCT") and "distinct" in orders.pushed, str(plan)
+    result = tpch_fed.sql(sql)
+    assert_same_rows(result.fetchall(), oracle.sql(tpch_data.query(22)).fetchall(), ordered=True)
+    moved = next(s.rows for s in result.stats if s.fragment == orders.name)
+    assert moved == oracle.sql("SELECT count(DISTINCT o_custkey) FROM orders").fetchall()[0][0]
+
+
+def test_no_distinct_where_the_subquery_counts(tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
+    sql = (
+        "SELECT count(*) FROM customer c WHERE EXISTS (SELECT o_custkey FROM orders o "
+        "WHERE o.o_custkey = c.c_custkey GROUP BY o_custkey HAVING count(*) > 15)"
+    )
+    plan = tpch_fed.explain(tpch_data.federate(sql))
+    assert not any("distinct" in f.pushed for f in plan.fragments), str(plan)
+    assert tpch_fed.sql(tpch_data.federate(sql)).fetchall() == oracle.sql(sql).fetchall()
+
+
+def test_file_scans_of_one_source_reduce_each_other(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
+    # Q16: part and partsupp are both Parquet files of catalogue: the filtered parts reduce partsupp.
+    sql = tpch_data.federate(tpch_data.query(16))
+    plan = analyzed.explain(sql)
+    partsupp = next(f for f in plan.fragments if f.tables == ["catalogue.partsupp"])
+    assert partsupp.reducers, str(plan)
+    result = analyzed.sql(sql)
+    assert_same_rows(result.fetchall(), oracle.sql(tpch_data.query(16)).fetchall(), ordered=True)
+    stats = next(s for s in result.stats if s.fragment == partsupp.name)
+    assert stats.reduced_keys and stats.rows < oracle.sql("SELECT count(*) FROM partsupp").fetchall()[0][0] / 2

@@ -132,6 +132,10 @@ def selectivity(predicate: exp.Expr, tables: dict[str, CatalogTable]) -> float:
 
 
 def _selectivity(p: exp.Expr, tables: dict[str, CatalogTable]) -> float:
+    if p.args.get("negate"):  # sqlglot writes NOT LIKE / NOT IN / NOT BETWEEN as the positive form, negated
+        positive = p.copy()
+        positive.set("negate", None)
+        return 1.0 - _selectivity(positive, tables)
     if isinstance(p, exp.Paren):
         return _selectivity(p.this, tables)
     if isinstance(p, exp.And):
@@ -262,6 +266,11 @@ def _distinct(node: exp.Expr, tables: dict[str, CatalogTable]) -> float | None:
     stats = _stats(node, tables)
     if stats is not None and stats.distinct:
         return float(stats.distinct)
+    if stats is not None and isinstance(stats.min, int) and isinstance(stats.max, int):
+        # Integers between min and max: at most that many distinct values (and at most one per row).
+        rows = tables[node.table].estimated_rows()
+        span = float(stats.max - stats.min + 1)
+        return min(span, float(rows)) if rows else span
     return None
 
 

@@ -49,8 +49,10 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
         ):
             continue
         a, b = aliases.get(predicate.left.table), aliases.get(predicate.right.table)
-        if a is None or b is None or a is b or (a.department, a.source) == (b.department, b.source):
+        if a is None or b is None or a is b:
             continue
+        if (a.department, a.source) == (b.department, b.source) and _joins(a, context):
+            continue  # a source that joins was sent the join itself (or refused it for a reason)
         candidates.append((a, predicate.left.name, b, predicate.right.name))
         candidates.append((b, predicate.right.name, a, predicate.left.name))
     rows = {f.name: float(f.estimated_rows) for f in aliases.values() if f.estimated_rows is not None}
@@ -87,6 +89,10 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
             f"is filtered by the keys of {producer.name}.{p_col} (~{int(keys)} keys, "
             f"~{surviving:.0%} of {target.sql('duckdb')} survive)"
         )
+
+
+def _joins(fragment: Fragment, context: PlanContext) -> bool:
+    return context.catalog.connector(fragment.department, fragment.source).capabilities.joins
 
 
 def _producers_of(fragment: Fragment, fragments: dict[str, Fragment]) -> set[str]:

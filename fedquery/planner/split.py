@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from fedquery.planner.colocated import has_subquery, subquery_filter_reason
 from fedquery.planner.context import PlanContext
+from fedquery.planner.distinct_keys import distinct_keys
 from fedquery.planner.fragments import make_fragment, scoped_columns
 from fedquery.planner.partial_aggregate import plan_partial_aggregates
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
@@ -66,6 +67,8 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
         if isinstance(child.parent, exp.Subquery) and isinstance(child.parent.parent, (exp.From, exp.Join)):
             _split_query(child, context)
     all_inner = _split_from(query, context)
+    if context.pushdown == "auto":
+        distinct_keys(query, context)
     for child in list(_child_queries(query)):
         _split_query(child, context)
     if all_inner and context.pushdown == "auto":
