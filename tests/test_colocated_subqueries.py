@@ -45,9 +45,15 @@ def test_subquery_over_another_source_stays_local(tpch_fed, oracle) -> None:  # 
 
 def test_correlation_to_another_source_stays_local(tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
     # Q17: the subquery reads lineitem (sales) but is correlated to part (catalogue).
+    # Under full it stays local as written; auto decorrelates it into a grouped derived table that
+    # sales computes itself (GROUP BY the correlation key), joined locally.
     sql = tpch_data.federate(tpch_data.query(17))
-    plan = tpch_fed.explain(sql)
+    plan = tpch_fed.explain(sql, pushdown="full")
     assert all("AVG" not in f.sql for f in plan.fragments if f.department == "sales"), str(plan)
+    assert_same_rows(tpch_fed.sql(sql, pushdown="full").fetchall(), oracle.sql(tpch_data.query(17)).fetchall())
+    auto = tpch_fed.explain(sql)
+    grouped = [f for f in auto.fragments if f.department == "sales" and "AVG" in f.sql]
+    assert grouped and 'GROUP BY "lineitem"."l_partkey"' in grouped[0].sql, str(auto)
     assert_same_rows(tpch_fed.sql(sql).fetchall(), oracle.sql(tpch_data.query(17)).fetchall())
 
 

@@ -139,3 +139,20 @@ def test_file_scans_of_one_source_reduce_each_other(analyzed, oracle) -> None:  
     assert_same_rows(result.fetchall(), oracle.sql(tpch_data.query(16)).fetchall(), ordered=True)
     stats = next(s for s in result.stats if s.fragment == partsupp.name)
     assert stats.reduced_keys and stats.rows < oracle.sql("SELECT count(*) FROM partsupp").fetchall()[0][0] / 2
+
+
+def test_partial_aggregation_on_the_null_extended_side(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
+    # Q13: customer LEFT JOIN orders, COUNT(o_orderkey) per customer: orders is grouped by o_custkey first.
+    sql = tpch_data.federate(tpch_data.query(13))
+    plan = analyzed.explain(sql)
+    orders = next(f for f in plan.fragments if f.tables == ["sales.orders"])
+    assert "partial aggregate" in orders.pushed, str(plan)
+    assert_same_rows(analyzed.sql(sql).fetchall(), oracle.sql(tpch_data.query(13)).fetchall(), ordered=True)
+    # COUNT(*) counts a customer without orders once: no partial aggregation may hide that.
+    star = (
+        "SELECT c_mktsegment, count(*) AS n, count(o_orderkey) AS orders FROM customer LEFT JOIN orders "
+        "ON c_custkey = o_custkey AND o_orderpriority = '1-URGENT' GROUP BY c_mktsegment ORDER BY 1"
+    )
+    plan = analyzed.explain(tpch_data.federate(star))
+    assert not any("partial aggregate" in f.pushed for f in plan.fragments), str(plan)
+    assert_same_rows(analyzed.sql(tpch_data.federate(star)).fetchall(), oracle.sql(star).fetchall(), ordered=True)

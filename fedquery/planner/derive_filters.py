@@ -42,7 +42,7 @@ def derive_filters(expression: exp.Expr, *, context: Any) -> exp.Expr:
     return expression
 
 
-def _implied(disjunction: exp.Or) -> list[exp.Expr]:
+def _implied(disjunction: exp.Expr) -> list[exp.Expr]:
     branches = _disjuncts(disjunction)
     per_branch: list[dict[str, list[exp.Expr]]] = []
     for branch in branches:

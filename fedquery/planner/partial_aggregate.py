@@ -48,6 +48,8 @@ def plan_partial_aggregates(select: exp.Select, context: PlanContext) -> bool:
 
 
 def _eligible(select: exp.Select) -> bool:
+    if any(j.side in ("RIGHT", "FULL") or j.args.get("using") for j in select.args.get("joins") or []):
+        return False  # inner and LEFT joins only
     group = select.args.get("group")
     if group is not None and any(group.args.get(k) for k in ("rollup", "cube", "grouping_sets", "totals")):
         return False
@@ -114,6 +116,8 @@ def _worthwhile(select: exp.Select, alias: str, fragment: Fragment, context: Pla
         if mine and _partial_kind(agg) is None:
             return None  # DISTINCT over this fragment's columns cannot be split
         count_star = isinstance(agg, exp.Count) and isinstance(agg.this, exp.Star)
+        if count_star and _nullable(select, alias):
+            return None  # COUNT(*) counts the NULL-extended row; a partial count there would be NULL
         if not mine and not count_star and not _duplicate_insensitive(agg):
             return None  # SUM/COUNT over another fragment would see each row once per pre-aggregated group
     keys = _key_outputs(select, alias)
@@ -121,6 +125,11 @@ def _worthwhile(select: exp.Select, alias: str, fragment: Fragment, context: Pla
     if groups is None or groups > MAX_GROUP_FRACTION * fragment.estimated_rows:
         return None
     return groups
+
+
+def _nullable(select: exp.Select, alias: str) -> bool:
+    """Is ``alias`` the NULL-extended side of a LEFT JOIN?"""
+    return any(j.side == "LEFT" and j.this.alias_or_name == alias for j in select.args.get("joins") or [])
 
 
 def _key_outputs(select: exp.Select, alias: str) -> list[str]:

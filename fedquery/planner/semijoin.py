@@ -37,7 +37,7 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
         if isinstance(item, exp.Table) and item.name in fragments:
             aliases[item.alias_or_name] = fragments[item.name]
     where = select.args.get("where")
-    if where is None or len(aliases) < 2:
+    if where is None or not aliases:
         return
     budget = context.catalog.config.settings.semijoin_max_keys * KEY_BUDGET_SLACK
     candidates = []
@@ -55,7 +55,9 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
             continue  # a source that joins was sent the join itself (or refused it for a reason)
         candidates.append((a, predicate.left.name, b, predicate.right.name))
         candidates.append((b, predicate.right.name, a, predicate.left.name))
-    rows = {f.name: float(f.estimated_rows) for f in aliases.values() if f.estimated_rows is not None}
+    candidates.extend(_in_subquery_candidates(where.this, aliases, fragments))
+    involved = {id(f): f for c in candidates for f in (c[0], c[2])}
+    rows = {f.name: float(f.estimated_rows) for f in involved.values() if f.estimated_rows is not None}
     chosen: set[tuple[str, str]] = set()
     while True:
         best = None
@@ -89,6 +91,32 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
             f"is filtered by the keys of {producer.name}.{p_col} (~{int(keys)} keys, "
             f"~{surviving:.0%} of {target.sql('duckdb')} survive)"
         )
+
+
+def _in_subquery_candidates(
+    where: exp.Expr, aliases: dict[str, Fragment], fragments: dict[str, Fragment]
+) -> list[tuple[Fragment, str, Fragment, str]]:
+    """``x IN (SELECT k FROM <fragment>)``: the subquery's fragment can reduce ``x``'s (a semi-join)."""
+    out = []
+    for predicate in _conjuncts(where):
+        query = (
+            predicate.args.get("query") if isinstance(predicate, exp.In) and not predicate.args.get("negate") else None
+        )
+        inner = query.this if isinstance(query, exp.Subquery) else None
+        if not isinstance(predicate.this if query else None, exp.Column) or not isinstance(inner, exp.Select):
+            continue
+        items = _from_items(inner)
+        if len(items) != 1 or not isinstance(items[0], exp.Table) or items[0].name not in fragments:
+            continue
+        if any(inner.args.get(k) for k in ("where", "group", "having", "limit", "offset", "joins")):
+            continue
+        if len(inner.expressions) != 1 or not isinstance(inner.expressions[0].unalias(), exp.Column):
+            continue
+        consumer = aliases.get(predicate.this.table)
+        if consumer is not None:
+            producer = fragments[items[0].name]
+            out.append((producer, inner.expressions[0].unalias().name, consumer, predicate.this.name))
+    return out
 
 
 def _joins(fragment: Fragment, context: PlanContext) -> bool:
@@ -150,11 +178,17 @@ def _key_domain(fragment: Fragment, column: exp.Expr) -> float | None:
 def _source_column(fragment: Fragment, output: str) -> exp.Expr | None:
     """The source-side column behind one of the fragment's outputs, or None if it is computed."""
     select = fragment.expression
-    if not isinstance(select, exp.Select) or select.args.get("group") or select.args.get("limit"):
+    if not isinstance(select, exp.Select) or any(select.args.get(k) for k in ("limit", "offset", "qualify")):
         return None
+    if select.find(exp.Window) is not None:
+        return None
+    group = select.args.get("group")
     for projection in select.expressions:
-        if projection.alias_or_name == output and isinstance(projection.unalias(), exp.Column):
-            return projection.unalias().copy()
+        column = projection.unalias()
+        if projection.alias_or_name == output and isinstance(column, exp.Column):
+            if group is not None and column.sql() not in {g.sql() for g in group.expressions}:
+                return None  # a filter commutes with GROUP BY only on a grouping key
+            return column.copy()
     return None
 
 

@@ -71,9 +71,10 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
         distinct_keys(query, context)
     for child in list(_child_queries(query)):
         _split_query(child, context)
-    if all_inner and context.pushdown == "auto":
-        plan_semijoins(query, context)
-        if plan_partial_aggregates(query, context):
+    if context.pushdown == "auto":
+        if all_inner:
+            plan_semijoins(query, context)
+        if plan_partial_aggregates(query, context) and all_inner:
             plan_semijoins(query, context)  # a pre-aggregated fragment may now be small enough to reduce another
 
 
