@@ -64,6 +64,15 @@ def setup(
     return tpch_data.build_federation(parquet, data_dir / f"sf{scale:g}" / f"federation-{kinds}", split, servers)
 
 
+def analyze(config: Path) -> float:
+    """Statistics for the cost-based planner: ``fed.analyze()`` once per data set (cached), in seconds."""
+    started = time.perf_counter()
+    with fedquery.connect(config) as fed:
+        if any(entry.method != "analyze" for entry in fed.statistics()):
+            fed.analyze()
+    return time.perf_counter() - started
+
+
 def _timed(fn: Any, runs: int) -> tuple[list[float], Any]:
     fn()  # warm-up
     times, value = [], None
@@ -85,6 +94,7 @@ def run(
     names: tuple[str, str] | None = None,
     explain: bool = False,
     peer: bool = True,
+    analyze_tables: bool = True,
 ) -> dict[str, Any]:
     from tests.conftest import same_rows
 
@@ -92,6 +102,7 @@ def run(
     started = time.perf_counter()
     config = setup(scale, split, data_dir, names)
     setup_seconds = time.perf_counter() - started
+    analyze_seconds = analyze(config) if analyze_tables else 0.0
     parquet = data_dir / f"sf{scale:g}" / "parquet"
     local = tpch_data.oracle(parquet)
     results: list[dict[str, Any]] = []
@@ -151,6 +162,7 @@ def run(
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "versions": {"fedquery": fedquery.__version__, "duckdb": duckdb.__version__},
         "setup_seconds": setup_seconds,
+        "analyze_seconds": analyze_seconds,
         "total_seconds": time.perf_counter() - started,
         "peak_rss_mb_after": peak,
         "peer": {k: v for k, v in (peer_result or {}).items() if k != "results"} or None,
@@ -207,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", type=Path, help="TOML assigning tables to departments and source kinds")
     parser.add_argument("--explain", action="store_true", help="save each query's plan per strategy")
     parser.add_argument("--no-peer", action="store_true", help="skip the duckdb_scanners baseline")
+    parser.add_argument("--no-analyze", action="store_true", help="plan with the sources' own statistics only")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
     strategies = [s for s in args.strategies.split(",") if s]
@@ -215,7 +228,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown strategies {sorted(unknown)}; choose from {', '.join(STRATEGIES)}")
     split = tpch_data.read_split(args.split) if args.split else None
     result = run(
-        args.sf, strategies, args.runs, _queries(args.queries), split, explain=args.explain, peer=not args.no_peer
+        args.sf,
+        strategies,
+        args.runs,
+        _queries(args.queries),
+        split,
+        explain=args.explain,
+        peer=not args.no_peer,
+        analyze_tables=not args.no_analyze,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"tpch-sf{args.sf:g}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -26,7 +26,7 @@ class PlanContext:
     notes: list[str] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
     #: none (whole tables), filters (projections and filters), full (largest single-source
-    #: subtrees), auto (the default; the cost model of a later issue, for now the same as full)
+    #: subtrees), auto (the default: full plus the cost-based choices of statistics)
     pushdown: str = "auto"
 
     @property
