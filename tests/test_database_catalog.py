@@ -21,6 +21,13 @@ def test_postgres_schemas(pg_schema: str) -> None:
         table = fed.catalog.resolve(["ukhsa", pg_schema, "cases"])
         stats = table.connector.statistics(table.info)
         assert stats.row_count == 3000 and stats.size_bytes and stats.size_bytes > 0
+        # Column statistics from pg_stats: the server's own ANALYZE.
+        assert (stats.columns["id"].min, stats.columns["id"].max) == (1, 3000)
+        assert stats.columns["id"].distinct == 3000 and stats.columns["region"].distinct == 3
+        assert stats.columns["region"].null_count == 0 and stats.columns["region"].min is None  # text: no min/max
+        # fedquery analyze gives the same figures exactly, computed inside PostgreSQL.
+        (entry,) = fed.analyze(f"ukhsa.{pg_schema}.cases")
+        assert entry.stats.columns["region"].distinct == 3 and entry.stats.columns["id"].max == 3000
     with fedquery.connect({"departments": {"ukhsa": {"sources": {"db": {**source, "schema": pg_schema}}}}}) as fed:
         assert fed.sql("SELECT count(*) FROM ukhsa.cases").fetchall() == [(3000,)]  # default schema omitted
 
@@ -48,7 +55,11 @@ def test_mysql_databases_are_schemas(mysql_database: str) -> None:
             assert "GROUP BY" not in fragment.sql  # text GROUP BY stays local (collation)
             assert sorted(fed.sql(sql).fetchall())[0] == ("School 0", 50)
             table = fed.catalog.resolve(["dfe", "pupils"])
-            assert table.connector.statistics(table.info).row_count == 500
+            stats = table.connector.statistics(table.info)
+            assert stats.row_count == 500 and stats.columns["id"].distinct == 500  # primary key cardinality
+            (entry,) = fed.analyze("dfe.pupils")
+            assert entry.method == "analyze" and entry.stats.columns["school"].distinct == 10
+            assert (entry.stats.columns["school"].min, entry.stats.columns["school"].max) == (0, 9)
     finally:
         with con.cursor() as cur:
             cur.execute(f"DROP DATABASE `{other}`")
