@@ -285,6 +285,10 @@ class FileConnector(Connector):
         arrow_filter = None
         if fragment.predicate is not None:
             arrow_filter = to_arrow_filter(_unqualify(fragment.predicate), schema)
+        for column, keys in fragment.key_filters:
+            key_filter = _is_in(column, keys, schema)
+            if key_filter is not None:
+                arrow_filter = key_filter if arrow_filter is None else arrow_filter & key_filter
         columns = list(fragment.columns)
         out_schema = pa.schema([schema.field(c) for c in columns])
         batch_size = int(self.config.options.get("batch_size", 65536))
@@ -395,3 +399,14 @@ def _hidden(name: str) -> bool:
 def _sql_name(text: str) -> str:
     cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text)
     return cleaned if not cleaned[:1].isdigit() else f"_{cleaned}"
+
+
+def _is_in(column: str, keys: pa.Array, schema: pa.Schema) -> Any:
+    """``column IN keys`` as an Arrow expression, or None where the keys cannot take the column's type."""
+    import pyarrow.compute as pc
+
+    try:
+        typed = keys.cast(schema.field(column).type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError):
+        return None  # read unreduced: correct, only slower
+    return pc.field(column).isin(typed)

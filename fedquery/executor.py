@@ -155,6 +155,11 @@ class FragmentStream:
             self.thread.join(timeout)
 
 
+def _file_scan(stream: FragmentStream) -> bool:
+    """Is the fragment read as a file scan (filters as Arrow expressions), not sent as SQL?"""
+    return stream.fragment.columns is not None and not stream.connector.capabilities.sql
+
+
 def _literal(value: Any) -> exp.Expr:
     if isinstance(value, bool):
         return exp.Boolean(this=value)
@@ -220,51 +225,61 @@ class Execution:
                     return
             if self._fragment_error() is not None or self.con is None:
                 return  # the query fails anyway; do not wait on a broken producer
-            limit = self.settings.semijoin_max_keys
-            keys, low, high = self._producer_keys(producer, column, limit)
-            if keys is not None and not keys:
-                # The producer is empty: the inner join is too. Still ask the source (typed, exact),
-                # but for nothing.
-                condition: exp.Expr = exp.false()
-            elif keys is not None:
-                literals = [_literal(k) for k in keys]
-                condition = exp.In(this=target.copy(), expressions=literals)
+            keys, low, high = self._producer_keys(producer, column, self.settings.semijoin_max_keys)
+            if keys is not None:
+                self._filter_by_keys(stream, target, keys)
+                stream.stats.reduced_keys = (stream.stats.reduced_keys or 0) + len(keys)
             elif isinstance(low, int) and isinstance(high, int):
                 # Past the budget: the keys' range still prunes (clustered keys, row groups).
-                condition = exp.Between(this=target.copy(), low=_literal(low), high=_literal(high))
-            else:
-                continue  # past the budget, no usable range: read unreduced, still correct
-            self._add_filter(stream, condition)
-            if keys is not None:
-                stream.stats.reduced_keys = (stream.stats.reduced_keys or 0) + len(keys)
+                self._add_filter(stream, exp.Between(this=target.copy(), low=_literal(low), high=_literal(high)))
+            # else: past the budget, no usable range: read unreduced, still correct
 
-    def _producer_keys(self, producer: str, column: str, limit: int) -> tuple[list[Any] | None, Any, Any]:
+    def _producer_keys(self, producer: str, column: str, limit: int) -> tuple[pa.Array | None, Any, Any]:
         """The producer's distinct non-null keys (None past ``limit``), and their min and max."""
         cursor = self.con.cursor()
         try:
-            keys = [
-                row[0]
-                for row in cursor.execute(
-                    f'SELECT DISTINCT "{column}" FROM "{producer}" WHERE "{column}" IS NOT NULL LIMIT {limit + 1}'
-                ).fetchall()
-            ]
+            keys = (
+                cursor.sql(
+                    f'SELECT DISTINCT "{column}" AS k FROM "{producer}" WHERE "{column}" IS NOT NULL LIMIT {limit + 1}'
+                )
+                .to_arrow_table()
+                .column("k")
+                .combine_chunks()
+            )
             if len(keys) <= limit:
                 return keys, None, None
-            low, high = cursor.execute(f'SELECT min("{column}"), max("{column}") FROM "{producer}"').fetchone()
+            low, high = cursor.sql(f'SELECT min("{column}"), max("{column}") FROM "{producer}"').fetchall()[0]
             return None, low, high
         finally:
             cursor.close()
 
-    def _add_filter(self, stream: FragmentStream, condition: exp.Expr) -> None:
+    def _filter_by_keys(self, stream: FragmentStream, target: exp.Expr, keys: pa.Array) -> None:
+        fragment = stream.fragment
+        if _file_scan(stream):
+            # A file scan: the keys travel as an Arrow ``is_in`` filter, built straight from the array;
+            # the SQL shown names how many there were.
+            fragment.key_filters.append((target.name, keys))
+            shown = exp.In(this=target.copy(), expressions=[exp.Var(this=f"<{len(keys)} keys>")])
+            self._add_filter(stream, exp.false() if len(keys) == 0 else shown, arrow=False)
+            return
+        if len(keys) == 0:
+            # The producer is empty, so is the inner join: still ask the source (typed, exact), for nothing.
+            self._add_filter(stream, exp.false())
+            return
+        self._add_filter(stream, exp.In(this=target.copy(), expressions=[_literal(k) for k in keys.to_pylist()]))
+
+    def _add_filter(self, stream: FragmentStream, condition: exp.Expr, *, arrow: bool = True) -> None:
         fragment = stream.fragment
         select = fragment.expression
         assert isinstance(select, exp.Select)
         select.where(condition, copy=False)
-        if fragment.columns is not None:  # a file scan: the filter travels as an Arrow expression
+        if _file_scan(stream) and arrow:  # a file scan: the filter travels as an Arrow expression
             unqualified = condition.copy()
             for col in unqualified.find_all(exp.Column):
                 col.set("table", None)
             fragment.predicate = exp.and_(fragment.predicate, unqualified) if fragment.predicate else unqualified
+        elif _file_scan(stream) and isinstance(condition, exp.Boolean):
+            fragment.predicate = exp.false()
         fragment.sql = stream.connector.prepare(select.copy()).sql(dialect=fragment.dialect)
         stream.stats.sql = fragment.sql
 

@@ -47,6 +47,8 @@ class Fragment:
     #: semi-join reduction: (producer fragment name, producer output column, column of this fragment's
     #: source the keys filter); applied at run time once the producer has been read
     reducers: list[tuple[str, str, exp.Expr]] = field(default_factory=list)
+    #: file scans: (column, Arrow array of keys) semi-join filters applied at run time as ``is_in``
+    key_filters: list[tuple[str, Any]] = field(default_factory=list, repr=False)
     #: planning only: the catalog table behind each table alias of its top-level FROM list
     alias_tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
