@@ -116,7 +116,7 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | None = None
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
-    return parse_config(data, base_dir=path.resolve().parent, path=path)
+    return parse_config(data, base_dir=path.resolve().parent, path=path.resolve())
 
 
 def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path | None) -> Config:

@@ -156,3 +156,25 @@ def test_partial_aggregation_on_the_null_extended_side(analyzed, oracle) -> None
     plan = analyzed.explain(tpch_data.federate(star))
     assert not any("partial aggregate" in f.pushed for f in plan.fragments), str(plan)
     assert_same_rows(analyzed.sql(tpch_data.federate(star)).fetchall(), oracle.sql(star).fetchall(), ordered=True)
+
+
+def test_transitive_equalities_join_inside_the_source(tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
+    # Q5 links customer to nation only through supplier (c_nationkey = s_nationkey = n_nationkey):
+    # the implied c_nationkey = n_nationkey lets crm join them itself instead of a cross product.
+    sql = tpch_data.federate(tpch_data.query(5))
+    plan = tpch_fed.explain(sql)
+    crm = next(f for f in plan.fragments if f.department == "crm")
+    assert {"crm.customer", "crm.nation", "crm.region"} <= set(crm.tables)
+    assert '"customer"."c_nationkey" = "nation"."n_nationkey"' in crm.sql, str(plan)
+    assert_same_rows(tpch_fed.sql(sql).fetchall(), oracle.sql(tpch_data.query(5)).fetchall(), ordered=True)
+
+
+def test_a_source_is_never_sent_a_cross_product(tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
+    sql = (
+        "SELECT r_name, count(*) FROM nation, region, supplier "
+        "WHERE n_nationkey = s_nationkey AND r_regionkey = s_suppkey % 5 GROUP BY r_name ORDER BY r_name"
+    )
+    plan = tpch_fed.explain(tpch_data.federate(sql))
+    crm = [f for f in plan.fragments if f.department == "crm"]
+    assert len(crm) == 2 and all(len(f.tables) == 1 for f in crm), str(plan)
+    assert tpch_fed.sql(tpch_data.federate(sql)).fetchall() == oracle.sql(sql).fetchall()

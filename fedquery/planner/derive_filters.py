@@ -30,6 +30,8 @@ def derive_filters(expression: exp.Expr, *, context: Any) -> exp.Expr:
         where = select.args.get("where")
         if where is None:
             continue
+        _transitive_equalities(select)
+        where = select.args["where"]
         derived: list[exp.Expr] = []
         for conjunct in _conjuncts(where.this):
             if isinstance(_unparen(conjunct), exp.Or):
@@ -40,6 +42,57 @@ def derive_filters(expression: exp.Expr, *, context: Any) -> exp.Expr:
             if fresh:
                 select.set("where", exp.Where(this=exp.and_(where.this, *fresh, copy=False)))
     return expression
+
+
+def _transitive_equalities(select: exp.Select) -> None:
+    """``a = b AND b = c`` implies ``a = c``: added, so that a and c's tables are joined directly.
+
+    Only over inner joins, and between columns of one type (where implicit casts cannot
+    break transitivity). TPC-H Q5 links customer to nation only through supplier; with the
+    implied ``c_nationkey = n_nationkey`` the source holding both joins them itself.
+    """
+    if any(j.side or (j.kind or "").upper() not in ("", "INNER", "CROSS") for j in select.args.get("joins") or []):
+        return
+    conditions = _conjuncts(select.args["where"].this)
+    for join in select.args.get("joins") or []:
+        on = join.args.get("on")
+        conditions += _conjuncts(on) if on is not None else []
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+    columns: dict[tuple[str, str], exp.Column] = {}
+    present: set[frozenset[tuple[str, str]]] = set()
+
+    def find(k: tuple[str, str]) -> tuple[str, str]:
+        while parent[k] != k:
+            k = parent[k]
+        return k
+
+    for c in conditions:
+        if isinstance(c, exp.EQ) and isinstance(c.left, exp.Column) and isinstance(c.right, exp.Column):
+            left, right = c.left, c.right
+            if not left.table or not right.table or not _same_type(left, right):
+                continue
+            a, b = (left.table, left.name), (right.table, right.name)
+            for key, col in ((a, left), (b, right)):
+                parent.setdefault(key, key)
+                columns.setdefault(key, col)
+            present.add(frozenset((a, b)))
+            parent[find(a)] = find(b)
+    classes: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for key in parent:
+        classes.setdefault(find(key), []).append(key)
+    implied = []
+    for members in classes.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if a[0] != b[0] and frozenset((a, b)) not in present:
+                    implied.append(exp.EQ(this=columns[a].copy(), expression=columns[b].copy()))
+                    present.add(frozenset((a, b)))
+    if implied:
+        select.set("where", exp.Where(this=exp.and_(select.args["where"].this, *implied, copy=False)))
+
+
+def _same_type(a: exp.Column, b: exp.Column) -> bool:
+    return a.type is not None and b.type is not None and a.type.sql() == b.type.sql()
 
 
 def _implied(disjunction: exp.Expr) -> list[exp.Expr]:

@@ -178,14 +178,37 @@ def _split_from(select: exp.Select, context: PlanContext) -> bool:
             if connector.capabilities.sql and connector.capabilities.joins:
                 groups.setdefault(connector.identity(), []).append(t)
         for members in groups.values():
-            if len(members) > 1:
-                _push_join_group(select, members, context)
+            for component in _connected(select, members):
+                if len(component) > 1:
+                    _push_join_group(select, component, context)
     elif not all_inner:
         context.note(f"outer joins in {_label(select)}: only scans are pushed, joins run locally")
     for item in list(_from_items(select)):
         if isinstance(item, exp.Table) and item.name in context.tables:
             _push_scan(select, item, context, nullable=_is_nullable(select, item))
     return all_inner
+
+
+def _connected(select: exp.Select, members: list[exp.Table]) -> list[list[exp.Table]]:
+    """Members linked by equi-join conditions: a source is never sent a cross product to compute."""
+    parent = {m.alias_or_name: m.alias_or_name for m in members}
+
+    def find(a: str) -> str:
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    where = select.args.get("where")
+    for predicate in conjuncts(where.this) if where is not None else []:
+        if isinstance(predicate, exp.EQ) and isinstance(predicate.left, exp.Column):
+            if isinstance(predicate.right, exp.Column):
+                a, b = predicate.left.table, predicate.right.table
+                if a in parent and b in parent:
+                    parent[find(a)] = find(b)
+    components: dict[str, list[exp.Table]] = {}
+    for member in members:
+        components.setdefault(find(member.alias_or_name), []).append(member)
+    return list(components.values())
 
 
 def _from_items(select: exp.Select) -> list[exp.Expr]:
