@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from fedquery.planner.plan import Plan
 
 _DONE = object()
+#: Keys for a file scan become an Arrow ``is_in`` over an array, not SQL text: it takes this many
+#: times ``semijoin_max_keys``.
+FILE_KEY_FACTOR = 4
 
 
 @dataclass
@@ -225,7 +228,8 @@ class Execution:
                     return
             if self._fragment_error() is not None or self.con is None:
                 return  # the query fails anyway; do not wait on a broken producer
-            keys, low, high = self._producer_keys(producer, column, self.settings.semijoin_max_keys)
+            limit = self.settings.semijoin_max_keys * (FILE_KEY_FACTOR if _file_scan(stream) else 1)
+            keys, low, high = self._producer_keys(producer, column, limit)
             if keys is not None:
                 self._filter_by_keys(stream, target, keys)
                 stream.stats.reduced_keys = (stream.stats.reduced_keys or 0) + len(keys)

@@ -80,6 +80,18 @@ def test_estimates_follow_the_statistics(fed, oracle) -> None:  # type: ignore[n
     assert outside.fragments[0].estimated_rows == 1  # beyond max(o_orderdate)
 
 
+def test_a_range_on_one_column_is_estimated_as_one_range(fed, oracle) -> None:  # type: ignore[no-untyped-def]
+    # Two bounds on one column are a range (not independent filters), and constant date arithmetic counts.
+    fed.analyze("sales.orders")
+    sql = (
+        "SELECT o_orderkey FROM orders WHERE o_orderdate >= DATE '1993-10-01' "
+        "AND o_orderdate < DATE '1993-10-01' + INTERVAL '3' MONTH"
+    )
+    fragment = fed.explain(tpch_data.federate(sql)).fragments[0]
+    actual = oracle.sql(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+    assert fragment.estimated_rows is not None and actual / 2 <= fragment.estimated_rows <= actual * 2
+
+
 def test_plan_hash_ignores_estimates(fed) -> None:  # type: ignore[no-untyped-def]
     sql = tpch_data.federate(tpch_data.query(3))
     before = fed.explain(sql).hash

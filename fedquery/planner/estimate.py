@@ -95,8 +95,7 @@ def _query(query: exp.Expr, context: PlanContext) -> float | None:
         else:
             return None
     where = query.args.get("where")
-    for predicate in _conjuncts(where.this) if where is not None else []:
-        rows *= selectivity(predicate, tables)
+    rows *= conjunction_selectivity(_conjuncts(where.this) if where is not None else [], tables)
     for join in query.args.get("joins") or []:
         on = join.args.get("on")
         for predicate in _conjuncts(on) if on is not None else []:
@@ -129,6 +128,41 @@ def selectivity(predicate: exp.Expr, tables: dict[str, CatalogTable]) -> float:
     """The fraction of rows ``predicate`` keeps (a join condition: of the cross product)."""
     s = _selectivity(predicate, tables)
     return min(1.0, max(s, 1e-9))
+
+
+def conjunction_selectivity(predicates: list[exp.Expr], tables: dict[str, CatalogTable]) -> float:
+    """Conditions that all hold: independent, except a lower and an upper bound on one column.
+
+    ``d >= a AND d < b`` keeps ``s(d >= a) + s(d < b) - 1`` of the rows, not their product
+    (as PostgreSQL's clauselist_selectivity pairs range bounds).
+    """
+    result = 1.0
+    bounds: dict[str, dict[str, float]] = {}
+    for predicate in predicates:
+        bound = _bound(predicate, tables)
+        if bound is None:
+            result *= selectivity(predicate, tables)
+            continue
+        column, side = bound
+        s = selectivity(predicate, tables)
+        bounds.setdefault(column, {})[side] = min(s, bounds.get(column, {}).get(side, 1.0))
+    for sides in bounds.values():
+        if len(sides) == 2:
+            result *= max(sides["low"] + sides["high"] - 1.0, 1e-4)
+        else:
+            result *= next(iter(sides.values()))
+    return min(1.0, max(result, 1e-9))
+
+
+def _bound(p: exp.Expr, tables: dict[str, CatalogTable]) -> tuple[str, str] | None:
+    """(column, "low" or "high") for a comparison of a column with a constant its min/max place."""
+    if not isinstance(p, (exp.GT, exp.GTE, exp.LT, exp.LTE)) or p.args.get("negate"):
+        return None
+    column, value = _column_and_value(p)
+    if column is None or value is None or _position(column, value, tables) is None:
+        return None  # a guessed bound: the guesses multiply
+    below = isinstance(p, (exp.LT, exp.LTE)) == (p.left is column)
+    return column.sql(), "high" if below else "low"
 
 
 def _selectivity(p: exp.Expr, tables: dict[str, CatalogTable]) -> float:
@@ -229,6 +263,29 @@ def _value(node: exp.Expr) -> Any:
     if isinstance(node, exp.Neg):
         inner = _value(node.this)
         return -inner if isinstance(inner, decimal.Decimal) else None
+    if isinstance(node, (exp.Add, exp.Sub)) and isinstance(node.expression, exp.Interval):
+        return _shift(_value(node.this), node.expression, -1 if isinstance(node, exp.Sub) else 1)
+    return None
+
+
+def _shift(value: Any, interval: exp.Interval, sign: int) -> Any:
+    """A date moved by a constant interval (``DATE '1995-09-01' + INTERVAL '1' MONTH``), or None."""
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        return None
+    try:
+        n = sign * int(interval.this.name)
+    except (ValueError, AttributeError):
+        return None
+    unit = (interval.unit.name if interval.unit is not None else "").upper().rstrip("S")
+    if unit == "DAY":
+        return value + dt.timedelta(days=n)
+    if unit in ("MONTH", "YEAR"):
+        months = value.year * 12 + value.month - 1 + (n * 12 if unit == "YEAR" else n)
+        year, month = divmod(months, 12)
+        try:
+            return value.replace(year=year, month=month + 1)
+        except ValueError:
+            return value.replace(year=year, month=month + 1, day=28)
     return None
 
 

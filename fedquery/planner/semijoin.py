@@ -20,12 +20,16 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlglot import exp
 
+from fedquery.executor import FILE_KEY_FACTOR
 from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import row_width, selectivity
 
 #: Plan a reduction only where at most this fraction of the consumer is expected to survive.
 MAX_SURVIVING = 0.5
+#: ... and for a file scan, which reads the same storage either way (row groups aside) and only
+#: sends DuckDB fewer rows, where at most this fraction does: the wait must pay for itself.
+MAX_SURVIVING_FILE = 0.2
 #: ... and where the producer's expected keys are at most this many times the key budget.
 KEY_BUDGET_SLACK = 2
 
@@ -71,11 +75,13 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
                 continue
             keys = _distinct_keys(producer, p_col, rows[producer.name])
             domain = _key_domain(consumer, target)
-            if domain is None or keys > budget:
+            factor = FILE_KEY_FACTOR if not _sql_source(consumer, context) else 1
+            if domain is None or keys > budget * factor:
                 continue
             surviving = min(1.0, keys / domain)
             saved = rows[consumer.name] * (1 - surviving)
-            if surviving <= MAX_SURVIVING and (best is None or saved > best[0]):
+            limit = MAX_SURVIVING if _sql_source(consumer, context) else MAX_SURVIVING_FILE
+            if surviving <= limit and (best is None or saved > best[0]):
                 best = (saved, surviving, producer, p_col, consumer, target, keys)
         if best is None:
             return
@@ -117,6 +123,10 @@ def _in_subquery_candidates(
             producer = fragments[items[0].name]
             out.append((producer, inner.expressions[0].unalias().name, consumer, predicate.this.name))
     return out
+
+
+def _sql_source(fragment: Fragment, context: PlanContext) -> bool:
+    return context.catalog.connector(fragment.department, fragment.source).capabilities.sql
 
 
 def _joins(fragment: Fragment, context: PlanContext) -> bool:
