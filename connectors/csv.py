@@ -17,6 +17,8 @@ from fedquery.errors import ConfigError
 
 #: CSV files carry no row count: count by streaming one column when the table is at most this big.
 COUNT_LIMIT_BYTES = 64 * 1024 * 1024
+#: ... and beyond that, estimate the rows from the line length of this much of the first file.
+SAMPLE_BYTES = 1024 * 1024
 
 
 class CsvConnector(FileConnector):
@@ -24,13 +26,31 @@ class CsvConnector(FileConnector):
     suffixes = (".csv", ".tsv", ".csv.gz", ".txt")
 
     def statistics(self, table: TableInfo) -> TableStats:
+        """Counted when the files are small; otherwise estimated from the first megabyte (sampled)."""
         size = super().statistics(table).size_bytes
-        if size is None or size > COUNT_LIMIT_BYTES:
-            return TableStats(size_bytes=size)
+        if size is None:
+            return TableStats()
         dataset = self._cached_dataset(table)
+        if size > COUNT_LIMIT_BYTES:
+            return TableStats(row_count=self._sampled_rows(dataset, size), size_bytes=size)
         first = dataset.schema.names[:1]
         rows = sum(batch.num_rows for batch in dataset.to_batches(columns=first))
         return TableStats(row_count=rows, size_bytes=size)
+
+    def _sampled_rows(self, dataset: ds.Dataset, size: int) -> int | None:
+        files = getattr(dataset, "files", [])
+        if not files:
+            return None
+        fs, _ = self.filesystem()
+        try:
+            with fs.open(files[0], "rb") as fh:
+                sample = fh.read(SAMPLE_BYTES)
+        except OSError:
+            return None
+        lines = sample.count(b"\n")
+        if not lines or len(sample) < SAMPLE_BYTES:
+            return lines or None
+        return int(size * lines / len(sample))
 
     def file_format(self, table: TableInfo) -> ds.FileFormat:
         opts = {**self.config.options.get("csv", {}), **table.options}

@@ -143,3 +143,16 @@ def test_answers_do_not_depend_on_statistics(fed, oracle) -> None:  # type: igno
             fed.sql(tpch_data.federate(tpch_data.query(number))).fetchall(),
             oracle.sql(tpch_data.query(number)).fetchall(),
         )
+
+
+def test_large_csv_row_counts_are_sampled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import connectors.csv as csv_connector
+
+    data = tmp_path / "big.csv"
+    data.write_text("id,name\n" + "".join(f"{i},name-{i:06d}\n" for i in range(200_000)))
+    monkeypatch.setattr(csv_connector, "COUNT_LIMIT_BYTES", 1024)  # "large": sample instead of counting
+    monkeypatch.setattr(csv_connector, "SAMPLE_BYTES", 64 * 1024)
+    with fedquery.connect({"departments": {"d": {"sources": {"big": {"kind": "csv", "url": str(data)}}}}}) as fed:
+        table = fed.catalog.resolve(["d", "big"])
+        estimate = table.connector.statistics(table.info).row_count
+        assert estimate is not None and 170_000 <= estimate <= 230_000  # early ids are shorter
