@@ -86,3 +86,26 @@ def test_reduced_queries_match_the_oracle_with_a_small_budget(number: int, tpch_
 def test_invalid_budget_is_a_config_error() -> None:
     with pytest.raises(fedquery.ConfigError, match="semijoin_max_keys"):
         fedquery.connect({"settings": {"semijoin_max_keys": 0}, "departments": {"d": {"sources": {}}}})
+
+
+@pytest.mark.parametrize("negated", [False, True])
+def test_existence_subqueries_are_reduced_by_the_outer_keys(
+    negated: bool, tpch_config: Path, tmp_path: Path, oracle
+) -> None:  # type: ignore[no-untyped-def]
+    # Only orders of the selected customers can decide EXISTS / NOT EXISTS: sales reads those only.
+    tpch_fed = fedquery.connect(tpch_config)
+    tpch_fed.config.settings = type(tpch_fed.config.settings)(cache_directory=str(tmp_path))
+    tpch_fed.analyze("sales.orders")
+    tpch_fed.analyze("crm.customer")
+    sql = (
+        f"SELECT c_mktsegment, count(*) FROM customer c WHERE c_acctbal > 9000 AND {'NOT ' if negated else ''}"
+        "EXISTS (SELECT 1 FROM orders o WHERE o.o_custkey = c.c_custkey AND o.o_orderpriority = '1-URGENT') "
+        "GROUP BY c_mktsegment ORDER BY 1"
+    )
+    result = tpch_fed.sql(tpch_data.federate(sql))
+    assert_same_rows(result.fetchall(), oracle.sql(sql).fetchall(), ordered=True)
+    orders = next(s for s in result.stats if s.department == "sales")
+    assert orders.reduced_keys and " IN (" in orders.sql
+    urgent = oracle.sql("SELECT count(DISTINCT o_custkey) FROM orders WHERE o_orderpriority = '1-URGENT'").fetchall()
+    assert orders.rows < urgent[0][0] / 2
+    tpch_fed.close()

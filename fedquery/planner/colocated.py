@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from fedquery.planner.context import PlanContext
+from fedquery.planner.tree import from_items
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -63,6 +64,4 @@ def _defined_inside(column: exp.Column, root: exp.Expr) -> bool:
 
 
 def _from_aliases(select: exp.Select) -> set[str]:
-    from_ = select.args.get("from_")
-    items = ([from_.this] if from_ is not None else []) + [j.this for j in select.args.get("joins") or []]
-    return {item.alias_or_name for item in items if item.alias_or_name}
+    return {item.alias_or_name for item in from_items(select) if item.alias_or_name}

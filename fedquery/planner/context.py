@@ -22,6 +22,8 @@ class PlanContext:
     #: CTE name -> its body (to resolve which sources a CTE reference reaches)
     ctes: dict[str, exp.Expr] = field(default_factory=dict)
     fragments: list[Fragment] = field(default_factory=list)
+    #: estimated rows of fragments before semi-join reduction changed their estimate, by name
+    unreduced_rows: dict[str, float] = field(default_factory=dict)
     #: every operator not pushed, and why
     notes: list[str] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)

@@ -23,6 +23,8 @@ from typing import Any
 
 from sqlglot import exp
 
+from fedquery.planner.tree import conjuncts, from_items
+
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)
 _NULL_ON_EMPTY = (exp.Avg, exp.Sum, exp.Min, exp.Max)
 
@@ -35,7 +37,7 @@ def decorrelate(expression: exp.Expr, *, context: Any) -> exp.Expr:
         where = select.args.get("where")
         if where is None:
             continue
-        for conjunct in _conjuncts(where.this):
+        for conjunct in conjuncts(where.this):
             if isinstance(conjunct, _COMPARISONS):
                 for side in ("this", "expression"):
                     operand = conjunct.args.get(side)
@@ -60,7 +62,7 @@ def _rewrite(outer: exp.Select, subquery: exp.Subquery, counter: list[int]) -> b
     where = inner.args.get("where")
     keys: list[tuple[exp.Column, exp.Column]] = []  # (inner column, outer column)
     kept: list[exp.Expr] = []
-    for conjunct in _conjuncts(where.this) if where is not None else []:
+    for conjunct in conjuncts(where.this) if where is not None else []:
         outer_columns = [c for c in conjunct.find_all(exp.Column) if c.table not in own]
         if not outer_columns:
             kept.append(conjunct)
@@ -139,14 +141,4 @@ def _correlated_deeper(inner: exp.Select, own: set[str]) -> bool:
 
 
 def _own_aliases(select: exp.Select) -> set[str]:
-    from_ = select.args.get("from_")
-    items = ([from_.this] if from_ is not None else []) + [j.this for j in select.args.get("joins") or []]
-    return {i.alias_or_name for i in items if i.alias_or_name}
-
-
-def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
-    while isinstance(node, exp.Paren):
-        node = node.this
-    if isinstance(node, exp.And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]
+    return {i.alias_or_name for i in from_items(select) if i.alias_or_name}

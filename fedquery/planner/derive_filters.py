@@ -14,7 +14,7 @@ not TRUE the row is dropped anyway.
 >>> import sqlglot
 >>> q = sqlglot.parse_one("SELECT 1 FROM a, b WHERE (a.k = b.k AND a.x = 1 AND b.y = 2) OR (a.k = b.k AND a.x = 3)")
 >>> where = derive_filters(q, context=None).args["where"].this
->>> [c.sql() for c in _conjuncts(where)][1:]
+>>> [c.sql() for c in conjuncts(where)][1:]
 ['a.k = b.k', 'a.x = 1 OR a.x = 3']
 """
 
@@ -23,6 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlglot import exp
+
+from fedquery.planner.tree import conjuncts, unparen
 
 
 def derive_filters(expression: exp.Expr, *, context: Any) -> exp.Expr:
@@ -33,12 +35,12 @@ def derive_filters(expression: exp.Expr, *, context: Any) -> exp.Expr:
         _transitive_equalities(select)
         where = select.args["where"]
         derived: list[exp.Expr] = []
-        for conjunct in _conjuncts(where.this):
-            if isinstance(_unparen(conjunct), exp.Or):
-                derived.extend(_implied(_unparen(conjunct)))
+        for conjunct in conjuncts(where.this):
+            if isinstance(unparen(conjunct), exp.Or):
+                derived.extend(_implied(unparen(conjunct)))
         if derived:
-            existing = {c.sql() for c in _conjuncts(where.this)}
-            fresh = [d for d in derived if _unparen(d).sql() not in existing]
+            existing = {c.sql() for c in conjuncts(where.this)}
+            fresh = [d for d in derived if unparen(d).sql() not in existing]
             if fresh:
                 select.set("where", exp.Where(this=exp.and_(where.this, *fresh, copy=False)))
     return expression
@@ -53,10 +55,10 @@ def _transitive_equalities(select: exp.Select) -> None:
     """
     if any(j.side or (j.kind or "").upper() not in ("", "INNER", "CROSS") for j in select.args.get("joins") or []):
         return
-    conditions = _conjuncts(select.args["where"].this)
+    conditions = conjuncts(select.args["where"].this)
     for join in select.args.get("joins") or []:
         on = join.args.get("on")
-        conditions += _conjuncts(on) if on is not None else []
+        conditions += conjuncts(on) if on is not None else []
     parent: dict[tuple[str, str], tuple[str, str]] = {}
     columns: dict[tuple[str, str], exp.Column] = {}
     present: set[frozenset[tuple[str, str]]] = set()
@@ -100,7 +102,7 @@ def _implied(disjunction: exp.Expr) -> list[exp.Expr]:
     per_branch: list[dict[str, list[exp.Expr]]] = []
     for branch in branches:
         by_table: dict[str, list[exp.Expr]] = {}
-        for condition in _conjuncts(branch):
+        for condition in conjuncts(branch):
             tables = {c.table for c in condition.find_all(exp.Column)}
             if len(tables) == 1 and "" not in tables and _simple(condition):
                 by_table.setdefault(tables.pop(), []).append(condition)
@@ -110,9 +112,9 @@ def _implied(disjunction: exp.Expr) -> list[exp.Expr]:
     if len(spanned) < 2:
         return []  # a single-table disjunction is pushed as it is
     # A condition every branch has (a join condition, say) holds on its own.
-    texts = [{c.sql() for c in _conjuncts(branch)} for branch in branches]
+    texts = [{c.sql() for c in conjuncts(branch)} for branch in branches]
     common = set.intersection(*texts)
-    out: list[exp.Expr] = [c.copy() for c in _conjuncts(branches[0]) if c.sql() in common and _simple(c)]
+    out: list[exp.Expr] = [c.copy() for c in conjuncts(branches[0]) if c.sql() in common and _simple(c)]
     for table in sorted(every):
         parts = [exp.and_(*[c.copy() for c in branch[table]], copy=False) for branch in per_branch]
         out.append(exp.paren(exp.or_(*parts, copy=False), copy=False))
@@ -123,21 +125,8 @@ def _simple(condition: exp.Expr) -> bool:
     return condition.find(exp.Subquery, exp.Select, exp.AggFunc, exp.Window, exp.Rand) is None
 
 
-def _unparen(node: exp.Expr) -> exp.Expr:
-    while isinstance(node, exp.Paren):
-        node = node.this
-    return node
-
-
-def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
-    node = _unparen(node)
-    if isinstance(node, exp.And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]
-
-
 def _disjuncts(node: exp.Expr) -> list[exp.Expr]:
-    node = _unparen(node)
+    node = unparen(node)
     if isinstance(node, exp.Or):
         return _disjuncts(node.left) + _disjuncts(node.right)
     return [node]

@@ -13,15 +13,14 @@ from sqlglot import exp
 
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import row_width
+from fedquery.planner.tree import from_items
 
 
 def distinct_keys(select: exp.Select, context: PlanContext) -> None:
     if not _tests_existence(select):
         return
     fragments = {f.name: f for f in context.fragments}
-    from_ = select.args.get("from_")
-    items = ([from_.this] if from_ is not None else []) + [j.this for j in select.args.get("joins") or []]
-    for item in items:
+    for item in from_items(select):
         fragment = fragments.get(item.name) if isinstance(item, exp.Table) else None
         if fragment is None or not isinstance(fragment.expression, exp.Select):
             continue

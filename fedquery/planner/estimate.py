@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
+from fedquery.planner.tree import conjuncts, from_items
+
 if TYPE_CHECKING:
     from connectors.base import ColumnStats
     from fedquery.catalog import CatalogTable
@@ -79,7 +81,7 @@ def _query(query: exp.Expr, context: PlanContext) -> float | None:
     if not isinstance(query, exp.Select):
         return None
     tables = _tables(query, context)
-    items = _from_items(query)
+    items = from_items(query)
     rows = 1.0
     for item in items:
         if isinstance(item, exp.Table) and item.alias_or_name in tables:
@@ -95,10 +97,10 @@ def _query(query: exp.Expr, context: PlanContext) -> float | None:
         else:
             return None
     where = query.args.get("where")
-    rows *= conjunction_selectivity(_conjuncts(where.this) if where is not None else [], tables)
+    rows *= conjunction_selectivity(conjuncts(where.this) if where is not None else [], tables)
     for join in query.args.get("joins") or []:
         on = join.args.get("on")
-        for predicate in _conjuncts(on) if on is not None else []:
+        for predicate in conjuncts(on) if on is not None else []:
             rows *= selectivity(predicate, tables)
     group = query.args.get("group")
     if group is not None:
@@ -344,22 +346,7 @@ def _tables(query: exp.Expr, context: PlanContext) -> dict[str, CatalogTable]:
     """Catalog tables of ``query``'s own FROM list, by alias."""
     out = {}
     select = query if isinstance(query, exp.Select) else query.find(exp.Select)
-    for item in _from_items(select) if select is not None else []:
+    for item in from_items(select) if select is not None else []:
         if isinstance(item, exp.Table) and item.name in context.tables:
             out[item.alias_or_name] = context.tables[item.name]
     return out
-
-
-def _from_items(select: exp.Select) -> list[exp.Expr]:
-    from_ = select.args.get("from_")
-    if from_ is None:
-        return []
-    return [from_.this] + [j.this for j in select.args.get("joins") or []]
-
-
-def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
-    if isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
-        return _conjuncts(node.this)
-    if isinstance(node, exp.And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]

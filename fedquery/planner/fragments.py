@@ -18,6 +18,7 @@ from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import estimate_query, row_width
 from fedquery.planner.place import QUERY_TYPES
+from fedquery.planner.tree import from_items
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -101,9 +102,7 @@ def make_fragment(
         estimated_rows=estimate_query(query, context),
         base_rows=_base_rows(used),
     )
-    top = _first_select(query)
-    from_ = top.args.get("from_")
-    for item in ([from_.this] if from_ else []) + [j.this for j in top.args.get("joins") or []]:
+    for item in from_items(_first_select(query)):
         if isinstance(item, exp.Table) and item.name in context.tables:
             fragment.alias_tables[item.alias_or_name] = context.tables[item.name]
     if fragment.estimated_rows is not None:
@@ -221,13 +220,7 @@ def scoped_columns(select: exp.Select, alias: str) -> list[str]:
 
 
 def _own_aliases(select: exp.Select) -> set[str]:
-    names = set()
-    from_ = select.args.get("from_")
-    items = ([from_.this] if from_ else []) + [j.this for j in select.args.get("joins") or []]
-    for item in items:
-        if item.alias_or_name:
-            names.add(item.alias_or_name)
-    return names
+    return {item.alias_or_name for item in from_items(select) if item.alias_or_name}
 
 
 __all__ = ["QUERY_TYPES", "make_fragment", "scoped_columns", "scoped_column_nodes"]

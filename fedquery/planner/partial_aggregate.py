@@ -24,6 +24,7 @@ from sqlglot import exp
 from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import row_width
+from fedquery.planner.tree import from_items
 
 #: Pre-aggregate only where the groups are expected to be at most this fraction of the rows.
 MAX_GROUP_FRACTION = 0.7
@@ -35,7 +36,7 @@ def plan_partial_aggregates(select: exp.Select, context: PlanContext) -> bool:
     if not _eligible(select):
         return False
     fragments = {f.name: f for f in context.fragments}
-    items = _from_items(select)
+    items = from_items(select)
     aliases = {i.alias_or_name: fragments[i.name] for i in items if isinstance(i, exp.Table) and i.name in fragments}
     if len(items) < 2 or len(aliases) != len(items):
         return False  # a single fragment is sent whole elsewhere; derived tables and CTEs are left alone
@@ -235,10 +236,3 @@ def _final(agg: exp.AggFunc, alias: str, name: str) -> exp.Expr:
     if isinstance(agg, exp.Sum):
         return exp.Sum(this=column)
     return type(agg)(this=column)
-
-
-def _from_items(select: exp.Select) -> list[exp.Expr]:
-    from_ = select.args.get("from_")
-    if from_ is None:
-        return []
-    return [from_.this] + [j.this for j in select.args.get("joins") or []]

@@ -24,12 +24,13 @@ from fedquery.executor import FILE_KEY_FACTOR
 from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import row_width, selectivity
+from fedquery.planner.tree import conjuncts, from_items
 
 #: Plan a reduction only where at most this fraction of the consumer is expected to survive.
 MAX_SURVIVING = 0.5
 #: ... and for a file scan, which reads the same storage either way (row groups aside) and only
 #: sends DuckDB fewer rows, where at most this fraction does: the wait must pay for itself.
-MAX_SURVIVING_FILE = 0.2
+MAX_SURVIVING_FILE = 0.25
 #: ... and where the producer's expected keys are at most this many times the key budget.
 KEY_BUDGET_SLACK = 2
 
@@ -37,7 +38,7 @@ KEY_BUDGET_SLACK = 2
 def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
     fragments = {f.name: f for f in context.fragments}
     aliases: dict[str, Fragment] = {}
-    for item in _from_items(select):
+    for item in from_items(select):
         if isinstance(item, exp.Table) and item.name in fragments:
             aliases[item.alias_or_name] = fragments[item.name]
     where = select.args.get("where")
@@ -45,7 +46,7 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
         return
     budget = context.catalog.config.settings.semijoin_max_keys * KEY_BUDGET_SLACK
     candidates = []
-    for predicate in _conjuncts(where.this):
+    for predicate in conjuncts(where.this):
         if not (
             isinstance(predicate, exp.EQ)
             and isinstance(predicate.left, exp.Column)
@@ -62,6 +63,7 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
     candidates.extend(_in_subquery_candidates(where.this, aliases, fragments))
     involved = {id(f): f for c in candidates for f in (c[0], c[2])}
     rows = {f.name: float(f.estimated_rows) for f in involved.values() if f.estimated_rows is not None}
+    unreduced = {name: context.unreduced_rows.get(name, value) for name, value in rows.items()}
     chosen: set[tuple[str, str]] = set()
     while True:
         best = None
@@ -73,7 +75,7 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
             target = _source_column(consumer, c_col)
             if target is None or not _key_type(consumer, c_col):
                 continue
-            keys = _distinct_keys(producer, p_col, rows[producer.name])
+            keys = _distinct_keys(producer, p_col, rows[producer.name], unreduced[producer.name])
             domain = _key_domain(consumer, target)
             factor = FILE_KEY_FACTOR if not _sql_source(consumer, context) else 1
             if domain is None or keys > budget * factor:
@@ -90,6 +92,7 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
         before = rows[consumer.name]
         rows[consumer.name] = max(1.0, before * surviving)
         consumer.reducers.append((producer.name, p_col, target))
+        context.unreduced_rows.setdefault(consumer.name, before)
         consumer.estimated_rows = int(rows[consumer.name])
         consumer.estimated_bytes = consumer.estimated_rows * row_width(consumer.schema)
         context.note(
@@ -104,24 +107,53 @@ def _in_subquery_candidates(
 ) -> list[tuple[Fragment, str, Fragment, str]]:
     """``x IN (SELECT k FROM <fragment>)``: the subquery's fragment can reduce ``x``'s (a semi-join)."""
     out = []
-    for predicate in _conjuncts(where):
+    for predicate in conjuncts(where):
         query = (
             predicate.args.get("query") if isinstance(predicate, exp.In) and not predicate.args.get("negate") else None
         )
         inner = query.this if isinstance(query, exp.Subquery) else None
         if not isinstance(predicate.this if query else None, exp.Column) or not isinstance(inner, exp.Select):
             continue
-        items = _from_items(inner)
+        items = from_items(inner)
         if len(items) != 1 or not isinstance(items[0], exp.Table) or items[0].name not in fragments:
             continue
         if any(inner.args.get(k) for k in ("where", "group", "having", "limit", "offset", "joins")):
             continue
         if len(inner.expressions) != 1 or not isinstance(inner.expressions[0].unalias(), exp.Column):
             continue
-        consumer = aliases.get(predicate.this.table)
-        if consumer is not None:
-            producer = fragments[items[0].name]
-            out.append((producer, inner.expressions[0].unalias().name, consumer, predicate.this.name))
+        outer = aliases.get(predicate.this.table)
+        if outer is not None:
+            subquery, key = fragments[items[0].name], inner.expressions[0].unalias().name
+            out.append((subquery, key, outer, predicate.this.name))
+            # ... and the other way: subquery rows whose key no outer row has cannot match.
+            out.append((outer, predicate.this.name, subquery, key))
+    out.extend(_exists_candidates(where, aliases, fragments))
+    return out
+
+
+def _exists_candidates(
+    where: exp.Expr, aliases: dict[str, Fragment], fragments: dict[str, Fragment]
+) -> list[tuple[Fragment, str, Fragment, str]]:
+    """``[NOT] EXISTS (SELECT .. FROM <fragment> f WHERE f.k = outer.x ...)``: only rows of f whose k is
+    among the outer fragment's x can ever match, whether the test is EXISTS or NOT EXISTS."""
+    out = []
+    for predicate in conjuncts(where):
+        exists = predicate.this if isinstance(predicate, exp.Not) else predicate
+        inner = exists.this if isinstance(exists, exp.Exists) else None
+        if not isinstance(inner, exp.Select) or any(inner.args.get(k) for k in ("group", "having", "limit", "joins")):
+            continue
+        items = from_items(inner)
+        if len(items) != 1 or not isinstance(items[0], exp.Table) or items[0].name not in fragments:
+            continue
+        alias = items[0].alias_or_name
+        for condition in conjuncts(inner.args["where"].this) if inner.args.get("where") else []:
+            if not (isinstance(condition, exp.EQ) and isinstance(condition.left, exp.Column)):
+                continue
+            if not isinstance(condition.right, exp.Column):
+                continue
+            for mine, theirs in ((condition.left, condition.right), (condition.right, condition.left)):
+                if mine.table == alias and theirs.table in aliases and theirs.table != alias:
+                    out.append((aliases[theirs.table], theirs.name, fragments[items[0].name], mine.name))
     return out
 
 
@@ -145,7 +177,7 @@ def _producers_of(fragment: Fragment, fragments: dict[str, Fragment]) -> set[str
     return seen
 
 
-def _distinct_keys(producer: Fragment, column: str, rows: float) -> float:
+def _distinct_keys(producer: Fragment, column: str, rows: float, unreduced: float) -> float:
     """How many distinct keys the producer is expected to send.
 
     ``rows`` of a table of ``n`` rows holding ``d`` distinct keys (``n / d`` rows each,
@@ -163,11 +195,11 @@ def _distinct_keys(producer: Fragment, column: str, rows: float) -> float:
     # whatever reductions of the producer itself remove.
     taken = 1.0
     where = producer.expression.args.get("where") if isinstance(producer.expression, exp.Select) else None
-    for predicate in _conjuncts(where.this) if where is not None else []:
+    for predicate in conjuncts(where.this) if where is not None else []:
         if {c.table for c in predicate.find_all(exp.Column)} == {source.table}:
             taken *= selectivity(predicate, producer.alias_tables)
-    if producer.estimated_rows and producer.reducers:
-        taken *= min(1.0, rows / producer.estimated_rows)
+    if unreduced:
+        taken *= min(1.0, rows / unreduced)
     return min(rows, domain * (1 - (1 - min(1.0, taken)) ** (n / domain)))
 
 
@@ -208,18 +240,3 @@ def _key_type(fragment: Fragment, output: str) -> bool:
         return False
     t = fragment.schema.field(index).type
     return pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
-
-
-def _from_items(select: exp.Select) -> list[exp.Expr]:
-    from_ = select.args.get("from_")
-    if from_ is None:
-        return []
-    return [from_.this] + [j.this for j in select.args.get("joins") or []]
-
-
-def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
-    if isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
-        return _conjuncts(node.this)
-    if isinstance(node, exp.And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]

@@ -22,6 +22,7 @@ from fedquery.planner.fragments import make_fragment, scoped_columns
 from fedquery.planner.partial_aggregate import plan_partial_aggregates
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
 from fedquery.planner.semijoin import plan_semijoins
+from fedquery.planner.tree import conjuncts, from_items
 
 
 def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
@@ -183,7 +184,7 @@ def _split_from(select: exp.Select, context: PlanContext) -> bool:
                     _push_join_group(select, component, context)
     elif not all_inner:
         context.note(f"outer joins in {_label(select)}: only scans are pushed, joins run locally")
-    for item in list(_from_items(select)):
+    for item in list(from_items(select)):
         if isinstance(item, exp.Table) and item.name in context.tables:
             _push_scan(select, item, context, nullable=_is_nullable(select, item))
     return all_inner
@@ -211,13 +212,6 @@ def _connected(select: exp.Select, members: list[exp.Table]) -> list[list[exp.Ta
     return list(components.values())
 
 
-def _from_items(select: exp.Select) -> list[exp.Expr]:
-    from_ = select.args.get("from_")
-    if from_ is None:
-        return []
-    return [from_.this] + [j.this for j in select.args.get("joins") or []]
-
-
 def _is_inner(join: exp.Join) -> bool:
     return not join.side and (join.kind or "").upper() in ("", "INNER", "CROSS") and not join.args.get("using")
 
@@ -242,17 +236,6 @@ def _is_nullable(select: exp.Select, table: exp.Table) -> bool:
         return True
     later = joins[position + 1 :] if position >= 0 else joins
     return any(j.side in ("RIGHT", "FULL") for j in later)
-
-
-def conjuncts(node: exp.Expr | None) -> list[exp.Expr]:
-    """Split ``a AND (b AND c)`` into ``[a, b, c]``."""
-    if node is None:
-        return []
-    if isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
-        return conjuncts(node.this)
-    if isinstance(node, exp.And):
-        return conjuncts(node.left) + conjuncts(node.right)
-    return [node]
 
 
 def _only_references(predicate: exp.Expr, aliases: set[str]) -> bool:
