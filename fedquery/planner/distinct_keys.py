@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from fedquery.planner.context import PlanContext
-from fedquery.planner.estimate import row_width
+from fedquery.planner.estimate import group_count, row_width
 from fedquery.planner.tree import from_items
 
 
@@ -38,7 +38,9 @@ def distinct_keys(select: exp.Select, context: PlanContext) -> None:
         fragment.columns = None
         fragment.pushed.append("distinct")
         if fragment.estimated_rows is not None:
-            fragment.estimated_rows = max(1, fragment.estimated_rows // 4)
+            keys = [p.unalias() for p in candidate.expressions]
+            groups = group_count(float(fragment.estimated_rows), keys, fragment.alias_tables)
+            fragment.estimated_rows = max(1, int(groups))
             fragment.estimated_bytes = fragment.estimated_rows * row_width(fragment.schema)
         context.note(f"{fragment.name} ({fragment.department}.{fragment.source}) only tests existence: sent DISTINCT")
 

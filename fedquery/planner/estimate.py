@@ -104,18 +104,19 @@ def _query(query: exp.Expr, context: PlanContext) -> float | None:
             rows *= selectivity(predicate, tables)
     group = query.args.get("group")
     if group is not None:
-        rows = _groups(rows, list(group.expressions), tables)
+        rows = group_count(rows, list(group.expressions), tables)
     elif any(p.find(exp.AggFunc) for p in query.expressions):
         rows = 1.0
     elif query.args.get("distinct") is not None:
-        rows = _groups(rows, [p.unalias() for p in query.expressions], tables)
+        rows = group_count(rows, [p.unalias() for p in query.expressions], tables)
     limit = query.args.get("limit")
     if limit is not None and isinstance(limit.expression, exp.Literal) and limit.expression.is_int:
         rows = min(rows, float(limit.expression.to_py()))
     return max(1.0, rows)
 
 
-def _groups(rows: float, keys: list[exp.Expr], tables: dict[str, CatalogTable]) -> float:
+def group_count(rows: float, keys: list[exp.Expr], tables: dict[str, CatalogTable]) -> float:
+    """Groups (or distinct rows) that ``rows`` rows form on ``keys``, from the keys' distinct counts."""
     product = 1.0
     for key in keys:
         distinct = _distinct(key, tables)

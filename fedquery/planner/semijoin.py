@@ -31,6 +31,9 @@ MAX_SURVIVING = 0.5
 #: ... and for a file scan, which reads the same storage either way (row groups aside) and only
 #: sends DuckDB fewer rows, where at most this fraction does: the wait must pay for itself.
 MAX_SURVIVING_FILE = 0.25
+#: Keys sent to a SQL source cross the wire too (as SQL text): the rows a reduction saves must
+#: weigh at least this many times the keys it sends, in bytes.
+KEY_COST_FACTOR = 2
 #: ... and where the producer's expected keys are at most this many times the key budget.
 KEY_BUDGET_SLACK = 2
 
@@ -83,6 +86,8 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
             surviving = min(1.0, keys / domain)
             saved = rows[consumer.name] * (1 - surviving)
             limit = MAX_SURVIVING if _sql_source(consumer, context) else MAX_SURVIVING_FILE
+            if _sql_source(consumer, context) and not _pays_for_its_keys(consumer, c_col, saved, keys):
+                continue
             if surviving <= limit and (best is None or saved > best[0]):
                 best = (saved, surviving, producer, p_col, consumer, target, keys)
         if best is None:
@@ -155,6 +160,13 @@ def _exists_candidates(
                 if mine.table == alias and theirs.table in aliases and theirs.table != alias:
                     out.append((aliases[theirs.table], theirs.name, fragments[items[0].name], mine.name))
     return out
+
+
+def _pays_for_its_keys(consumer: Fragment, column: str, saved_rows: float, keys: float) -> bool:
+    """Do the bytes a reduction saves outweigh the keys it sends (literals of about 8 bytes, 24 for text)?"""
+    index = consumer.schema.get_field_index(column)
+    text = index >= 0 and not pa.types.is_integer(consumer.schema.field(index).type)
+    return saved_rows * row_width(consumer.schema) >= KEY_COST_FACTOR * keys * (24 if text else 8)
 
 
 def _sql_source(fragment: Fragment, context: PlanContext) -> bool:
