@@ -176,9 +176,7 @@ class Catalog:
         import duckdb
 
         with self._lock:
-            if self._typing is None:
-                self._typing = duckdb.connect(":memory:", config={"enable_external_access": False})
-            con = self._typing
+            con = self._typing_connection()
             for table in tables:
                 if table.sql_name not in self._typed:
                     con.register("_empty", pa.table({f.name: pa.array([], f.type) for f in table.arrow_schema()}))
@@ -190,14 +188,20 @@ class Catalog:
             except duckdb.Error:
                 return None
 
+    def _typing_connection(self) -> Any:
+        """The private in-memory DuckDB that types queries over empty tables (call under the lock)."""
+        import duckdb
+
+        if self._typing is None:
+            self._typing = duckdb.connect(":memory:", config={"enable_external_access": False})
+        return self._typing
+
     def schema_over(self, schema: pa.Schema, sql: str) -> pa.Schema | None:
         """The Arrow schema DuckDB gives ``sql`` over an empty table ``_input`` of ``schema``, or None."""
         import duckdb
 
         with self._lock:
-            if self._typing is None:
-                self._typing = duckdb.connect(":memory:", config={"enable_external_access": False})
-            con = self._typing
+            con = self._typing_connection()
             con.register("_input", pa.table({f.name: pa.array([], f.type) for f in schema}))
             try:
                 return con.sql(sql).limit(0).to_arrow_table().schema

@@ -24,6 +24,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from fedquery.errors import ExecutionError, FedQueryError, SourceError
+from fedquery.planner.semijoin import FILE_KEY_FACTOR
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
     from fedquery.planner.plan import Plan
 
 _DONE = object()
-#: Keys for a file scan become an Arrow ``is_in`` over an array, not SQL text: it takes this many
-#: times ``semijoin_max_keys``.
-FILE_KEY_FACTOR = 4
 
 
 @dataclass
@@ -160,7 +158,7 @@ class FragmentStream:
 
 def _file_scan(stream: FragmentStream) -> bool:
     """Is the fragment read as a file scan (filters as Arrow expressions), not sent as SQL?"""
-    return stream.fragment.columns is not None and not stream.connector.capabilities.sql
+    return not stream.connector.capabilities.sql
 
 
 def _literal(value: Any) -> exp.Expr:
@@ -258,19 +256,17 @@ class Execution:
             cursor.close()
 
     def _filter_by_keys(self, stream: FragmentStream, target: exp.Expr, keys: pa.Array) -> None:
-        fragment = stream.fragment
-        if _file_scan(stream):
-            # A file scan: the keys travel as an Arrow ``is_in`` filter, built straight from the array;
-            # the SQL shown names how many there were.
-            fragment.key_filters.append((target.name, keys))
-            shown = exp.In(this=target.copy(), expressions=[exp.Var(this=f"<{len(keys)} keys>")])
-            self._add_filter(stream, exp.false() if len(keys) == 0 else shown, arrow=False)
-            return
         if len(keys) == 0:
             # The producer is empty, so is the inner join: still ask the source (typed, exact), for nothing.
             self._add_filter(stream, exp.false())
-            return
-        self._add_filter(stream, exp.In(this=target.copy(), expressions=[_literal(k) for k in keys.to_pylist()]))
+        elif _file_scan(stream):
+            # A file scan: the keys travel as an Arrow ``is_in`` filter, built straight from the array;
+            # the SQL shown names how many there were.
+            stream.fragment.key_filters.append((target.name, keys))
+            shown = exp.In(this=target.copy(), expressions=[exp.Var(this=f"<{len(keys)} keys>")])
+            self._add_filter(stream, shown, arrow=False)
+        else:
+            self._add_filter(stream, exp.In(this=target.copy(), expressions=[_literal(k) for k in keys.to_pylist()]))
 
     def _add_filter(self, stream: FragmentStream, condition: exp.Expr, *, arrow: bool = True) -> None:
         fragment = stream.fragment
@@ -282,8 +278,6 @@ class Execution:
             for col in unqualified.find_all(exp.Column):
                 col.set("table", None)
             fragment.predicate = exp.and_(fragment.predicate, unqualified) if fragment.predicate else unqualified
-        elif _file_scan(stream) and isinstance(condition, exp.Boolean):
-            fragment.predicate = exp.false()
         fragment.sql = stream.connector.prepare(select.copy()).sql(dialect=fragment.dialect)
         stream.stats.sql = fragment.sql
 

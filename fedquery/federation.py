@@ -22,8 +22,6 @@ class Federation:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.catalog = Catalog(config)
-        #: seconds the latest analyze took, per table
-        self.last_analyze_seconds: dict[str, float] = {}
 
     def explain(self, sql: str, *, pushdown: str = "auto", analyze: bool = False) -> Plan:
         """Plan ``sql``; with ``analyze=True`` also run it and record what each fragment did.

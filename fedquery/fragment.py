@@ -42,8 +42,6 @@ class Fragment:
     estimated_rows: int | None = None
     #: estimated bytes of its result in Arrow, where known
     estimated_bytes: int | None = None
-    #: rows of the largest table it reads (the estimate before its filters), where known
-    base_rows: int | None = None
     #: semi-join reduction: (producer fragment name, producer output column, column of this fragment's
     #: source the keys filter); applied at run time once the producer has been read
     reducers: list[tuple[str, str, exp.Expr]] = field(default_factory=list)

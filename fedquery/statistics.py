@@ -172,5 +172,6 @@ def _untag(tagged: list[Any] | None) -> Any:
 
 
 def _plain(value: Any) -> Any:
+    """A JSON-able form of a statistics value (dates and decimals as text)."""
     tagged = _tag(value)
-    return None if tagged is None else (tagged[1] if tagged[0] not in ("decimal",) else str(value))
+    return None if tagged is None else tagged[1]

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from fedquery.planner.tree import conjuncts, unparen
+from fedquery.planner.tree import conjuncts, linked, unparen
 
 
 def derive_filters(expression: exp.Expr, *, context: Any) -> exp.Expr:
@@ -59,31 +59,21 @@ def _transitive_equalities(select: exp.Select) -> None:
     for join in select.args.get("joins") or []:
         on = join.args.get("on")
         conditions += conjuncts(on) if on is not None else []
-    parent: dict[tuple[str, str], tuple[str, str]] = {}
     columns: dict[tuple[str, str], exp.Column] = {}
     present: set[frozenset[tuple[str, str]]] = set()
-
-    def find(k: tuple[str, str]) -> tuple[str, str]:
-        while parent[k] != k:
-            k = parent[k]
-        return k
-
+    links = []
     for c in conditions:
         if isinstance(c, exp.EQ) and isinstance(c.left, exp.Column) and isinstance(c.right, exp.Column):
             left, right = c.left, c.right
             if not left.table or not right.table or not _same_type(left, right):
                 continue
             a, b = (left.table, left.name), (right.table, right.name)
-            for key, col in ((a, left), (b, right)):
-                parent.setdefault(key, key)
-                columns.setdefault(key, col)
+            columns.setdefault(a, left)
+            columns.setdefault(b, right)
             present.add(frozenset((a, b)))
-            parent[find(a)] = find(b)
-    classes: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for key in parent:
-        classes.setdefault(find(key), []).append(key)
+            links.append((a, b))
     implied = []
-    for members in classes.values():
+    for members in linked(columns, links):
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 if a[0] != b[0] and frozenset((a, b)) not in present:

@@ -56,19 +56,6 @@ def row_width(schema: pa.Schema) -> int:
     return width
 
 
-def column_distinct(query: exp.Expr, column: exp.Column, context: PlanContext) -> float | None:
-    """Distinct values of ``column`` (``alias.name``) among the rows of ``query``'s tables."""
-    tables = _tables(query, context)
-    table = tables.get(column.table)
-    if table is None:
-        return None
-    stats = _column(table, column.name)
-    rows = table.estimated_rows()
-    if stats is not None and stats.distinct:
-        return float(stats.distinct)
-    return float(rows) if rows is not None else None
-
-
 # -- queries -----------------------------------------------------------------------------------------
 def _query(query: exp.Expr, context: PlanContext) -> float | None:
     if isinstance(query, exp.Subquery):

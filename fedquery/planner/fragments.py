@@ -82,7 +82,6 @@ def make_fragment(
         columns = None
         base = None
     pushed = _pushed_operators(query, predicates)
-    used = [context.tables[t.name] for t in query.find_all(exp.Table) if t.name in context.tables]
     fragment = Fragment(
         id=len(context.fragments),
         name=f"__fq_f{len(context.fragments)}",
@@ -100,7 +99,6 @@ def make_fragment(
         pushed=pushed,
         output_aliases=aliases,
         estimated_rows=estimate_query(query, context),
-        base_rows=_base_rows(used),
     )
     for item in from_items(_first_select(query)):
         if isinstance(item, exp.Table) and item.name in context.tables:
@@ -109,13 +107,6 @@ def make_fragment(
         fragment.estimated_bytes = fragment.estimated_rows * row_width(schema)
     context.fragments.append(fragment)
     return fragment
-
-
-def _base_rows(tables: list[CatalogTable]) -> int | None:
-    counts = [t.estimated_rows() for t in tables]
-    if not counts or any(c is None for c in counts):
-        return None
-    return max(c for c in counts if c is not None)
 
 
 def _conjunction(predicates: list[exp.Expr] | None) -> exp.Expr | None:

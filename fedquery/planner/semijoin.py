@@ -20,7 +20,6 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlglot import exp
 
-from fedquery.executor import FILE_KEY_FACTOR
 from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import row_width, selectivity
@@ -34,6 +33,9 @@ MAX_SURVIVING_FILE = 0.25
 #: Keys sent to a SQL source cross the wire too (as SQL text): the rows a reduction saves must
 #: weigh at least this many times the keys it sends, in bytes.
 KEY_COST_FACTOR = 2
+#: Keys for a file scan become an Arrow ``is_in`` over an array, not SQL text: it takes this many
+#: times ``semijoin_max_keys`` (the executor applies the same factor).
+FILE_KEY_FACTOR = 4
 #: ... and where the producer's expected keys are at most this many times the key budget.
 KEY_BUDGET_SLACK = 2
 
@@ -237,10 +239,11 @@ def _source_column(fragment: Fragment, output: str) -> exp.Expr | None:
     if select.find(exp.Window) is not None:
         return None
     group = select.args.get("group")
+    keys = {g.sql() for g in group.expressions} if group is not None else None
     for projection in select.expressions:
         column = projection.unalias()
         if projection.alias_or_name == output and isinstance(column, exp.Column):
-            if group is not None and column.sql() not in {g.sql() for g in group.expressions}:
+            if keys is not None and column.sql() not in keys:
                 return None  # a filter commutes with GROUP BY only on a grouping key
             return column.copy()
     return None

@@ -22,7 +22,7 @@ from fedquery.planner.fragments import make_fragment, scoped_columns
 from fedquery.planner.partial_aggregate import plan_partial_aggregates
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
 from fedquery.planner.semijoin import plan_semijoins
-from fedquery.planner.tree import conjuncts, from_items
+from fedquery.planner.tree import conjuncts, from_items, linked
 
 
 def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
@@ -192,24 +192,14 @@ def _split_from(select: exp.Select, context: PlanContext) -> bool:
 
 def _connected(select: exp.Select, members: list[exp.Table]) -> list[list[exp.Table]]:
     """Members linked by equi-join conditions: a source is never sent a cross product to compute."""
-    parent = {m.alias_or_name: m.alias_or_name for m in members}
-
-    def find(a: str) -> str:
-        while parent[a] != a:
-            a = parent[a]
-        return a
-
     where = select.args.get("where")
-    for predicate in conjuncts(where.this) if where is not None else []:
-        if isinstance(predicate, exp.EQ) and isinstance(predicate.left, exp.Column):
-            if isinstance(predicate.right, exp.Column):
-                a, b = predicate.left.table, predicate.right.table
-                if a in parent and b in parent:
-                    parent[find(a)] = find(b)
-    components: dict[str, list[exp.Table]] = {}
-    for member in members:
-        components.setdefault(find(member.alias_or_name), []).append(member)
-    return list(components.values())
+    links = [
+        (p.left.table, p.right.table)
+        for p in conjuncts(where.this if where is not None else None)
+        if isinstance(p, exp.EQ) and isinstance(p.left, exp.Column) and isinstance(p.right, exp.Column)
+    ]
+    by_alias = {m.alias_or_name: m for m in members}
+    return [[by_alias[a] for a in group] for group in linked(by_alias, links)]
 
 
 def _is_inner(join: exp.Join) -> bool:
@@ -245,11 +235,11 @@ def _only_references(predicate: exp.Expr, aliases: set[str]) -> bool:
     return bool(tables) and tables <= aliases and predicate.find(exp.Rand) is None
 
 
-def _take_predicates(select: exp.Select, aliases: set[str], accept, context: PlanContext | None = None, connector=None):  # type: ignore[no-untyped-def]
+def _take_predicates(select: exp.Select, aliases: set[str], accept, context: PlanContext, connector):  # type: ignore[no-untyped-def]
     """Take the WHERE conjuncts over ``aliases`` only that ``accept`` allows.
 
-    With ``connector`` (and a strategy that pushes subtrees), filters with subqueries the
-    source can answer itself are taken too (see colocated.py).
+    With a strategy that pushes subtrees, filters with subqueries that ``connector``'s source
+    can answer itself are taken too (see colocated.py).
     """
     where = select.args.get("where")
     if where is None:
@@ -258,13 +248,7 @@ def _take_predicates(select: exp.Select, aliases: set[str], accept, context: Pla
     for predicate in conjuncts(where.this):
         if _only_references(predicate, aliases) and accept(predicate):
             taken.append(predicate)
-        elif (
-            connector is not None
-            and context is not None
-            and context.pushes_subtrees
-            and has_subquery(predicate)
-            and _colocated(predicate, aliases, connector, context)
-        ):
+        elif context.pushes_subtrees and has_subquery(predicate) and _colocated(predicate, aliases, connector, context):
             taken.append(predicate)
         else:
             kept.append(predicate)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
+from typing import TypeVar
+
 from sqlglot import exp
+
+K = TypeVar("K", bound=Hashable)
 
 
 def conjuncts(node: exp.Expr | None) -> list[exp.Expr]:
@@ -35,3 +40,25 @@ def from_items(select: exp.Select | None) -> list[exp.Expr]:
     if from_ is None:
         return []
     return [from_.this] + [j.this for j in select.args.get("joins") or []]
+
+
+def linked(items: Iterable[K], links: Iterable[tuple[K, K]]) -> list[list[K]]:
+    """Group ``items`` into the classes that ``links`` (pairs of items) connect, in first-seen order.
+
+    >>> linked("abcd", [("a", "c"), ("c", "d")])
+    [['a', 'c', 'd'], ['b']]
+    """
+    parent: dict[K, K] = {item: item for item in items}
+
+    def find(item: K) -> K:
+        while parent[item] != item:
+            item = parent[item]
+        return item
+
+    for a, b in links:
+        if a in parent and b in parent:
+            parent[find(a)] = find(b)
+    classes: dict[K, list[K]] = {}
+    for item in parent:
+        classes.setdefault(find(item), []).append(item)
+    return list(classes.values())
