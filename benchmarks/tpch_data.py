@@ -155,8 +155,10 @@ def _write_duckdb(parquet_dir: Path, tables: list[str], path: Path) -> None:
         path.unlink()
     con = duckdb.connect(str(path))
     for t in tables:
-        con.register("src", pq.read_table(parquet_dir / f"{t}.parquet"))
-        con.execute(f'CREATE TABLE "{t}" AS SELECT * FROM src')
+        table = pq.read_table(parquet_dir / f"{t}.parquet")
+        con.register("src", table)
+        con.execute(_ddl(t, table.schema, '"').format(name=f'"{t}"'))  # with its primary key, as a database has
+        con.execute(f'INSERT INTO "{t}" SELECT * FROM src')
         con.unregister("src")
     con.close()
 
@@ -181,7 +183,8 @@ def _write_sqlite(parquet_dir: Path, tables: list[str], path: Path) -> None:
     for t in tables:
         table = pq.read_table(parquet_dir / f"{t}.parquet")
         columns = ", ".join(f'"{f.name}" {_sqlite_type(f)}' for f in table.schema)
-        con.execute(f'CREATE TABLE "{t}" ({columns})')
+        keys = ", ".join(f'"{k}"' for k in PRIMARY_KEYS[t])
+        con.execute(f'CREATE TABLE "{t}" ({columns}, PRIMARY KEY ({keys}))')
         rows = zip(*[[_sqlite_value(v) for v in c.to_pylist()] for c in table.columns])
         marks = ", ".join("?" for _ in table.schema)
         con.executemany(f'INSERT INTO "{t}" VALUES ({marks})', rows)

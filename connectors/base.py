@@ -163,8 +163,18 @@ class Connector(ABC):
         """Count the rows (may scan the table); None where the source cannot count cheaply."""
         return None
 
+    def enforced_key(self, table: TableInfo) -> list[str] | None:
+        """The primary key the source itself declares and enforces (databases); None where it has none.
+
+        The planner relies on it (no two rows share it); a key declared only in the config is not.
+        """
+        return None
+
     def primary_key(self, table: TableInfo) -> list[str] | None:
         """The primary key columns, where the source declares them (or the config does)."""
+        enforced = self.enforced_key(table)
+        if enforced:
+            return enforced
         declared = table.options.get("primary_key")
         if isinstance(declared, str):
             return [declared]

@@ -82,7 +82,7 @@ class DuckDBConnector(Connector):
         ).fetchone()
         return TableStats(row_count=int(row[0]) if row else None)
 
-    def primary_key(self, table: TableInfo) -> list[str] | None:
+    def enforced_key(self, table: TableInfo) -> list[str] | None:
         row = (
             self.connection()
             .execute(
@@ -92,7 +92,7 @@ class DuckDBConnector(Connector):
             )
             .fetchone()
         )
-        return list(row[0]) if row else super().primary_key(table)
+        return list(row[0]) if row else None
 
     def modified(self, table: TableInfo) -> datetime | None:
         return self.file_modified()

@@ -186,13 +186,13 @@ class MySQLConnector(RemoteConnector):
             )
         return found
 
-    def primary_key(self, table: TableInfo) -> list[str] | None:
+    def enforced_key(self, table: TableInfo) -> list[str] | None:
         rows = self.query_rows(
             "SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = %s "
             "AND table_name = %s AND constraint_name = 'PRIMARY' ORDER BY ordinal_position",
             table.remote,
         )
-        return [r[0] for r in rows] or super().primary_key(table)
+        return [r[0] for r in rows] or None
 
     def modified(self, table: TableInfo) -> datetime | None:
         rows = self.query_rows(

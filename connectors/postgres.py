@@ -156,7 +156,7 @@ class PostgresConnector(RemoteConnector):
             )
         return out
 
-    def primary_key(self, table: TableInfo) -> list[str] | None:
+    def enforced_key(self, table: TableInfo) -> list[str] | None:
         rows = self.query_rows(
             "SELECT kcu.column_name FROM information_schema.table_constraints tc "
             "JOIN information_schema.key_column_usage kcu "
@@ -165,7 +165,7 @@ class PostgresConnector(RemoteConnector):
             "ORDER BY kcu.ordinal_position",
             table.remote,
         )
-        return [r[0] for r in rows] or super().primary_key(table)
+        return [r[0] for r in rows] or None
 
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:

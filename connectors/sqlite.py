@@ -89,14 +89,14 @@ class SqliteConnector(Connector):
             con.close()
         return TableStats(row_count=int(count))
 
-    def primary_key(self, table: TableInfo) -> list[str] | None:
+    def enforced_key(self, table: TableInfo) -> list[str] | None:
         con = self.connect()
         try:
             rows = con.execute(f"PRAGMA table_info({self.remote_table(table).sql('sqlite')})").fetchall()
         finally:
             con.close()
         keys = sorted((r[5], r[1]) for r in rows if r[5])
-        return [name for _, name in keys] or super().primary_key(table)
+        return [name for _, name in keys] or None
 
     def modified(self, table: TableInfo) -> datetime | None:
         return self.file_modified()

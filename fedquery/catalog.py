@@ -27,6 +27,7 @@ class CatalogTable:
     _schema: pa.Schema | None = field(default=None, repr=False)
     store: StatisticsStore | None = field(default=None, repr=False)
     _stats: TableStats | None = field(default=None, repr=False)
+    _key: tuple[str, ...] | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -63,6 +64,15 @@ class CatalogTable:
     def estimated_rows(self) -> int | None:
         """Row count from the statistics; None where the source cannot tell."""
         return self.statistics().row_count
+
+    def unique_key(self) -> tuple[str, ...]:
+        """The primary key the source enforces (empty where none), read once per catalog like the schema."""
+        if self._key is None:
+            try:
+                self._key = tuple(self.connector.enforced_key(self.info) or ())
+            except Exception:  # noqa: BLE001 - unknown: the planner assumes no key; the scan reports errors
+                return ()
+        return self._key
 
     def arrow_schema(self) -> pa.Schema:
         if self._schema is None:

@@ -36,6 +36,15 @@ if TYPE_CHECKING:
 _DONE = object()
 
 
+class TopNIncomplete(Exception):
+    """The top-N driver's first rows gave the query fewer rows than its LIMIT: run it again with more
+    (``unlimited``: without top-N, as when a sort key was NULL)."""
+
+    def __init__(self, unlimited: bool = False) -> None:
+        super().__init__("top-N: the driver's first rows were too few")
+        self.unlimited = unlimited
+
+
 @dataclass
 class FragmentStats:
     fragment: str
@@ -172,8 +181,14 @@ def _literal(value: Any) -> exp.Expr:
 class Execution:
     """One running query: its DuckDB connection, its fragment streams, its result stream."""
 
-    def __init__(self, plan: Plan, catalog: Catalog, settings: Settings) -> None:
+    def __init__(
+        self, plan: Plan, catalog: Catalog, settings: Settings, earlier: list[FragmentStats] | None = None
+    ) -> None:
         self.plan = plan
+        #: what earlier attempts of the same query moved (a top-N driver that fetched too few rows)
+        self.earlier = list(earlier or [])
+        #: top-N drivers whose fetch stopped at their limit (so the answer must be checked)
+        self.truncated: set[str] = set()
         self.catalog = catalog
         self.settings = settings
         self.loaded = {f.name: threading.Event() for f in plan.fragments}
@@ -202,10 +217,14 @@ class Execution:
                 loader.start()
             for loader in loaders:
                 loader.join()
-            error = self._fragment_error() or next((e for e in self._load_errors if e is not None), None)
+            retry = next((e for e in self._load_errors if isinstance(e, TopNIncomplete)), None)
+            error = retry or self._fragment_error() or next((e for e in self._load_errors if e is not None), None)
             if error is not None:
                 raise error
-            reader = self.con.sql(self.plan.local_sql).to_arrow_reader(self.settings.batch_size)
+            if self.truncated:
+                reader = self._checked_top_n()
+            else:
+                reader = self.con.sql(self.plan.local_sql).to_arrow_reader(self.settings.batch_size)
         except duckdb.Error as exc:
             self.close()
             raise self._fragment_error() or ExecutionError(
@@ -215,6 +234,30 @@ class Execution:
             self.close()
             raise
         return pa.RecordBatchReader.from_batches(reader.schema, self._guarded(reader))
+
+    def _checked_top_n(self) -> pa.RecordBatchReader:
+        """The local query over a driver's first rows is the answer if it still fills its LIMIT: every
+        row not fetched sorts after the last fetched one, or ties with it (and any tied row will do)."""
+        table = self.con.sql(self.plan.local_sql).to_arrow_table()
+        needed = min(f.top_n.needed for f in self.plan.fragments if f.top_n is not None and f.name in self.truncated)
+        if table.num_rows < needed:
+            raise TopNIncomplete()
+        return table.to_reader(max_chunksize=self.settings.batch_size)
+
+    def _cut(self, cursor: Any, fragment: Fragment, fetched: str) -> None:
+        """A top-N driver read: note whether its fetch stopped at the limit (then the answer is checked)."""
+        assert fragment.top_n is not None
+        name = exp.to_identifier(fragment.name, quoted=True).sql("duckdb")
+        source = exp.to_identifier(fetched, quoted=True).sql("duckdb")
+        cursor.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}")
+        if cursor.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0] < fragment.top_n.limit:
+            return  # all of the driver's rows
+        keys = [exp.column(c, quoted=True).sql("duckdb") for c, _ in fragment.top_n.keys]
+        if cursor.sql(f"SELECT count(*) FROM {source} WHERE {' OR '.join(f'{k} IS NULL' for k in keys)}").fetchall()[0][
+            0
+        ]:
+            raise TopNIncomplete(unlimited=True)  # NULL sort keys: each source places them its own way
+        self.truncated.add(fragment.name)
 
     def _reduce(self, stream: FragmentStream) -> None:
         """Semi-join reduction: filter this fragment by the distinct keys of its producers."""
@@ -290,9 +333,16 @@ class Execution:
             schema = stream.wait_schema()
             source = f"{stream.fragment.name}_stream"
             cursor.register(source, pa.RecordBatchReader.from_batches(schema, stream.batches()))
-            cursor.execute(f'CREATE TABLE "{stream.fragment.name}" AS SELECT * FROM "{source}"')
+            top_n = stream.fragment.top_n is not None
+            table = f"{stream.fragment.name}__fetched" if top_n else stream.fragment.name
+            cursor.execute(f'CREATE TABLE "{table}" AS SELECT * FROM "{source}"')
             cursor.unregister(source)
+            if top_n:
+                self._cut(cursor, stream.fragment, table)
             self.loaded[stream.fragment.name].set()
+        except TopNIncomplete as exc:
+            self._load_errors.append(exc)
+            self._cancel_all()
         except FedQueryError as exc:
             self._load_errors.append(exc)
             self._cancel_all()
@@ -375,4 +425,4 @@ class Execution:
 
     @property
     def stats(self) -> list[FragmentStats]:
-        return [s.stats for s in self.streams]
+        return [s.stats for s in self.streams] + self.earlier

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from fedquery.catalog import Catalog
 from fedquery.config import Config, load_config
-from fedquery.executor import Execution
+from fedquery.executor import Execution, FragmentStats, TopNIncomplete
 from fedquery.planner import Plan, plan
+from fedquery.planner.top_n import MAX_SCALE, RETRY_SCALE
 from fedquery.result import Result
 
 if TYPE_CHECKING:
@@ -42,10 +43,25 @@ class Federation:
 
     def sql(self, sql: str, *, pushdown: str = "auto") -> Result:
         """Plan and run ``sql``; the result streams. ``pushdown`` as for :meth:`explain`."""
-        the_plan = plan(sql, self.catalog, pushdown=pushdown)
-        execution = Execution(the_plan, self.catalog, self.config.settings)
-        reader = execution.start()
-        return Result(reader, execution)
+        scale, earlier = 1, list[FragmentStats]()
+        while True:
+            the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale)
+            execution = Execution(the_plan, self.catalog, self.config.settings, earlier=earlier)
+            try:
+                reader = execution.start()
+            except TopNIncomplete as retry:
+                # The top-N driver's first rows were too few: again with more, finally without top-N.
+                scale = 0 if retry.unlimited or scale * RETRY_SCALE > MAX_SCALE else scale * RETRY_SCALE
+                earlier = [_attempt(s, len(earlier) + 1) for s in execution.stats if s not in earlier] + earlier
+                continue
+            if earlier:
+                the_plan.notes.append(
+                    "top-N: the driver's first rows were too few; this is attempt "
+                    f"{1 + len({s.fragment.rsplit('@', 1)[1] for s in earlier})} "
+                    f"({'without top-N' if scale == 0 else f'{scale}x the first fetch'}); earlier attempts' "
+                    "fragments are listed as name@attempt"
+                )
+            return Result(reader, execution)
 
     def tables(self, department: str | None = None) -> list[dict[str, Any]]:
         """Department, table, source, kind and columns of every table."""
@@ -97,6 +113,13 @@ class Federation:
     def __repr__(self) -> str:
         where = self.config.path or "dict config"
         return f"<fedquery.Federation {where}: {', '.join(self.config.departments)}>"
+
+
+def _attempt(stats: FragmentStats, attempt: int) -> FragmentStats:
+    """A fragment's figures from an earlier attempt, named ``name@attempt``."""
+    copy = FragmentStats(**stats.to_dict())
+    copy.fragment = f"{stats.fragment}@{attempt}"
+    return copy
 
 
 def connect(config: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Federation:

@@ -13,6 +13,22 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class TopN:
+    """The fragment drives a top-N query: it is sent ``ORDER BY keys LIMIT limit``.
+
+    The answer is complete when the local query over the fetched rows still returns
+    ``needed`` rows; otherwise the query runs again with more (see executor)."""
+
+    #: (output column, descending) in order
+    keys: list[tuple[str, bool]]
+    limit: int
+    needed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keys": [[c, "DESC" if d else "ASC"] for c, d in self.keys], "limit": self.limit, "needed": self.needed}
+
+
+@dataclass
 class Fragment:
     """What is sent to one source.
 
@@ -47,6 +63,8 @@ class Fragment:
     reducers: list[tuple[str, str, exp.Expr]] = field(default_factory=list)
     #: file scans: (column, Arrow array of keys) semi-join filters applied at run time as ``is_in``
     key_filters: list[tuple[str, Any]] = field(default_factory=list, repr=False)
+    #: top-N through the joins above it (strategy auto), or None
+    top_n: TopN | None = None
     #: planning only: the catalog table behind each table alias of its top-level FROM list
     alias_tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -65,4 +83,5 @@ class Fragment:
             "estimated_rows": self.estimated_rows,
             "estimated_bytes": self.estimated_bytes,
             "reduced_by": [f"{name}.{column}" for name, column, _ in self.reducers],
+            "top_n": self.top_n.to_dict() if self.top_n is not None else None,
         }

@@ -49,6 +49,18 @@ def tpch_fed(tpch_config: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
+def analyzed(tpch_config: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The TPC-H federation with exact statistics (``fed.analyze()``), cached in a private directory."""
+    import fedquery
+
+    fed = fedquery.connect(tpch_config)
+    fed.config.settings = type(fed.config.settings)(cache_directory=str(tmp_path_factory.mktemp("stats")))
+    fed.analyze()
+    yield fed
+    fed.close()
+
+
+@pytest.fixture(scope="session")
 def oracle(tpch_dir: Path):  # type: ignore[no-untyped-def]
     con = tpch_data.oracle(tpch_dir)
     yield con

@@ -66,3 +66,30 @@ def test_subquery_filters_run_inside_postgres(number: int, marker: str, db_fed) 
     plan = db_fed.explain(tpch_data.federate(tpch_data.query(number), SPLIT))
     sales = next(f for f in plan.fragments if f.kind == "postgres")
     assert marker in sales.sql and "join" in sales.pushed, str(plan)
+
+
+@pytest.fixture(scope="module")
+def db_analyzed(db_fed, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    fed = fedquery.connect(db_fed.config.path)
+    fed.config.settings = type(fed.config.settings)(cache_directory=str(tmp_path_factory.mktemp("dbstats")))
+    fed.analyze()
+    yield fed
+    fed.close()
+
+
+@pytest.mark.parametrize("number", [3, 10])
+def test_top_n_driven_by_postgresql(number: int, db_analyzed, oracle, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Top-N through the cross-source join: PostgreSQL sends its first rows (ORDER BY ... LIMIT in its
+    dialect, NULLS LAST), MariaDB then only the customers they name; keys are the servers' own."""
+    from fedquery.planner import top_n
+
+    monkeypatch.setattr(top_n, "MIN_DRIVER_ROWS", 0)  # SF 0.01 is far below where it pays on its own
+    sql = tpch_data.query(number)
+    result = db_analyzed.sql(tpch_data.federate(sql, SPLIT))
+    got = result.fetchall()
+    assert_same_rows(got, oracle.sql(sql).fetchall(), ordered=True)
+    driver = next((f for f in result.plan.fragments if f.top_n is not None), None)
+    assert driver is not None and driver.kind == "postgres", str(result.plan)
+    assert " LIMIT " in driver.sql and "DESC NULLS LAST" in driver.sql
+    crm = next(f for f in result.plan.fragments if f.department == "crm")
+    assert crm.reducers and crm.reducers[0][0] == driver.name

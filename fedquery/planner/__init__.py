@@ -35,11 +35,13 @@ PASSES: tuple[Pass, ...] = (validate, bind, normalise, decorrelate, derive_filte
 STRATEGIES = ("none", "filters", "full", "auto")
 
 
-def plan(sql: str, catalog: Catalog, passes: Sequence[Pass] = PASSES, *, pushdown: str = "auto") -> Plan:
+def plan(
+    sql: str, catalog: Catalog, passes: Sequence[Pass] = PASSES, *, pushdown: str = "auto", top_n_scale: int = 1
+) -> Plan:
     if pushdown not in STRATEGIES:
         raise PlanError(f"unknown pushdown strategy {pushdown!r}; choose one of {', '.join(STRATEGIES)}")
     started = time.perf_counter()
-    context = PlanContext(catalog=catalog, sql=sql, pushdown=pushdown)
+    context = PlanContext(catalog=catalog, sql=sql, pushdown=pushdown, top_n_scale=top_n_scale)
     expression = parse(sql, context=context)
     for step in passes:
         expression = step(expression, context=context)

@@ -30,6 +30,9 @@ class PlanContext:
     #: none (whole tables), filters (projections and filters), full (largest single-source
     #: subtrees), auto (the default: full plus the cost-based choices of statistics)
     pushdown: str = "auto"
+    #: top-N through joins: the driver's first fetch is multiplied by this (0: no top-N); a query
+    #: whose first fetch proved too small is planned again with a larger scale
+    top_n_scale: int = 1
 
     @property
     def pushes_subtrees(self) -> bool:

@@ -84,14 +84,19 @@ def _query(query: exp.Expr, context: PlanContext) -> float | None:
         else:
             return None
     where = query.args.get("where")
-    rows *= conjunction_selectivity(conjuncts(where.this) if where is not None else [], tables)
+    rows *= conjunction_selectivity(conjuncts(where.this) if where is not None else [], tables, context)
     for join in query.args.get("joins") or []:
         on = join.args.get("on")
         for predicate in conjuncts(on) if on is not None else []:
-            rows *= selectivity(predicate, tables)
+            rows *= selectivity(predicate, tables, context)
     group = query.args.get("group")
     if group is not None:
-        rows = group_count(rows, list(group.expressions), tables)
+        groups = group_count(rows, list(group.expressions), tables)
+        having = query.args.get("having")
+        if having is not None:
+            size = rows / max(1.0, groups)
+            groups *= math.prod(_having_selectivity(p, tables, size) for p in conjuncts(having.this))
+        rows = groups
     elif any(p.find(exp.AggFunc) for p in query.expressions):
         rows = 1.0
     elif query.args.get("distinct") is not None:
@@ -114,13 +119,18 @@ def group_count(rows: float, keys: list[exp.Expr], tables: dict[str, CatalogTabl
 
 
 # -- predicates --------------------------------------------------------------------------------------
-def selectivity(predicate: exp.Expr, tables: dict[str, CatalogTable]) -> float:
-    """The fraction of rows ``predicate`` keeps (a join condition: of the cross product)."""
-    s = _selectivity(predicate, tables)
+def selectivity(predicate: exp.Expr, tables: dict[str, CatalogTable], context: PlanContext | None = None) -> float:
+    """The fraction of rows ``predicate`` keeps (a join condition: of the cross product).
+
+    With ``context``, ``x IN (subquery)`` is estimated from the subquery's own estimate.
+    """
+    s = _selectivity(predicate, tables, context)
     return min(1.0, max(s, 1e-9))
 
 
-def conjunction_selectivity(predicates: list[exp.Expr], tables: dict[str, CatalogTable]) -> float:
+def conjunction_selectivity(
+    predicates: list[exp.Expr], tables: dict[str, CatalogTable], context: PlanContext | None = None
+) -> float:
     """Conditions that all hold: independent, except a lower and an upper bound on one column.
 
     ``d >= a AND d < b`` keeps ``s(d >= a) + s(d < b) - 1`` of the rows, not their product
@@ -131,7 +141,7 @@ def conjunction_selectivity(predicates: list[exp.Expr], tables: dict[str, Catalo
     for predicate in predicates:
         bound = _bound(predicate, tables)
         if bound is None:
-            result *= selectivity(predicate, tables)
+            result *= selectivity(predicate, tables, context)
             continue
         column, side = bound
         s = selectivity(predicate, tables)
@@ -155,20 +165,22 @@ def _bound(p: exp.Expr, tables: dict[str, CatalogTable]) -> tuple[str, str] | No
     return column.sql(), "high" if below else "low"
 
 
-def _selectivity(p: exp.Expr, tables: dict[str, CatalogTable]) -> float:
+def _selectivity(p: exp.Expr, tables: dict[str, CatalogTable], context: PlanContext | None = None) -> float:
     if p.args.get("negate"):  # sqlglot writes NOT LIKE / NOT IN / NOT BETWEEN as the positive form, negated
         positive = p.copy()
         positive.set("negate", None)
-        return 1.0 - _selectivity(positive, tables)
+        return 1.0 - _selectivity(positive, tables, context)
     if isinstance(p, exp.Paren):
-        return _selectivity(p.this, tables)
+        return _selectivity(p.this, tables, context)
     if isinstance(p, exp.And):
-        return _selectivity(p.left, tables) * _selectivity(p.right, tables)
+        return _selectivity(p.left, tables, context) * _selectivity(p.right, tables, context)
     if isinstance(p, exp.Or):
-        a, b = _selectivity(p.left, tables), _selectivity(p.right, tables)
+        a, b = _selectivity(p.left, tables, context), _selectivity(p.right, tables, context)
         return a + b - a * b
     if isinstance(p, exp.Not):
-        return 1.0 - _selectivity(p.this, tables)
+        return 1.0 - _selectivity(p.this, tables, context)
+    if isinstance(p, exp.In) and p.args.get("query") is not None and context is not None:
+        return _in_subquery(p, tables, context)
     if p.find(exp.Subquery, exp.Select) is not None:
         return SUBQUERY
     if isinstance(p, exp.EQ) and isinstance(p.left, exp.Column) and isinstance(p.right, exp.Column):
@@ -219,6 +231,65 @@ def _selectivity(p: exp.Expr, tables: dict[str, CatalogTable]) -> float:
     if isinstance(p, exp.Boolean):
         return 1.0 if p.this else 0.0
     return OTHER
+
+
+def _in_subquery(p: exp.In, tables: dict[str, CatalogTable], context: PlanContext) -> float:
+    """``x IN (SELECT k ...)``: the subquery's distinct keys over the distinct values of ``x``."""
+    column = p.this if isinstance(p.this, exp.Column) else None
+    distinct = _distinct(column, tables) if column is not None else None
+    inner = _query(p.args["query"], context)
+    if inner is None or not distinct:
+        return SUBQUERY
+    return min(1.0, inner / distinct)
+
+
+#: A HAVING condition on an aggregate never estimated below this (its tails are the least known).
+HAVING_FLOOR = 1e-4
+
+
+def _having_selectivity(p: exp.Expr, tables: dict[str, CatalogTable], size: float) -> float:
+    """The fraction of groups of about ``size`` rows that ``AGG(column) <op> constant`` keeps.
+
+    The column's values are taken as uniform between its min and max and independent, so a
+    group's SUM is about normal with mean ``size * mean`` and variance ``size * variance``,
+    its AVG with ``mean`` and ``variance / size``, its COUNT(*) about ``size`` (Poisson); MIN
+    and MAX follow the order statistics. Anything else: the RANGE guess.
+    """
+    if not isinstance(p, (exp.GT, exp.GTE, exp.LT, exp.LTE)):
+        return EQUALITY if isinstance(p, exp.EQ) else RANGE
+    agg, value = (p.left, _value(p.right)) if isinstance(p.left, exp.AggFunc) else (p.right, _value(p.left))
+    if not isinstance(agg, exp.AggFunc) or not isinstance(value, decimal.Decimal):
+        return RANGE
+    above = isinstance(p, (exp.GT, exp.GTE)) == (p.left is agg)
+    c = float(value)
+    if isinstance(agg, exp.Count) and not agg.args.get("distinct") and not isinstance(agg.this, exp.Distinct):
+        return _normal_tail(c, size, math.sqrt(max(size, 1.0)), above)
+    column = agg.this if isinstance(agg.this, exp.Column) else None
+    stats = _stats(column, tables) if column is not None else None
+    low, high = (_number(stats.min), _number(stats.max)) if stats is not None else (None, None)
+    if low is None or high is None or high <= low:
+        return RANGE
+    mean, sd = (low + high) / 2, (high - low) / math.sqrt(12)
+    n = max(size, 1.0)
+    if isinstance(agg, exp.Sum):
+        return _normal_tail(c, n * mean, math.sqrt(n) * sd, above)
+    if isinstance(agg, exp.Avg):
+        return _normal_tail(c, mean, sd / math.sqrt(n), above)
+    if isinstance(agg, (exp.Max, exp.Min)):
+        below_c = min(1.0, max(0.0, (c - low) / (high - low)))  # one value's chance to be below c
+        all_below = below_c**n if isinstance(agg, exp.Max) else 1.0 - (1.0 - below_c) ** n
+        return max(HAVING_FLOOR, 1.0 - all_below if above else all_below)
+    return RANGE
+
+
+def _normal_tail(c: float, mean: float, sd: float, above: bool) -> float:
+    """P(X > c) (or P(X < c)) for X normal(mean, sd), floored at HAVING_FLOOR."""
+    if sd <= 0:
+        inside = c < mean if above else c > mean
+        return 1.0 if inside else HAVING_FLOOR
+    z = (c - mean) / sd
+    upper = 0.5 * math.erfc(z / math.sqrt(2))
+    return max(HAVING_FLOOR, upper if above else 1.0 - upper)
 
 
 def _column_and_value(p: exp.Binary) -> tuple[exp.Column | None, Any]:

@@ -48,6 +48,15 @@ def plan_partial_aggregates(select: exp.Select, context: PlanContext) -> bool:
     return best is not None and _rewrite(select, best[1], best[2], int(best[0]), context)
 
 
+def pre_aggregate(select: exp.Select, alias: str, fragment: Fragment, context: PlanContext) -> bool:
+    """Pre-aggregate ``fragment`` (``alias`` in ``select``) wherever that is valid, profitable or not
+    (top-N needs one row per group); True if it was."""
+    if not _eligible(select):
+        return False
+    groups = _worthwhile(select, alias, fragment, context, at_most=None)
+    return groups is not None and _rewrite(select, alias, fragment, int(groups), context)
+
+
 def _eligible(select: exp.Select) -> bool:
     if any(j.side in ("RIGHT", "FULL") or j.args.get("using") for j in select.args.get("joins") or []):
         return False  # inner and LEFT joins only
@@ -99,8 +108,10 @@ def _columns_of(node: exp.Expr, alias: str) -> list[exp.Column]:
     return [c for c in node.find_all(exp.Column) if c.table == alias]
 
 
-def _worthwhile(select: exp.Select, alias: str, fragment: Fragment, context: PlanContext) -> float | None:
-    """Expected groups if ``fragment`` can be pre-aggregated with profit, else None."""
+def _worthwhile(
+    select: exp.Select, alias: str, fragment: Fragment, context: PlanContext, at_most: float | None = MAX_GROUP_FRACTION
+) -> float | None:
+    """Expected groups if ``fragment`` can be pre-aggregated, to at most ``at_most`` of its rows, else None."""
     connector = context.catalog.connector(fragment.department, fragment.source)
     caps = connector.capabilities
     inner = fragment.expression
@@ -121,9 +132,11 @@ def _worthwhile(select: exp.Select, alias: str, fragment: Fragment, context: Pla
             return None  # COUNT(*) counts the NULL-extended row; a partial count there would be NULL
         if not mine and not count_star and not _duplicate_insensitive(agg):
             return None  # SUM/COUNT over another fragment would see each row once per pre-aggregated group
-    keys = _key_outputs(select, alias)
+    keys = key_outputs(select, alias)
     groups = _groups(fragment, keys)
-    if groups is None or groups > MAX_GROUP_FRACTION * fragment.estimated_rows:
+    if at_most is None:
+        return groups if groups is not None else float(fragment.estimated_rows)
+    if groups is None or groups > at_most * fragment.estimated_rows:
         return None
     return groups
 
@@ -133,7 +146,7 @@ def _nullable(select: exp.Select, alias: str) -> bool:
     return any(j.side == "LEFT" and j.this.alias_or_name == alias for j in select.args.get("joins") or [])
 
 
-def _key_outputs(select: exp.Select, alias: str) -> list[str]:
+def key_outputs(select: exp.Select, alias: str) -> list[str]:
     """Outputs of the fragment the query needs outside the aggregates that will be pre-computed."""
     inside = {id(c) for agg in _aggregates(select) for c in _columns_of(agg, alias)}
     return list(dict.fromkeys(c.name for c in _columns_of(select, alias) if id(c) not in inside))
@@ -170,7 +183,7 @@ def _rewrite(select: exp.Select, alias: str, fragment: Fragment, groups: int, co
     inner = fragment.expression
     assert isinstance(inner, exp.Select)
     sources = {p.alias_or_name: p.unalias() for p in inner.expressions}
-    keys = _key_outputs(select, alias)
+    keys = key_outputs(select, alias)
     partials: list[tuple[exp.AggFunc, str, exp.Expr]] = []  # (outer aggregate, partial output, partial expr)
     for agg in _aggregates(select):
         if not _columns_of(agg, alias) and not (isinstance(agg, exp.Count) and isinstance(agg.this, exp.Star)):
@@ -180,10 +193,12 @@ def _rewrite(select: exp.Select, alias: str, fragment: Fragment, groups: int, co
         for column in _columns_of(partial, alias):
             column.replace(sources[column.name].copy())
         partials.append((agg, name, partial))
+    projections = {p.alias_or_name: p for p in inner.expressions}
     new_inner = inner.copy()
     new_inner.set(
         "expressions",
-        [p.copy() for p in inner.expressions if p.alias_or_name in keys]
+        # in the order of ``keys``, the order the schema below is typed in
+        [projections[k].copy() for k in keys]
         + [exp.alias_(partial, name, quoted=True) for _, name, partial in partials],
     )
     if keys:

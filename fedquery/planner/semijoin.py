@@ -80,6 +80,8 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
             target = _source_column(consumer, c_col)
             if target is None or not _key_type(consumer, c_col):
                 continue
+            if any(p == producer.name and t.sql() == target.sql() for p, _, t in consumer.reducers):
+                continue  # planned already (an earlier round)
             keys = _distinct_keys(producer, p_col, rows[producer.name], unreduced[producer.name])
             domain = _key_domain(consumer, target)
             factor = FILE_KEY_FACTOR if not _sql_source(consumer, context) else 1

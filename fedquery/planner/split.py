@@ -22,13 +22,17 @@ from fedquery.planner.fragments import make_fragment, scoped_columns
 from fedquery.planner.partial_aggregate import plan_partial_aggregates
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
 from fedquery.planner.semijoin import plan_semijoins
+from fedquery.planner.top_n import plan_top_n
 from fedquery.planner.tree import conjuncts, from_items, linked
 
 
 def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     holder = exp.Subquery(this=expression)
     _split_query(expression, context)
-    return holder.this
+    root = holder.this
+    if context.pushdown == "auto" and isinstance(root, exp.Select) and plan_top_n(root, context) is not None:
+        plan_semijoins(root, context)  # the driver is small now: its keys reduce the others
+    return root
 
 
 def _split_query(query: exp.Expr, context: PlanContext) -> None:
