@@ -75,14 +75,16 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
         for producer, p_col, consumer, c_col in candidates:
             if (producer.name, consumer.name) in chosen or producer.name not in rows or consumer.name not in rows:
                 continue
-            if consumer.name in _producers_of(producer, fragments) or rows[producer.name] > rows[consumer.name]:
-                continue  # no cycles; the smaller side goes first
+            if consumer.name in _producers_of(producer, fragments):
+                continue  # no cycles
             target = _source_column(consumer, c_col)
             if target is None or not _key_type(consumer, c_col):
                 continue
             if any(p == producer.name and t.sql() == target.sql() for p, _, t in consumer.reducers):
                 continue  # planned already (an earlier round)
             keys = _distinct_keys(producer, p_col, rows[producer.name], unreduced[producer.name])
+            if keys >= rows[consumer.name]:
+                continue  # the side with fewer keys than the other has rows goes first
             domain = _key_domain(consumer, target)
             factor = FILE_KEY_FACTOR if not _sql_source(consumer, context) else 1
             if domain is None or keys > budget * factor:
@@ -197,26 +199,74 @@ def _distinct_keys(producer: Fragment, column: str, rows: float, unreduced: floa
     """How many distinct keys the producer is expected to send.
 
     ``rows`` of a table of ``n`` rows holding ``d`` distinct keys (``n / d`` rows each,
-    uniformly) hold about ``d * (1 - (1 - rows / n) ** (n / d))`` distinct keys.
+    uniformly) hold about ``d * (1 - (1 - rows / n) ** (n / d))`` distinct keys. Inside a
+    producer that joins, a key equal to another table's column has at most that column's
+    surviving values: Q5's customers of region ASIA hold 5 nation keys, not 25.
     """
     source = _source_column(producer, column)
     if source is None or not isinstance(source, exp.Column):
         return rows
-    domain = _key_domain(producer, source)
-    table = producer.alias_tables.get(source.table)
-    n = table.estimated_rows() if table is not None else None
-    if domain is None or not n:
-        return rows
-    # The rows of the key's own table that the producer keeps: its filters on that table, and
-    # whatever reductions of the producer itself remove.
-    taken = 1.0
+    kept = _kept_fractions(producer)
+    if unreduced and source.table in kept:
+        kept[source.table] *= min(1.0, rows / unreduced)
     where = producer.expression.args.get("where") if isinstance(producer.expression, exp.Select) else None
+    equal = {(source.table, source.name)}
+    for a, b in _equalities(where):
+        if a in equal or b in equal:
+            equal |= {a, b}
+    estimates = [_surviving_values(producer, table, name, kept.get(table, 1.0)) for table, name in equal]
+    known = [e for e in estimates if e is not None]
+    return min([rows, *known])
+
+
+def _equalities(where: exp.Where | None) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    return [
+        ((p.left.table, p.left.name), (p.right.table, p.right.name))
+        for p in conjuncts(where.this if where is not None else None)
+        if isinstance(p, exp.EQ) and isinstance(p.left, exp.Column) and isinstance(p.right, exp.Column)
+    ]
+
+
+def _surviving_values(fragment: Fragment, table: str, column: str, kept: float) -> float | None:
+    """Distinct values of ``table.column`` among the ``kept`` fraction of its table's rows."""
+    domain = _key_domain(fragment, exp.column(column, table=table))
+    catalog_table = fragment.alias_tables.get(table)
+    n = catalog_table.estimated_rows() if catalog_table is not None else None
+    if domain is None or not n:
+        return None
+    return domain * (1 - (1 - min(1.0, kept)) ** (n / domain))
+
+
+def _kept_fractions(fragment: Fragment) -> dict[str, float]:
+    """Per table of the fragment, the fraction of its rows its own filters and its joins keep.
+
+    A join ``t.a = u.b`` keeps the rows of ``t`` whose ``a`` is among ``u``'s surviving ``b``
+    values (independence otherwise); two passes carry a filter two joins along (region ->
+    nation -> customer).
+    """
+    select = fragment.expression
+    if not isinstance(select, exp.Select):
+        return {}
+    where = select.args.get("where")
+    kept = {alias: 1.0 for alias in fragment.alias_tables}
     for predicate in conjuncts(where.this) if where is not None else []:
-        if {c.table for c in predicate.find_all(exp.Column)} == {source.table}:
-            taken *= selectivity(predicate, producer.alias_tables)
-    if unreduced:
-        taken *= min(1.0, rows / unreduced)
-    return min(rows, domain * (1 - (1 - min(1.0, taken)) ** (n / domain)))
+        tables = {c.table for c in predicate.find_all(exp.Column)}
+        if len(tables) == 1 and next(iter(tables)) in kept:
+            alias = next(iter(tables))
+            kept[alias] *= selectivity(predicate, fragment.alias_tables)
+    own = dict(kept)
+    for _ in range(2):
+        joined = dict(own)
+        for a, b in _equalities(where):
+            for (t, x), (u, y) in ((a, b), (b, a)):
+                if t not in kept or u not in kept:
+                    continue
+                values = _surviving_values(fragment, u, y, kept[u])
+                domain = _key_domain(fragment, exp.column(x, table=t))
+                if values is not None and domain:
+                    joined[t] *= min(1.0, values / domain)
+        kept = joined
+    return kept
 
 
 def _key_domain(fragment: Fragment, column: exp.Expr) -> float | None:
