@@ -109,3 +109,32 @@ def test_existence_subqueries_are_reduced_by_the_outer_keys(
     urgent = oracle.sql("SELECT count(DISTINCT o_custkey) FROM orders WHERE o_orderpriority = '1-URGENT'").fetchall()
     assert orders.rows < urgent[0][0] / 2
     tpch_fed.close()
+
+
+def test_keys_reach_into_a_derived_table(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
+    # Q2's decorrelated subquery (SELECT ps_partkey, MIN(ps_supplycost) ... GROUP BY ps_partkey) is
+    # joined to the outer part on its grouping key: its partsupp reads only the outer parts' keys.
+    sql = tpch_data.federate(tpch_data.query(2))
+    result = analyzed.sql(sql)
+    rows = result.fetchall()
+    assert_same_rows(rows, oracle.sql(tpch_data.query(2)).fetchall(), ordered=True)
+    plan = result.plan
+    part = next(f for f in plan.fragments if f.tables == ["catalogue.part"])
+    partsupps = [f for f in plan.fragments if f.tables == ["catalogue.partsupp"]]
+    assert len(partsupps) == 2 and all(part.name in [p for p, _, _ in f.reducers] for f in partsupps), str(plan)
+
+
+def test_no_keys_into_a_derived_aggregate_column(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
+    # k is MAX(ps_partkey) per supplier, not a column passed through: filtering partsupp by the
+    # parts' keys would change the maxima, so the derived table is read whole.
+    sql = (
+        "SELECT p_partkey, d.ps_suppkey FROM {part} p, "
+        "(SELECT max(ps_partkey) AS k, ps_suppkey FROM {partsupp} GROUP BY ps_suppkey) d "
+        "WHERE p.p_partkey = d.k AND p.p_partkey >= 1990 ORDER BY 1, 2"
+    )
+    result = analyzed.sql(sql.format(part="catalogue.part", partsupp="catalogue.partsupp"))
+    rows = result.fetchall()
+    partsupp = next(f for f in result.plan.fragments if f.tables == ["catalogue.partsupp"])
+    assert not partsupp.reducers, str(result.plan)
+    expected = oracle.sql(sql.format(part="part", partsupp="partsupp")).fetchall()
+    assert rows == expected and len(expected) > 5

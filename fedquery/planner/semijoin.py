@@ -49,6 +49,7 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
     where = select.args.get("where")
     if where is None or not aliases:
         return
+    derived = _derived_columns(select, fragments)
     budget = context.catalog.config.settings.semijoin_max_keys * KEY_BUDGET_SLACK
     candidates = []
     for predicate in conjuncts(where.this):
@@ -59,6 +60,10 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
         ):
             continue
         a, b = aliases.get(predicate.left.table), aliases.get(predicate.right.table)
+        for (mine, outer), theirs in (((predicate.left, a), predicate.right), ((predicate.right, b), predicate.left)):
+            inside = derived.get(theirs.table, {}).get(theirs.name)
+            if outer is not None and inside is not None and inside[0] is not outer:
+                candidates.append((outer, mine.name, inside[0], inside[1]))  # into a derived table
         if a is None or b is None or a is b:
             continue
         if (a.department, a.source) == (b.department, b.source) and _joins(a, context):
@@ -111,6 +116,41 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
             f"is filtered by the keys of {producer.name}.{p_col} (~{int(keys)} keys, "
             f"~{surviving:.0%} of {target.sql('duckdb')} survive)"
         )
+
+
+def _derived_columns(select: exp.Select, fragments: dict[str, Fragment]) -> dict[str, dict[str, tuple[Fragment, str]]]:
+    """Derived tables of the FROM list whose output columns are a fragment's column passed through.
+
+    Filtering that fragment by ``column IN (keys)`` filters the derived table the same way
+    where the column goes through inner joins, WHERE, DISTINCT and GROUP BY (as a grouping
+    key) unchanged: Q2's decorrelated ``(SELECT ps_partkey, MIN(ps_supplycost) ... GROUP BY
+    ps_partkey)`` can read only the partsupp rows of the outer query's parts. An aggregate
+    over everything (no GROUP BY), LIMIT, windows and outer joins would change.
+    """
+    out: dict[str, dict[str, tuple[Fragment, str]]] = {}
+    for item in from_items(select):
+        inner = item.this if isinstance(item, exp.Subquery) else None
+        if not isinstance(inner, exp.Select) or any(inner.args.get(k) for k in ("limit", "offset", "qualify")):
+            continue
+        if inner.find(exp.Window) is not None or any(j.side or j.kind for j in inner.args.get("joins") or []):
+            continue
+        group = inner.args.get("group")
+        if group is None and any(p.find(exp.AggFunc) for p in inner.expressions):
+            continue
+        keys = {g.sql() for g in group.expressions} if group is not None else None
+        tables = {
+            t.alias_or_name: fragments[t.name]
+            for t in from_items(inner)
+            if isinstance(t, exp.Table) and t.name in fragments
+        }
+        columns = {}
+        for projection in inner.expressions:
+            column = projection.unalias()
+            if isinstance(column, exp.Column) and column.table in tables and (keys is None or column.sql() in keys):
+                columns[projection.alias_or_name] = (tables[column.table], column.name)
+        if columns:
+            out[item.alias_or_name] = columns
+    return out
 
 
 def _in_subquery_candidates(
