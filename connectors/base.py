@@ -170,6 +170,10 @@ class Connector(ABC):
         """
         return None
 
+    def key_filter(self, column: exp.Expr, keys: pa.Array) -> exp.Expr:
+        """``column IN (keys)`` (semi-join reduction), in the form this source reads fastest."""
+        return exp.In(this=column.copy(), expressions=[literal(k) for k in keys.to_pylist()])
+
     def primary_key(self, table: TableInfo) -> list[str] | None:
         """The primary key columns, where the source declares them (or the config does)."""
         enforced = self.enforced_key(table)
@@ -235,6 +239,15 @@ def require(module: str, extra: str, kind: str) -> Any:
 def _short(node: exp.Expr, limit: int = 60) -> str:
     text = node.sql("duckdb")
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def literal(value: Any) -> exp.Expr:
+    """A Python value as a SQL literal (the generator quotes it)."""
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int):
+        return exp.Literal.number(value)
+    return exp.Literal.string(str(value))
 
 
 def unique(items: Iterable[str]) -> list[str]:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
+from connectors.base import literal
 from fedquery.errors import ExecutionError, FedQueryError, SourceError
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 
@@ -170,12 +171,6 @@ def _file_scan(stream: FragmentStream) -> bool:
     return not stream.connector.capabilities.sql
 
 
-def _literal(value: Any) -> exp.Expr:
-    if isinstance(value, bool):
-        return exp.Boolean(this=value)
-    if isinstance(value, int):
-        return exp.Literal.number(value)
-    return exp.Literal.string(str(value))
 
 
 class Execution:
@@ -276,7 +271,7 @@ class Execution:
                 stream.stats.reduced_keys = (stream.stats.reduced_keys or 0) + len(keys)
             elif isinstance(low, int) and isinstance(high, int):
                 # Past the budget: the keys' range still prunes (clustered keys, row groups).
-                self._add_filter(stream, exp.Between(this=target.copy(), low=_literal(low), high=_literal(high)))
+                self._add_filter(stream, exp.Between(this=target.copy(), low=literal(low), high=literal(high)))
             # else: past the budget, no usable range: read unreduced, still correct
 
     def _producer_keys(self, producer: str, column: str, limit: int) -> tuple[pa.Array | None, Any, Any]:
@@ -309,7 +304,7 @@ class Execution:
             shown = exp.In(this=target.copy(), expressions=[exp.Var(this=f"<{len(keys)} keys>")])
             self._add_filter(stream, shown, arrow=False)
         else:
-            self._add_filter(stream, exp.In(this=target.copy(), expressions=[_literal(k) for k in keys.to_pylist()]))
+            self._add_filter(stream, stream.connector.key_filter(target, keys))
 
     def _add_filter(self, stream: FragmentStream, condition: exp.Expr, *, arrow: bool = True) -> None:
         fragment = stream.fragment
