@@ -42,6 +42,8 @@ class Capabilities:
     window: bool = False
     subqueries: bool = False
     set_operations: bool = False
+    #: ``scan_ranges``: one fragment read as several ranges at once, consistently (see executor)
+    ranges: bool = False
     unsupported: tuple[type[exp.Expr], ...] = ()
     allowed: tuple[type[exp.Expr], ...] | None = None
 
@@ -169,6 +171,11 @@ class Connector(ABC):
         The planner relies on it (no two rows share it); a key declared only in the config is not.
         """
         return None
+
+    def scan_ranges(self, fragment: Fragment, parts: int) -> list[pa.RecordBatchReader]:
+        """Read ``fragment`` as up to ``parts`` disjoint ranges of ``fragment.range_alias``'s table, all
+        from one snapshot of the source; together they are exactly what ``scan`` returns."""
+        return [self.scan(fragment)]
 
     def key_filter(self, column: exp.Expr, keys: pa.Array) -> exp.Expr:
         """``column IN (keys)`` (semi-join reduction), in the form this source reads fastest."""

@@ -271,15 +271,20 @@ def pooled_stream(
     batches: Iterator[pa.RecordBatch],
     sql: str,
     on_failure: Callable[[], None] | None = None,
+    on_success: Callable[[], None] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream ``batches``; then return the connection to the pool, or close it if anything failed.
 
     A failure mid-stream (connection lost, killed, timed out) becomes a typed error
     naming the source and the remote SQL; the broken connection is never reused.
+    ``on_success`` runs after the last batch (ending a transaction, say) before the
+    connection goes back to the pool.
     """
     healthy = False
     try:
         yield from batches
+        if on_success is not None:
+            on_success()
         healthy = True
     except SourceError:
         raise

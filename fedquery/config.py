@@ -50,6 +50,11 @@ class Settings:
     max_inflight_batches: int = 8
     #: semi-join reduction: the most distinct keys sent to a source as an IN-list
     semijoin_max_keys: int = 50_000
+    #: parallel reads (strategy auto): ranges of one large fragment read at once, each on its own connection
+    #: under one snapshot (PostgreSQL ctid ranges); 1 never splits
+    parallel_reads: int = 2
+    #: ... for fragments expected to send at least this many rows
+    parallel_min_rows: int = 1_000_000
     #: seconds before statistics read from a source are read again (analyzed ones are kept until re-analyzed)
     statistics_max_age: int = 86_400
     #: where the inventory caches discovered facts (default: $XDG_CACHE_HOME/fedquery or ~/.cache/fedquery)
@@ -156,7 +161,8 @@ def _parse_settings(raw: Any, where: str) -> Settings:
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}; known: {sorted(allowed)}")
     values = {k: _substitute(v, set(), f"settings.{k}") for k, v in raw.items()}
-    for key in ("threads", "batch_size", "max_inflight_batches", "semijoin_max_keys", "statistics_max_age"):
+    positive = ("threads", "batch_size", "max_inflight_batches", "semijoin_max_keys", "statistics_max_age")
+    for key in (*positive, "parallel_reads", "parallel_min_rows"):
         if key in values and (not isinstance(values[key], int) or values[key] < 1):
             raise ConfigError(f"{where}: settings.{key} must be a positive integer, got {values[key]!r}")
     return Settings(**values)

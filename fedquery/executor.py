@@ -60,6 +60,8 @@ class FragmentStats:
     row_groups_read: int | None = None
     #: semi-join reduction: distinct keys applied to this fragment (None: not reduced)
     reduced_keys: int | None = None
+    #: parallel reads: ranges read at once (None: one read)
+    ranges: int | None = None
     finished: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,6 +86,7 @@ class FragmentStream:
         self.schema: pa.Schema | None = None
         self.error: BaseException | None = None
         self.cancelled = threading.Event()
+        self._lock = threading.Lock()
         self.stats = FragmentStats(fragment.name, fragment.department, fragment.source, fragment.kind, fragment.sql)
         self.thread = threading.Thread(target=self._run, name=f"fedquery-{fragment.name}", daemon=True)
 
@@ -104,18 +107,19 @@ class FragmentStream:
         try:
             if self.before_scan is not None:
                 self.before_scan(self)
-            reader = self.connector.scan(self.fragment)
-            self.schema = reader.schema
+            if self.fragment.ranges > 1:
+                readers = self.connector.scan_ranges(self.fragment, self.fragment.ranges)
+            else:
+                readers = [self.connector.scan(self.fragment)]
+            self.stats.ranges = len(readers) if self.fragment.ranges > 1 else None
+            self.schema = readers[0].schema
             self.schema_ready.set()
-            try:
-                for batch in reader:
-                    self.stats.rows += batch.num_rows
-                    self.stats.bytes += batch.nbytes
-                    if not self._put(batch):
-                        return
-            finally:
-                reader.close()
-            self._put(_DONE)
+            if len(readers) == 1:
+                self._drain(readers[0])
+            else:
+                self._drain_all(readers)
+            if self.error is None:
+                self._put(_DONE)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, never swallowed
             self.error = exc if isinstance(exc, FedQueryError) else self._wrap(exc)
             self.schema_ready.set()
@@ -127,6 +131,42 @@ class FragmentStream:
                 self.stats.bytes_read = io.bytes_read
                 self.stats.row_groups_read = io.row_groups
             self.stats.finished = True
+
+    def _drain(self, reader: pa.RecordBatchReader, stop: threading.Event | None = None) -> None:
+        try:
+            for batch in reader:
+                if stop is not None and stop.is_set():
+                    return
+                if batch.schema != self.schema:
+                    batch = batch.cast(self.schema)  # a range whose NULL-typed column took another type
+                with self._lock:
+                    self.stats.rows += batch.num_rows
+                    self.stats.bytes += batch.nbytes
+                if not self._put(batch):
+                    return
+        finally:
+            reader.close()
+
+    def _drain_all(self, readers: list[pa.RecordBatchReader]) -> None:
+        """Several ranges of one fragment into the one queue, each on its own thread; the first
+        failure stops the others and is the fragment's error."""
+        failures: list[BaseException] = []
+        stop = threading.Event()
+
+        def drain(reader: pa.RecordBatchReader) -> None:
+            try:
+                self._drain(reader, stop)
+            except BaseException as exc:  # noqa: BLE001 - handed to the fragment below
+                failures.append(exc)
+                stop.set()
+
+        threads = [threading.Thread(target=drain, args=(r,), daemon=True) for r in readers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
 
     def _wrap(self, exc: BaseException) -> SourceError:
         message = self.connector.config.redact(f"{type(exc).__name__}: {exc}")
@@ -169,8 +209,6 @@ class FragmentStream:
 def _file_scan(stream: FragmentStream) -> bool:
     """Is the fragment read as a file scan (filters as Arrow expressions), not sent as SQL?"""
     return not stream.connector.capabilities.sql
-
-
 
 
 class Execution:

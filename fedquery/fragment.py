@@ -65,6 +65,9 @@ class Fragment:
     key_filters: list[tuple[str, Any]] = field(default_factory=list, repr=False)
     #: top-N through the joins above it (strategy auto), or None
     top_n: TopN | None = None
+    #: parallel reads: read as this many ranges of the table of ``range_alias`` at once (0: one read)
+    ranges: int = 0
+    range_alias: str | None = None
     #: planning only: the catalog table behind each table alias of its top-level FROM list
     alias_tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -84,4 +87,5 @@ class Fragment:
             "estimated_bytes": self.estimated_bytes,
             "reduced_by": [f"{name}.{column}" for name, column, _ in self.reducers],
             "top_n": self.top_n.to_dict() if self.top_n is not None else None,
+            "ranges": {"parts": self.ranges, "of": self.range_alias} if self.ranges else None,
         }

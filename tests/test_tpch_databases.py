@@ -102,5 +102,5 @@ def test_keys_reach_postgresql_as_one_array(db_fed, oracle) -> None:  # type: ig
     result = db_fed.sql(tpch_data.federate(sql, SPLIT))
     rows = result.fetchall()
     sales = next(s for s in result.stats if s.department == "sales")
-    assert sales.reduced_keys and "\"o_custkey\" = ANY(CAST('{" in sales.sql and "AS BIGINT[])" in sales.sql
+    assert sales.reduced_keys and '"o_custkey" = ANY(CAST(\'{' in sales.sql and "AS BIGINT[])" in sales.sql
     assert_same_rows(rows, oracle.sql(sql).fetchall(), ordered=True)

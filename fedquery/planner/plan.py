@@ -67,6 +67,7 @@ class Plan:
             if f.name in self.actuals:
                 a = _actual(self.actuals[f.name])
                 reduced = f", reduced by {a['reduced_keys']} keys" if a.get("reduced_keys") else ""
+                reduced += f", read as {a['ranges']} ranges" if a.get("ranges") else ""
                 lines.append(f"  actual: {a['rows']:,} rows, {_size(a['bytes'])}, {a['seconds']:.3f} s{reduced}")
                 lines.append(f"  remote SQL: {a['sql']}")
             else:
@@ -105,6 +106,7 @@ def _actual(stats: Any) -> dict[str, Any]:
         "bytes": stats.bytes,
         "seconds": round(stats.seconds, 6),
         "reduced_keys": stats.reduced_keys,
+        "ranges": stats.ranges,
         "sql": stats.sql,
     }
 

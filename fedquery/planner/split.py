@@ -19,6 +19,7 @@ from fedquery.planner.colocated import has_subquery, subquery_filter_reason
 from fedquery.planner.context import PlanContext
 from fedquery.planner.distinct_keys import distinct_keys
 from fedquery.planner.fragments import make_fragment, scoped_columns
+from fedquery.planner.parallel import plan_parallel_reads
 from fedquery.planner.partial_aggregate import plan_partial_aggregates
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
 from fedquery.planner.semijoin import plan_semijoins
@@ -32,6 +33,8 @@ def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     root = holder.this
     if context.pushdown == "auto" and isinstance(root, exp.Select) and plan_top_n(root, context) is not None:
         plan_semijoins(root, context)  # the driver is small now: its keys reduce the others
+    if context.pushdown == "auto":
+        plan_parallel_reads(context)
     return root
 
 
