@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pyarrow as pa
 from sqlglot import exp
 
 from fedquery.planner.colocated import has_subquery, subquery_filter_reason
 from fedquery.planner.context import PlanContext
 from fedquery.planner.distinct_keys import distinct_keys
+from fedquery.planner.estimate import estimate_query, row_width
 from fedquery.planner.fragments import make_fragment, scoped_columns
 from fedquery.planner.parallel import plan_parallel_reads
 from fedquery.planner.partial_aggregate import plan_partial_aggregates
@@ -310,8 +312,11 @@ def _push_join_group(select: exp.Select, members: list[exp.Table], context: Plan
     if predicates:
         inner.set("where", exp.Where(this=exp.and_(*predicates, copy=False)))
     reason = _whole_reason(inner, connector)
+    if reason is None and context.pushdown == "auto":
+        reason = _expanding_join_reason(inner, members, predicates, needed, context)
     if reason:
-        # The source cannot take the join as written: put the filters back, the tables become scans.
+        # The source cannot take the join as written (or it would send more than it saves): put the
+        # filters back, the tables become scans.
         if predicates:
             where = select.args.get("where")
             select.set("where", exp.Where(this=exp.and_(*([where.this] if where else []), *predicates, copy=False)))
@@ -330,6 +335,55 @@ def _push_join_group(select: exp.Select, members: list[exp.Table], context: Plan
         assert isinstance(join, exp.Join)
         join.pop()
     _split_query(inner, context)
+
+
+#: A co-located join is pulled apart (its tables read as scans, joined locally) where it is expected
+#: to send more than this many times the bytes of its filtered inputs.
+EXPANDING_JOIN = 2.0
+
+
+def _expanding_join_reason(
+    inner: exp.Select,
+    members: list[exp.Table],
+    predicates: list[exp.Expr],
+    needed: list[tuple[str, str]],
+    context: PlanContext,
+) -> str | None:
+    """Cost: would the join send more bytes than its inputs (a many-to-many join multiplies rows)?"""
+    joined = estimate_query(inner, context)
+    if joined is None:
+        return None
+    columns: dict[str, set[str]] = {m.alias_or_name: set() for m in members}
+    for alias, column in needed:
+        columns[alias].add(column)
+    for predicate in predicates:  # join keys travel too when the tables are read apart
+        tables = {c.table for c in predicate.find_all(exp.Column)}
+        if len(tables) > 1:
+            for c in predicate.find_all(exp.Column):
+                columns.get(c.table, set()).add(c.name)
+    inputs = 0.0
+    for member in members:
+        alias = member.alias_or_name
+        schema = context.tables[member.name].arrow_schema()
+        fields = [schema.field(c) for c in columns[alias] if schema.get_field_index(c) >= 0]
+        own = [p for p in predicates if {c.table for c in p.find_all(exp.Column)} == {alias}]
+        scan = exp.select("*").from_(member.copy())
+        if own:
+            scan.set("where", exp.Where(this=exp.and_(*[p.copy() for p in own], copy=False)))
+        rows = estimate_query(scan, context)
+        if rows is None:
+            return None
+        inputs += rows * row_width(pa.schema(fields))
+    schemas = {m.alias_or_name: context.tables[m.name].arrow_schema() for m in members}
+    output = joined * row_width(
+        pa.schema([schemas[a].field(c) for a, c in needed if a in schemas and schemas[a].get_field_index(c) >= 0])
+    )
+    if output <= EXPANDING_JOIN * inputs:
+        return None
+    return (
+        f"cost: the join would send ~{joined:,} rows (~{output / 1e6:,.1f} MB), its filtered tables "
+        f"~{inputs / 1e6:,.1f} MB: they are read apart and joined locally"
+    )
 
 
 def _push_scan(select: exp.Select, table: exp.Table, context: PlanContext, *, nullable: bool) -> None:
