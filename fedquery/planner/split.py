@@ -338,7 +338,7 @@ def _push_join_group(select: exp.Select, members: list[exp.Table], context: Plan
 
 
 #: A co-located join is pulled apart (its tables read as scans, joined locally) where it is expected
-#: to send more than this many times the bytes of its filtered inputs.
+#: to send more than this many times the rows, and the bytes, of its filtered inputs.
 EXPANDING_JOIN = 2.0
 
 
@@ -349,7 +349,11 @@ def _expanding_join_reason(
     needed: list[tuple[str, str]],
     context: PlanContext,
 ) -> str | None:
-    """Cost: would the join send more bytes than its inputs (a many-to-many join multiplies rows)?"""
+    """Cost: would the join send more rows and bytes than its inputs (a many-to-many join multiplies rows)?"""
+    by_alias = {m.alias_or_name: context.tables[m.name] for m in members}
+    for predicate in predicates:
+        if len({c.table for c in predicate.find_all(exp.Column)}) > 1 and not _known_join(predicate, by_alias):
+            return None  # no distinct counts to size the join: no cost-based decision
     joined = estimate_query(inner, context)
     if joined is None:
         return None
@@ -361,7 +365,7 @@ def _expanding_join_reason(
         if len(tables) > 1:
             for c in predicate.find_all(exp.Column):
                 columns.get(c.table, set()).add(c.name)
-    inputs = 0.0
+    inputs, input_rows = 0.0, 0.0
     for member in members:
         alias = member.alias_or_name
         schema = context.tables[member.name].arrow_schema()
@@ -374,16 +378,31 @@ def _expanding_join_reason(
         if rows is None:
             return None
         inputs += rows * row_width(pa.schema(fields))
+        input_rows += rows
     schemas = {m.alias_or_name: context.tables[m.name].arrow_schema() for m in members}
     output = joined * row_width(
         pa.schema([schemas[a].field(c) for a, c in needed if a in schemas and schemas[a].get_field_index(c) >= 0])
     )
-    if output <= EXPANDING_JOIN * inputs:
-        return None
+    if joined <= EXPANDING_JOIN * input_rows or output <= EXPANDING_JOIN * inputs:
+        return None  # a lookup join only widens rows: the source sends no more of them than it reads
     return (
         f"cost: the join would send ~{joined:,} rows (~{output / 1e6:,.1f} MB), its filtered tables "
         f"~{inputs / 1e6:,.1f} MB: they are read apart and joined locally"
     )
+
+
+def _known_join(predicate: exp.Expr, tables: dict) -> bool:  # type: ignore[type-arg]
+    """An equi-join whose columns' distinct counts the statistics give."""
+    if not (isinstance(predicate, exp.EQ) and isinstance(predicate.left, exp.Column)):
+        return False
+    if not isinstance(predicate.right, exp.Column):
+        return False
+    for column in (predicate.left, predicate.right):
+        table = tables.get(column.table)
+        stats = table.statistics().columns.get(column.name) if table is not None else None
+        if stats is None or not stats.distinct:
+            return False
+    return True
 
 
 def _push_scan(select: exp.Select, table: exp.Table, context: PlanContext, *, nullable: bool) -> None:
