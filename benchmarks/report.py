@@ -90,7 +90,7 @@ def markdown(result: dict[str, Any]) -> str:
         lines += ["", f"duckdb_scanners: {result['peer'].get('note', '')}"]
     if result.get("peak_rss_mb_after"):
         peaks = ", ".join(f"{k} {v:.0f} MB" for k, v in result["peak_rss_mb_after"].items())
-        lines += ["", f"Peak RSS of the process after each strategy: {peaks}."]
+        lines += ["", f"Peak RSS of the process: {peaks}."]
     return "\n".join(lines) + "\n"
 
 

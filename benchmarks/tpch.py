@@ -38,6 +38,8 @@ from benchmarks import report, tpch_data
 
 HERE = Path(__file__).parent
 STRATEGIES = ("none", "filters", "full", "auto")
+#: planning time is the median of this many plans of each query (statistics cached)
+PLANNING_RUNS = 5
 PG_DSN = os.environ.get("FEDQUERY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("FEDQUERY_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 
@@ -114,8 +116,10 @@ def run(
         results.append({"query": n, "strategy": "local", "correct": True, **_summary(times)})
     peak: dict[str, float] = {}
     with fedquery.connect(config) as fed:
-        for strategy in strategies:
-            for n in queries:
+        # Query by query, every strategy in turn: a machine that slows down (or warms up) over a
+        # long run then weighs on all strategies of a query alike, not on whichever ran last.
+        for n in queries:
+            for strategy in strategies:
                 federated = tpch_data.federate(tpch_data.query(n), split)
                 holder: dict[str, Any] = {}
 
@@ -137,7 +141,9 @@ def run(
                     "strategy": strategy,
                     "correct": correct,
                     **(_summary(times) if correct else {}),
-                    "planning_s": fed.explain(federated, pushdown=strategy).planning_seconds,
+                    "planning_s": statistics.median(
+                        fed.explain(federated, pushdown=strategy).planning_seconds for _ in range(PLANNING_RUNS)
+                    ),
                     "rows_moved": sum(s.rows for s in holder["stats"]),
                     "bytes_moved": sum(s.bytes for s in holder["stats"]),
                     "by_source": _by_source(holder["stats"]),
@@ -146,7 +152,7 @@ def run(
                 if explain:
                     record["plan"] = plan.to_dict()
                 results.append(record)
-            peak[strategy] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak["all strategies"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peer_result = None
     if peer:
         from benchmarks import peer as peer_module

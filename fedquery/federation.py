@@ -43,7 +43,7 @@ class Federation:
 
     def sql(self, sql: str, *, pushdown: str = "auto") -> Result:
         """Plan and run ``sql``; the result streams. ``pushdown`` as for :meth:`explain`."""
-        scale, earlier = 1, list[FragmentStats]()
+        scale, attempt, earlier = 1, 1, list[FragmentStats]()
         while True:
             the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale)
             execution = Execution(the_plan, self.catalog, self.config.settings, earlier=earlier)
@@ -52,14 +52,14 @@ class Federation:
             except TopNIncomplete as retry:
                 # The top-N driver's first rows were too few: again with more, finally without top-N.
                 scale = 0 if retry.unlimited or scale * RETRY_SCALE > MAX_SCALE else scale * RETRY_SCALE
-                earlier = [_attempt(s, len(earlier) + 1) for s in execution.stats if s not in earlier] + earlier
+                earlier = [_attempt(s, attempt) for s in execution.stats[: len(execution.streams)]] + earlier
+                attempt += 1
                 continue
-            if earlier:
+            if attempt > 1:
+                how = "without top-N" if scale == 0 else f"{scale}x the first fetch"
                 the_plan.notes.append(
-                    "top-N: the driver's first rows were too few; this is attempt "
-                    f"{1 + len({s.fragment.rsplit('@', 1)[1] for s in earlier})} "
-                    f"({'without top-N' if scale == 0 else f'{scale}x the first fetch'}); earlier attempts' "
-                    "fragments are listed as name@attempt"
+                    f"top-N: the driver's first rows were too few; this is attempt {attempt} ({how}); "
+                    "earlier attempts' fragments are listed as name@attempt"
                 )
             return Result(reader, execution)
 

@@ -71,6 +71,11 @@ class Fragment:
     #: planning only: the catalog table behind each table alias of its top-level FROM list
     alias_tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def output_type(self, column: str) -> pa.DataType | None:
+        """The Arrow type of one of the fragment's outputs (None if it has no such output)."""
+        index = self.schema.get_field_index(column)
+        return self.schema.field(index).type if index >= 0 else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

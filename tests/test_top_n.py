@@ -162,3 +162,29 @@ def test_bad_limits_are_left_alone(analyzed) -> None:  # type: ignore[no-untyped
     )
     rows, _, plan = _run(analyzed, sql)
     assert rows == [] and _driver(plan) is None
+
+
+def test_top_n_from_the_command_line(tpch_config: Path, oracle, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from fedquery.cli import main
+
+    # The same federation with its own statistics cache, analyzed from the command line.
+    text = tpch_config.read_text()
+    assert "[settings]" not in text
+    config = tpch_config.parent / f"analyzed-{tmp_path.name}.toml"
+    config.write_text(f'[settings]\ncache_directory = "{tmp_path}"\n\n' + text)
+    assert CliRunner().invoke(main, ["-c", str(config), "analyze"]).exit_code == 0
+    tpch_config = config
+    sql = (
+        "SELECT o_orderkey, o_totalprice FROM sales.orders o, crm.customer c WHERE o.o_custkey = c.c_custkey "
+        "AND c.c_mktsegment = 'BUILDING' ORDER BY o_totalprice DESC, o_orderkey LIMIT 5"
+    )
+    result = CliRunner().invoke(main, ["-c", str(tpch_config), "explain", "--analyze", sql])
+    assert result.exit_code == 0, result.output
+    pushed = [line for line in result.output.splitlines() if line.strip().startswith("pushed:")]
+    assert any(line.endswith("top-N") for line in pushed) and " LIMIT 50" in result.output, result.output
+    assert "top-N: __fq_f" in result.output
+    result = CliRunner().invoke(main, ["-c", str(tpch_config), "query", "--format", "csv", sql])
+    expected = oracle.sql(sql.replace("sales.", "").replace("crm.", "")).fetchall()
+    assert result.output.splitlines()[1:] == [f"{k},{p}" for k, p in expected]

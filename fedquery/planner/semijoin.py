@@ -23,7 +23,7 @@ from sqlglot import exp
 from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import row_width, selectivity
-from fedquery.planner.tree import conjuncts, from_items
+from fedquery.planner.tree import column_equalities, conjuncts, from_items
 
 #: Plan a reduction only where at most this fraction of the consumer is expected to survive.
 MAX_SURVIVING = 0.5
@@ -251,20 +251,12 @@ def _distinct_keys(producer: Fragment, column: str, rows: float, unreduced: floa
         kept[source.table] *= min(1.0, rows / unreduced)
     where = producer.expression.args.get("where") if isinstance(producer.expression, exp.Select) else None
     equal = {(source.table, source.name)}
-    for a, b in _equalities(where):
+    for a, b in column_equalities(where.this if where is not None else None):
         if a in equal or b in equal:
             equal |= {a, b}
     estimates = [_surviving_values(producer, table, name, kept.get(table, 1.0)) for table, name in equal]
     known = [e for e in estimates if e is not None]
     return min([rows, *known])
-
-
-def _equalities(where: exp.Where | None) -> list[tuple[tuple[str, str], tuple[str, str]]]:
-    return [
-        ((p.left.table, p.left.name), (p.right.table, p.right.name))
-        for p in conjuncts(where.this if where is not None else None)
-        if isinstance(p, exp.EQ) and isinstance(p.left, exp.Column) and isinstance(p.right, exp.Column)
-    ]
 
 
 def _surviving_values(fragment: Fragment, table: str, column: str, kept: float) -> float | None:
@@ -297,7 +289,7 @@ def _kept_fractions(fragment: Fragment) -> dict[str, float]:
     own = dict(kept)
     for _ in range(2):
         joined = dict(own)
-        for a, b in _equalities(where):
+        for a, b in column_equalities(where.this if where is not None else None):
             for (t, x), (u, y) in ((a, b), (b, a)):
                 if t not in kept or u not in kept:
                     continue
@@ -342,8 +334,5 @@ def _source_column(fragment: Fragment, output: str) -> exp.Expr | None:
 
 
 def _key_type(fragment: Fragment, output: str) -> bool:
-    index = fragment.schema.get_field_index(output)
-    if index < 0:
-        return False
-    t = fragment.schema.field(index).type
-    return pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
+    t = fragment.output_type(output)
+    return t is not None and (pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t))

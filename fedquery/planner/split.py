@@ -26,7 +26,7 @@ from fedquery.planner.partial_aggregate import plan_partial_aggregates
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
 from fedquery.planner.semijoin import plan_semijoins
 from fedquery.planner.top_n import plan_top_n
-from fedquery.planner.tree import conjuncts, from_items, linked
+from fedquery.planner.tree import column_equalities, conjuncts, from_items, linked
 
 
 def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
@@ -202,11 +202,7 @@ def _split_from(select: exp.Select, context: PlanContext) -> bool:
 def _connected(select: exp.Select, members: list[exp.Table]) -> list[list[exp.Table]]:
     """Members linked by equi-join conditions: a source is never sent a cross product to compute."""
     where = select.args.get("where")
-    links = [
-        (p.left.table, p.right.table)
-        for p in conjuncts(where.this if where is not None else None)
-        if isinstance(p, exp.EQ) and isinstance(p.left, exp.Column) and isinstance(p.right, exp.Column)
-    ]
+    links = [(a[0], b[0]) for a, b in column_equalities(where.this if where is not None else None)]
     by_alias = {m.alias_or_name: m for m in members}
     return [[by_alias[a] for a in group] for group in linked(by_alias, links)]
 
@@ -467,6 +463,8 @@ def _tables_in(query: exp.Expr, context: PlanContext) -> list:  # type: ignore[t
 
 
 def _label(query: exp.Expr) -> str:
-    text = query.sql("duckdb")
     root = query.parent is None or (isinstance(query.parent, exp.Subquery) and query.parent.parent is None)
-    return "the query" if root else f"subquery ({text[:50]}{'...' if len(text) > 50 else ''})"
+    if root:
+        return "the query"  # (rendering a whole query only to name it costs milliseconds)
+    text = query.sql("duckdb")
+    return f"subquery ({text[:50]}{'...' if len(text) > 50 else ''})"

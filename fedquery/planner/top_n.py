@@ -39,7 +39,7 @@ from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import row_width
 from fedquery.planner.partial_aggregate import key_outputs, pre_aggregate
 from fedquery.planner.semijoin import _key_domain, _source_column
-from fedquery.planner.tree import conjuncts, from_items, linked
+from fedquery.planner.tree import column_equalities, from_items, linked
 
 #: Top-N applies to LIMIT (plus OFFSET) up to this many rows ...
 MAX_LIMIT = 10_000
@@ -194,11 +194,8 @@ def _order_keys(
 
 def _orderable(fragment: Fragment, column: str) -> bool:
     """Numbers and dates order the same everywhere; text follows each source's collation."""
-    index = fragment.schema.get_field_index(column)
-    if index < 0:
-        return False
-    t = fragment.schema.field(index).type
-    return pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_temporal(t)
+    t = fragment.output_type(column)
+    return t is not None and (pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_temporal(t))
 
 
 Equalities = list[tuple[tuple[str, str], tuple[str, str]]]
@@ -207,13 +204,8 @@ Equalities = list[tuple[tuple[str, str], tuple[str, str]]]
 def _equalities(select: exp.Select, aliases: set[str]) -> Equalities:
     """``a.x = b.y`` conditions between fragments of the FROM list."""
     where = select.args.get("where")
-    out = []
-    for p in conjuncts(where.this if where is not None else None):
-        if isinstance(p, exp.EQ) and isinstance(p.left, exp.Column) and isinstance(p.right, exp.Column):
-            a, b = (p.left.table, p.left.name), (p.right.table, p.right.name)
-            if a[0] in aliases and b[0] in aliases and a[0] != b[0]:
-                out.append((a, b))
-    return out
+    pairs = column_equalities(where.this if where is not None else None)
+    return [(a, b) for a, b in pairs if a[0] in aliases and b[0] in aliases and a[0] != b[0]]
 
 
 def _one_driver_row_per_group(select: exp.Select, alias: str, driver: Fragment, equalities: Equalities) -> bool:
@@ -287,11 +279,7 @@ def _closure(inner: exp.Select, start: list[exp.Expr], fragment: Fragment) -> di
     """Columns of ``inner``'s tables that ``start`` determines: through its equalities, and a table's
     enforced key determining all of its columns (a table wholly determined is keyed by its alias)."""
     where = inner.args.get("where")
-    pairs = [
-        ((p.left.table, p.left.name), (p.right.table, p.right.name))
-        for p in conjuncts(where.this if where is not None else None)
-        if isinstance(p, exp.EQ) and isinstance(p.left, exp.Column) and isinstance(p.right, exp.Column)
-    ]
+    pairs = column_equalities(where.this if where is not None else None)
     known: set[tuple[str, str]] = {(c.table, c.name) for c in start if isinstance(c, exp.Column)}
     whole: set[str] = set()
     changed = True

@@ -32,6 +32,20 @@ def unparen(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def column_equalities(node: exp.Expr | None) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """The ``a.x = b.y`` conjuncts of ``node`` as ((table, column), (table, column)) pairs.
+
+    >>> import sqlglot
+    >>> column_equalities(sqlglot.parse_one("SELECT 1 WHERE a.x = b.y AND a.z = 1").args["where"].this)
+    [(('a', 'x'), ('b', 'y'))]
+    """
+    return [
+        ((p.left.table, p.left.name), (p.right.table, p.right.name))
+        for p in conjuncts(node)
+        if isinstance(p, exp.EQ) and isinstance(p.left, exp.Column) and isinstance(p.right, exp.Column)
+    ]
+
+
 def from_items(select: exp.Select | None) -> list[exp.Expr]:
     """What the FROM list of ``select`` reads: its FROM item, then each joined item."""
     if select is None:
