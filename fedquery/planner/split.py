@@ -465,6 +465,8 @@ def _tables_in(query: exp.Expr, context: PlanContext) -> list:  # type: ignore[t
 def _label(query: exp.Expr) -> str:
     root = query.parent is None or (isinstance(query.parent, exp.Subquery) and query.parent.parent is None)
     if root:
-        return "the query"  # (rendering a whole query only to name it costs milliseconds)
-    text = query.sql("duckdb")
-    return f"subquery ({text[:50]}{'...' if len(text) > 50 else ''})"
+        return "the query"
+    # Named by what it reads: rendering a whole subquery only to name it costs milliseconds.
+    select = query if isinstance(query, exp.Select) else query.find(exp.Select)
+    names = [t.alias_or_name for t in from_items(select) if isinstance(t, exp.Table)] if select else []
+    return f"subquery (SELECT ... FROM {', '.join(names) or '...'})"
