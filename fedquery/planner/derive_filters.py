@@ -39,8 +39,8 @@ def derive_filters(expression: exp.Expr, *, context: Any) -> exp.Expr:
             if isinstance(unparen(conjunct), exp.Or):
                 derived.extend(_implied(unparen(conjunct)))
         if derived:
-            existing = {c.sql() for c in conjuncts(where.this)}
-            fresh = [d for d in derived if unparen(d).sql() not in existing]
+            existing = set(conjuncts(where.this))  # sqlglot trees compare and hash by structure
+            fresh = [d for d in derived if unparen(d) not in existing]
             if fresh:
                 select.set("where", exp.Where(this=exp.and_(where.this, *fresh, copy=False)))
     return expression
@@ -102,9 +102,8 @@ def _implied(disjunction: exp.Expr) -> list[exp.Expr]:
     if len(spanned) < 2:
         return []  # a single-table disjunction is pushed as it is
     # A condition every branch has (a join condition, say) holds on its own.
-    texts = [{c.sql() for c in conjuncts(branch)} for branch in branches]
-    common = set.intersection(*texts)
-    out: list[exp.Expr] = [c.copy() for c in conjuncts(branches[0]) if c.sql() in common and _simple(c)]
+    common = set.intersection(*[set(conjuncts(branch)) for branch in branches])
+    out: list[exp.Expr] = [c.copy() for c in conjuncts(branches[0]) if c in common and _simple(c)]
     for table in sorted(every):
         parts = [exp.and_(*[c.copy() for c in branch[table]], copy=False) for branch in per_branch]
         out.append(exp.paren(exp.or_(*parts, copy=False), copy=False))
