@@ -162,3 +162,22 @@ def test_large_csv_row_counts_are_sampled(tmp_path: Path, monkeypatch: pytest.Mo
         table = fed.catalog.resolve(["d", "big"])
         estimate = table.connector.statistics(table.info).row_count
         assert estimate is not None and 170_000 <= estimate <= 230_000  # early ids are shorter
+
+
+@pytest.mark.parametrize(
+    ("having", "low", "high"),
+    [
+        ("count(*) > 5", 1 / 3, 3),  # 1..7 lines an order: about 2 orders in 7 keep more than 5
+        ("sum(l_quantity) > 300", 0, 1e3),  # almost none: the estimate stays near its floor
+        ("max(l_quantity) >= 49", 1 / 3, 3),
+    ],
+)
+def test_having_is_estimated_from_the_column_and_the_group_size(fed, oracle, having, low, high) -> None:  # type: ignore[no-untyped-def]
+    fed.analyze("sales.lineitem")
+    sql = f"SELECT l_orderkey FROM lineitem GROUP BY l_orderkey HAVING {having}"
+    fragment = fed.explain(tpch_data.federate(sql)).fragments[0]
+    actual = max(1, oracle.sql(f"SELECT count(*) FROM ({sql})").fetchall()[0][0])
+    assert fragment.estimated_rows is not None and actual * low <= fragment.estimated_rows <= actual * high, (
+        fragment.estimated_rows,
+        actual,
+    )
