@@ -237,7 +237,8 @@ class PostgresConnector(RemoteConnector):
         consistent read. Range ``i`` is pages ``[i*P/n, (i+1)*P/n)`` of the ``P`` the table
         has; the last is open-ended. Each transaction ends after its last batch.
         """
-        table = fragment.alias_tables.get(fragment.range_alias or "")
+        alias = fragment.range_alias or ""
+        table = fragment.alias_tables.get(alias)
         if table is None or parts < 2:
             return [self.scan(fragment)]
         name = self.remote_table(table.info).sql(dialect="postgres")
@@ -266,22 +267,20 @@ class PostgresConnector(RemoteConnector):
                 assert isinstance(select, exp.Select)  # the planner splits plain SELECTs only
                 low, high = (int(pages) * i) // parts, (int(pages) * (i + 1)) // parts
                 if i > 0:
-                    select.where(_ctid(fragment.range_alias or "", ">=", low), copy=False)
+                    select.where(_ctid(alias, ">=", low), copy=False)
                 if i < parts - 1:
-                    select.where(_ctid(fragment.range_alias or "", "<", high), copy=False)
+                    select.where(_ctid(alias, "<", high), copy=False)
                 sql = self.prepare(select).sql(dialect="postgres")
                 cur = con.cursor()
                 cur.execute(sql)
                 stream = pooled_stream(self, con, cur, iter(cur.fetch_record_batch()), sql, on_success=_ender(con))
                 readers.append(conformed(fragment.schema, stream, _convert))
             return readers
-        except SourceError:
+        except Exception as exc:  # noqa: BLE001 - every driver failure becomes a typed error
             for con in cons:
                 self.pool.discard(con)
-            raise
-        except Exception as exc:  # noqa: BLE001
-            for con in cons:
-                self.pool.discard(con)
+            if isinstance(exc, SourceError):
+                raise
             raise self.source_error(
                 f"PostgreSQL rejected the range reads: {first_line(exc)}", fragment=fragment
             ) from None

@@ -153,6 +153,17 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path | None) 
     return Config(departments, settings, path)
 
 
+_POSITIVE_SETTINGS = (
+    "threads",
+    "batch_size",
+    "max_inflight_batches",
+    "semijoin_max_keys",
+    "parallel_reads",
+    "parallel_min_rows",
+    "statistics_max_age",
+)
+
+
 def _parse_settings(raw: Any, where: str) -> Settings:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: [settings] must be a table")
@@ -161,8 +172,7 @@ def _parse_settings(raw: Any, where: str) -> Settings:
     if unknown:
         raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}; known: {sorted(allowed)}")
     values = {k: _substitute(v, set(), f"settings.{k}") for k, v in raw.items()}
-    positive = ("threads", "batch_size", "max_inflight_batches", "semijoin_max_keys", "statistics_max_age")
-    for key in (*positive, "parallel_reads", "parallel_min_rows"):
+    for key in _POSITIVE_SETTINGS:
         if key in values and (not isinstance(values[key], int) or values[key] < 1):
             raise ConfigError(f"{where}: settings.{key} must be a positive integer, got {values[key]!r}")
     return Settings(**values)

@@ -118,8 +118,7 @@ class FragmentStream:
                 self._drain(readers[0])
             else:
                 self._drain_all(readers)
-            if self.error is None:
-                self._put(_DONE)
+            self._put(_DONE)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, never swallowed
             self.error = exc if isinstance(exc, FedQueryError) else self._wrap(exc)
             self.schema_ready.set()
@@ -285,10 +284,8 @@ class Execution:
         cursor.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}")
         if cursor.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0] < fragment.top_n.limit:
             return  # all of the driver's rows
-        keys = [exp.column(c, quoted=True).sql("duckdb") for c, _ in fragment.top_n.keys]
-        if cursor.sql(f"SELECT count(*) FROM {source} WHERE {' OR '.join(f'{k} IS NULL' for k in keys)}").fetchall()[0][
-            0
-        ]:
+        nulls = " OR ".join(f"{exp.column(c, quoted=True).sql('duckdb')} IS NULL" for c, _ in fragment.top_n.keys)
+        if cursor.sql(f"SELECT count(*) FROM {source} WHERE {nulls}").fetchall()[0][0]:
             raise TopNIncomplete(unlimited=True)  # NULL sort keys: each source places them its own way
         self.truncated.add(fragment.name)
 
@@ -373,10 +370,7 @@ class Execution:
             if top_n:
                 self._cut(cursor, stream.fragment, table)
             self.loaded[stream.fragment.name].set()
-        except TopNIncomplete as exc:
-            self._load_errors.append(exc)
-            self._cancel_all()
-        except FedQueryError as exc:
+        except (TopNIncomplete, FedQueryError) as exc:
             self._load_errors.append(exc)
             self._cancel_all()
         except duckdb.Error as exc:

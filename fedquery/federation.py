@@ -52,7 +52,7 @@ class Federation:
             except TopNIncomplete as retry:
                 # The top-N driver's first rows were too few: again with more, finally without top-N.
                 scale = 0 if retry.unlimited or scale * RETRY_SCALE > MAX_SCALE else scale * RETRY_SCALE
-                earlier = [_attempt(s, attempt) for s in execution.stats[: len(execution.streams)]] + earlier
+                earlier = [_attempt(s.stats, attempt) for s in execution.streams] + earlier
                 attempt += 1
                 continue
             if attempt > 1:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import math
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,6 +124,47 @@ def pg_admin() -> Any:
         return adbc.connect(PG_DSN, autocommit=True)
     except Exception as exc:  # noqa: BLE001
         _unreachable(f"PostgreSQL at {PG_DSN}", exc)
+
+
+def pg_run(*statements: str) -> None:
+    """Run set-up statements on the test PostgreSQL server as its admin."""
+    con = pg_admin()
+    try:
+        with con.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def killing_pg_queries(condition: str, params: tuple[Any, ...] = ()) -> Iterator[threading.Event]:
+    """While the block runs, a second session terminates fedquery's active PostgreSQL queries that
+    also match ``condition`` (over pg_stat_activity); the event is set once one was killed."""
+    killed = threading.Event()
+
+    def killer() -> None:
+        admin = pg_admin()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not killed.is_set():
+            with admin.cursor() as cur:
+                cur.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'fedquery' "
+                    f"AND state = 'active' AND {condition}",
+                    params or None,
+                )
+                if any(r[0] for r in cur.fetchall()):
+                    killed.set()
+            time.sleep(0.005)
+        admin.close()
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        yield killed
+    finally:
+        killed.set()
+        thread.join()
 
 
 def mysql_admin() -> Any:

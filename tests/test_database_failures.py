@@ -5,7 +5,6 @@ result; no connection left open. And the sessions themselves are read-only and i
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
@@ -13,7 +12,7 @@ from click.testing import CliRunner
 
 import fedquery
 from fedquery.cli import main
-from tests.conftest import PG_DSN, mysql_admin, mysql_url, pg_admin
+from tests.conftest import PG_DSN, killing_pg_queries, mysql_admin, mysql_url, pg_admin, pg_run
 
 CANARY = "canary-pw-4417"
 
@@ -63,19 +62,13 @@ def test_postgres_unknown_role_refused(pg_schema: str) -> None:
 
 @pytest.fixture(scope="module")
 def big_pg(pg_schema: str):  # type: ignore[no-untyped-def]
-    con = pg_admin()
-    with con.cursor() as cur:
-        cur.execute(
-            f'CREATE TABLE "{pg_schema}".big AS SELECT g AS id, md5(g::text) AS payload '
-            "FROM generate_series(1, 600000) g"
-        )
-        cur.execute(f'CREATE VIEW "{pg_schema}".slow AS SELECT pg_sleep(3)::text AS s')
+    pg_run(
+        f'CREATE TABLE "{pg_schema}".big AS SELECT g AS id, md5(g::text) AS payload FROM generate_series(1, 600000) g',
+        f'CREATE VIEW "{pg_schema}".slow AS SELECT pg_sleep(3)::text AS s',
         # Streams steadily: a short pause every 20,000 rows, so a second session can kill it mid-stream.
-        cur.execute(
-            f'CREATE VIEW "{pg_schema}".trickle AS SELECT id, payload FROM "{pg_schema}".big '
-            "WHERE (CASE WHEN id % 20000 = 0 THEN pg_sleep(0.05)::text END) IS NULL"
-        )
-    con.close()
+        f'CREATE VIEW "{pg_schema}".trickle AS SELECT id, payload FROM "{pg_schema}".big '
+        "WHERE (CASE WHEN id % 20000 = 0 THEN pg_sleep(0.05)::text END) IS NULL",
+    )
     fed = _fed("postgres", PG_DSN, schema=pg_schema, schemas=[pg_schema])
     yield fed
     fed.close()
@@ -160,30 +153,8 @@ def test_connection_killed_mid_stream(pg_schema: str, big_pg) -> None:  # type: 
 
 def test_killed_query_fails_the_federated_query_with_no_partial_result(big_pg) -> None:  # type: ignore[no-untyped-def]
     """The same through fed.sql: the query fails as a whole; the next query works on a fresh connection."""
-    killed = threading.Event()
-
-    def killer() -> None:
-        admin = pg_admin()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not killed.is_set():
-            with admin.cursor() as cur:
-                cur.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'fedquery' "
-                    "AND state = 'active' AND query LIKE '%trickle%'"
-                )
-                if any(r[0] for r in cur.fetchall()):
-                    killed.set()
-            time.sleep(0.01)
-        admin.close()
-
-    thread = threading.Thread(target=killer)
-    thread.start()
-    try:
-        with pytest.raises(fedquery.SourceError) as info:
-            big_pg.sql("SELECT count(*), max(payload) FROM dept.trickle").fetchall()
-    finally:
-        killed.set()
-        thread.join()
+    with killing_pg_queries("query LIKE '%trickle%'"), pytest.raises(fedquery.SourceError) as info:
+        big_pg.sql("SELECT count(*), max(payload) FROM dept.trickle").fetchall()
     assert info.value.department == "dept" and info.value.remote_sql and "trickle" in info.value.remote_sql
     assert big_pg.sql("SELECT count(*) FROM dept.big").fetchall() == [(600000,)]
 

@@ -3,32 +3,24 @@ several connections sharing one exported snapshot. Same rows as one read; nothin
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 import fedquery
-from tests.conftest import PG_DSN, pg_admin
+from tests.conftest import PG_DSN, killing_pg_queries, pg_admin, pg_run
 
 
 @pytest.fixture(scope="module")
 def ranged(pg_schema: str):  # type: ignore[no-untyped-def]
-    con = pg_admin()
-    with con.cursor() as cur:
-        cur.execute(
-            f'CREATE TABLE "{pg_schema}".events AS SELECT g AS id, g % 97 AS kind, md5(g::text) AS payload '
-            "FROM generate_series(1, 120000) g"
-        )
-        cur.execute(f'ALTER TABLE "{pg_schema}".events ADD PRIMARY KEY (id)')
-        cur.execute(f'CREATE VIEW "{pg_schema}".events_view AS SELECT * FROM "{pg_schema}".events')
-        cur.execute(
-            f'CREATE TABLE "{pg_schema}".wide AS SELECT g AS id, repeat(md5(g::text), 16) AS payload '
-            "FROM generate_series(1, 200000) g"
-        )
-        cur.execute(f'ANALYZE "{pg_schema}".events')
-        cur.execute(f'ANALYZE "{pg_schema}".wide')
-    con.close()
+    pg_run(
+        f'CREATE TABLE "{pg_schema}".events AS SELECT g AS id, g % 97 AS kind, md5(g::text) AS payload '
+        "FROM generate_series(1, 120000) g",
+        f'ALTER TABLE "{pg_schema}".events ADD PRIMARY KEY (id)',
+        f'CREATE VIEW "{pg_schema}".events_view AS SELECT * FROM "{pg_schema}".events',
+        f'CREATE TABLE "{pg_schema}".wide AS SELECT g AS id, repeat(md5(g::text), 16) AS payload '
+        "FROM generate_series(1, 200000) g",
+        f'ANALYZE "{pg_schema}".events',
+        f'ANALYZE "{pg_schema}".wide',
+    )
     fed = fedquery.connect(
         {
             "settings": {"parallel_reads": 3, "parallel_min_rows": 1000},
@@ -84,32 +76,10 @@ def test_aggregates_and_views_are_one_read(ranged) -> None:  # type: ignore[no-u
 
 def test_a_killed_range_fails_the_query(ranged, pg_schema: str) -> None:  # type: ignore[no-untyped-def]
     """One of the range connections killed mid-stream: a typed error, no partial result."""
-    done = threading.Event()
-
-    def killer() -> None:
-        admin = pg_admin()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not done.is_set():
-            with admin.cursor() as cur:
-                cur.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'fedquery' "
-                    "AND state = 'active' AND query LIKE '%ctid%' AND position($1 in query) > 0",
-                    (pg_schema,),
-                )
-                if any(r[0] for r in cur.fetchall()):
-                    done.set()
-            time.sleep(0.005)
-        admin.close()
-
-    thread = threading.Thread(target=killer)
-    thread.start()
-    try:
-        with pytest.raises(fedquery.SourceError) as info:
-            for _ in range(20):  # until the killer catches a range in flight
-                ranged.sql("SELECT id, payload FROM dept.wide").fetchall()
-    finally:
-        done.set()
-        thread.join()
+    killing = killing_pg_queries("query LIKE '%ctid%' AND position($1 in query) > 0", (pg_schema,))
+    with killing, pytest.raises(fedquery.SourceError) as info:
+        for _ in range(20):  # until the killer catches a range in flight
+            ranged.sql("SELECT id, payload FROM dept.wide").fetchall()
     assert info.value.department == "dept" and "ctid" in (info.value.remote_sql or "")
     assert len(ranged.sql("SELECT id FROM dept.events").fetchall()) == 120000  # fresh connections work
     assert ranged.catalog.connector("dept", "db").pool.open <= 4

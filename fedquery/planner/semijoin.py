@@ -74,6 +74,9 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
     involved = {id(f): f for c in candidates for f in (c[0], c[2])}
     rows = {f.name: float(f.estimated_rows) for f in involved.values() if f.estimated_rows is not None}
     unreduced = {name: context.unreduced_rows.get(name, value) for name, value in rows.items()}
+    # Per producer, what its own filters and joins keep of each table: the greedy rounds below ask
+    # for it once per candidate and round, and it depends only on the fragment's tree.
+    kept = {f.name: _kept_fractions(f) for f in involved.values()}
     chosen: set[tuple[str, str]] = set()
     while True:
         best = None
@@ -85,9 +88,9 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
             target = _source_column(consumer, c_col)
             if target is None or not _key_type(consumer, c_col):
                 continue
-            if any(p == producer.name and t.sql() == target.sql() for p, _, t in consumer.reducers):
+            if any(p == producer.name and t == target for p, _, t in consumer.reducers):
                 continue  # planned already (an earlier round)
-            keys = _distinct_keys(producer, p_col, rows[producer.name], unreduced[producer.name])
+            keys = _distinct_keys(producer, p_col, rows[producer.name], unreduced[producer.name], kept[producer.name])
             if keys >= rows[consumer.name]:
                 continue  # the side with fewer keys than the other has rows goes first
             domain = _key_domain(consumer, target)
@@ -137,7 +140,7 @@ def _derived_columns(select: exp.Select, fragments: dict[str, Fragment]) -> dict
         group = inner.args.get("group")
         if group is None and any(p.find(exp.AggFunc) for p in inner.expressions):
             continue
-        keys = {g.sql() for g in group.expressions} if group is not None else None
+        keys = set(group.expressions) if group is not None else None  # sqlglot trees compare by structure
         tables = {
             t.alias_or_name: fragments[t.name]
             for t in from_items(inner)
@@ -146,7 +149,7 @@ def _derived_columns(select: exp.Select, fragments: dict[str, Fragment]) -> dict
         columns = {}
         for projection in inner.expressions:
             column = projection.unalias()
-            if isinstance(column, exp.Column) and column.table in tables and (keys is None or column.sql() in keys):
+            if isinstance(column, exp.Column) and column.table in tables and (keys is None or column in keys):
                 columns[projection.alias_or_name] = (tables[column.table], column.name)
         if columns:
             out[item.alias_or_name] = columns
@@ -235,18 +238,19 @@ def _producers_of(fragment: Fragment, fragments: dict[str, Fragment]) -> set[str
     return seen
 
 
-def _distinct_keys(producer: Fragment, column: str, rows: float, unreduced: float) -> float:
+def _distinct_keys(producer: Fragment, column: str, rows: float, unreduced: float, kept: dict[str, float]) -> float:
     """How many distinct keys the producer is expected to send.
 
     ``rows`` of a table of ``n`` rows holding ``d`` distinct keys (``n / d`` rows each,
     uniformly) hold about ``d * (1 - (1 - rows / n) ** (n / d))`` distinct keys. Inside a
     producer that joins, a key equal to another table's column has at most that column's
-    surviving values: Q5's customers of region ASIA hold 5 nation keys, not 25.
+    surviving values: Q5's customers of region ASIA hold 5 nation keys, not 25. ``kept`` is
+    ``_kept_fractions(producer)``.
     """
     source = _source_column(producer, column)
     if source is None or not isinstance(source, exp.Column):
         return rows
-    kept = _kept_fractions(producer)
+    kept = dict(kept)
     if unreduced and source.table in kept:
         kept[source.table] *= min(1.0, rows / unreduced)
     where = producer.expression.args.get("where") if isinstance(producer.expression, exp.Select) else None

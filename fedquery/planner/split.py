@@ -11,7 +11,7 @@ taken by a reference to the fragment's Arrow stream.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 from sqlglot import exp
@@ -346,39 +346,34 @@ def _expanding_join_reason(
     context: PlanContext,
 ) -> str | None:
     """Cost: would the join send more rows and bytes than its inputs (a many-to-many join multiplies rows)?"""
-    by_alias = {m.alias_or_name: context.tables[m.name] for m in members}
-    for predicate in predicates:
-        if len({c.table for c in predicate.find_all(exp.Column)}) > 1 and not _known_join(predicate, by_alias):
-            return None  # no distinct counts to size the join: no cost-based decision
+    tables = {m.alias_or_name: context.tables[m.name] for m in members}
+    joins = [p for p in predicates if len({c.table for c in p.find_all(exp.Column)}) > 1]
+    if not all(_known_join(p, tables) for p in joins):
+        return None  # no distinct counts to size the join: no cost-based decision
     joined = estimate_query(inner, context)
     if joined is None:
         return None
-    columns: dict[str, set[str]] = {m.alias_or_name: set() for m in members}
-    for alias, column in needed:
-        columns[alias].add(column)
-    for predicate in predicates:  # join keys travel too when the tables are read apart
-        tables = {c.table for c in predicate.find_all(exp.Column)}
-        if len(tables) > 1:
-            for c in predicate.find_all(exp.Column):
-                columns.get(c.table, set()).add(c.name)
+    schemas = {alias: table.arrow_schema() for alias, table in tables.items()}
+
+    def width(columns: Iterable[tuple[str, str]]) -> int:
+        fields = [schemas[a].field(c) for a, c in dict.fromkeys(columns) if schemas[a].get_field_index(c) >= 0]
+        return row_width(pa.schema(fields))
+
+    # Read apart, each table sends its needed columns and its join keys, under its own filters.
+    keys = [(c.table, c.name) for p in joins for c in p.find_all(exp.Column)]
     inputs, input_rows = 0.0, 0.0
     for member in members:
         alias = member.alias_or_name
-        schema = context.tables[member.name].arrow_schema()
-        fields = [schema.field(c) for c in columns[alias] if schema.get_field_index(c) >= 0]
-        own = [p for p in predicates if {c.table for c in p.find_all(exp.Column)} == {alias}]
+        own = [p.copy() for p in predicates if {c.table for c in p.find_all(exp.Column)} == {alias}]
         scan = exp.select("*").from_(member.copy())
         if own:
-            scan.set("where", exp.Where(this=exp.and_(*[p.copy() for p in own], copy=False)))
+            scan.set("where", exp.Where(this=exp.and_(*own, copy=False)))
         rows = estimate_query(scan, context)
         if rows is None:
             return None
-        inputs += rows * row_width(pa.schema(fields))
+        inputs += rows * width(c for c in needed + keys if c[0] == alias)
         input_rows += rows
-    schemas = {m.alias_or_name: context.tables[m.name].arrow_schema() for m in members}
-    output = joined * row_width(
-        pa.schema([schemas[a].field(c) for a, c in needed if a in schemas and schemas[a].get_field_index(c) >= 0])
-    )
+    output = joined * width(needed)
     if joined <= EXPANDING_JOIN * input_rows or output <= EXPANDING_JOIN * inputs:
         return None  # a lookup join only widens rows: the source sends no more of them than it reads
     return (
@@ -389,12 +384,10 @@ def _expanding_join_reason(
 
 def _known_join(predicate: exp.Expr, tables: dict) -> bool:  # type: ignore[type-arg]
     """An equi-join whose columns' distinct counts the statistics give."""
-    if not (isinstance(predicate, exp.EQ) and isinstance(predicate.left, exp.Column)):
-        return False
-    if not isinstance(predicate.right, exp.Column):
+    if not isinstance(predicate, exp.EQ):
         return False
     for column in (predicate.left, predicate.right):
-        table = tables.get(column.table)
+        table = tables.get(column.table) if isinstance(column, exp.Column) else None
         stats = table.statistics().columns.get(column.name) if table is not None else None
         if stats is None or not stats.distinct:
             return False

@@ -110,7 +110,7 @@ def plan_top_n(select: exp.Select, context: PlanContext) -> Fragment | None:
             f"top-N: {driver.name} goes first, so it is not reduced by {', '.join(p for p, _, _ in driver.reducers)}"
         )
         driver.reducers.clear()
-    context.unreduced_rows[driver.name] = float(expected) if expected is not None else float(fetch)
+    context.unreduced_rows[driver.name] = float(expected)
     driver.estimated_rows = fetch
     driver.estimated_bytes = fetch * row_width(driver.schema)
     shown = ", ".join(f"{c} {'DESC' if d else 'ASC'}" for c, d in keys)
@@ -176,7 +176,7 @@ def _order_keys(
 
     ``pending``: before pre-aggregation, which turns ``SUM(<driver expression>)`` into ``SUM(<output>)``."""
     group = select.args.get("group")
-    group_sql = {g.sql() for g in group.expressions} if group is not None else set()
+    group_keys = set(group.expressions) if group is not None else set()  # compared by structure
     keys = []
     for ordered in order.expressions:
         node = _resolve(select, ordered.this)
@@ -184,7 +184,7 @@ def _order_keys(
             node = node.this
             if pending and {c.table for c in node.find_all(exp.Column)} == {alias}:
                 node = exp.column("pending", table=alias)
-        elif grouped and node.sql() not in group_sql:
+        elif grouped and node not in group_keys:
             return None
         if not isinstance(node, exp.Column) or node.table != alias:
             return None
@@ -263,8 +263,8 @@ def _unique_on(fragment: Fragment, outputs: set[str]) -> bool:
     sources = {p.alias_or_name: p.unalias() for p in inner.expressions}
     group = inner.args.get("group")
     if group is not None:
-        chosen = {sources[o].sql() for o in outputs if o in sources}
-        return all(g.sql() in chosen for g in group.expressions)
+        chosen = {sources[o] for o in outputs if o in sources}
+        return all(g in chosen for g in group.expressions)
     if inner.args.get("distinct") is not None:
         return outputs >= set(sources)
     items = from_items(inner)
