@@ -154,6 +154,43 @@ class Connector(ABC):
     def list_tables(self) -> list[TableInfo]:
         """Every table of this source (discovered and explicitly listed)."""
 
+    def exposed(self, found: list[TableInfo]) -> list[TableInfo]:
+        """Of the tables a database source holds, those the config exposes.
+
+        Listing ``tables`` exposes exactly those (``discover = true`` adds the rest); ``schemas``
+        limits discovery to those schemas. A listed table the source does not hold is an error
+        naming it (never a silent omission).
+        """
+        listed = self.config.tables
+        schemas = self.config.options.get("schemas")
+        wanted_schemas = {str(s).lower() for s in schemas} if isinstance(schemas, list) and schemas else None
+        discover = not listed or self.config.options.get("discover") is True
+        remote_names = {
+            name: (str(opts.get("table", name)), opts.get("schema")) for name, opts in listed.items()
+        }
+        out: list[TableInfo] = []
+        seen: set[str] = set()
+        for info in found:
+            match = next(
+                (
+                    name
+                    for name, (remote, schema) in remote_names.items()
+                    if info.remote[-1] == remote and (schema is None or info.schema == schema)
+                ),
+                None,
+            )
+            if match is not None:
+                seen.add(match)
+                out.append(info)
+            elif discover and (wanted_schemas is None or (info.schema or "").lower() in wanted_schemas):
+                out.append(info)
+        missing = sorted(set(listed) - seen)
+        if missing:
+            raise self.source_error(
+                f"table(s) listed in the config not found in the source: {', '.join(missing)}", unavailable=True
+            )
+        return out
+
     @abstractmethod
     def table_schema(self, table: TableInfo) -> pa.Schema:
         """The Arrow schema of one table."""

@@ -69,7 +69,7 @@ class DuckDBConnector(Connector):
             name = explicit.get(table, table)
             options = dict(self.config.tables.get(name, {}))
             out.append(TableInfo(name=name, schema=schema, remote=(schema, table), options=options))
-        return out
+        return self.exposed(out)
 
     def table_schema(self, table: TableInfo) -> pa.Schema:
         cur = self.connection()

@@ -41,6 +41,7 @@ from connectors.remote import (
 from connectors.types import arrow_type, parse_pg_array, parse_value
 from fedquery.errors import SourceError
 from fedquery.fragment import Fragment
+from fedquery.planner.gate import gate
 
 _FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Coalesce, exp.Case, exp.If, exp.Abs, exp.Upper, exp.Lower,
@@ -270,7 +271,7 @@ class PostgresConnector(RemoteConnector):
                     select.where(_ctid(alias, ">=", low), copy=False)
                 if i < parts - 1:
                     select.where(_ctid(alias, "<", high), copy=False)
-                sql = self.prepare(select).sql(dialect="postgres")
+                sql = gate(self.prepare(select), department=self.department, source=self.name).sql(dialect="postgres")
                 cur = con.cursor()
                 cur.execute(sql)
                 stream = pooled_stream(self, con, cur, iter(cur.fetch_record_batch()), sql, on_success=_ender(con))
@@ -294,7 +295,8 @@ def _begin(con: Any, snapshot: str | None = None) -> None:
     with con.cursor() as cur:
         cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if snapshot is not None:
-            cur.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # checked against _SNAPSHOT: not user input
+            # a server-made id, checked against _SNAPSHOT, and quoted by the generator all the same
+            cur.execute("SET TRANSACTION SNAPSHOT " + exp.Literal.string(snapshot).sql("postgres"))
 
 
 def _ender(con: Any) -> Any:

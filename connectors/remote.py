@@ -198,7 +198,7 @@ class RemoteConnector(Connector):
                     name=name, schema=schema, remote=(schema, table), options=dict(self.config.tables.get(name, {}))
                 )
             )
-        return out
+        return self.exposed(out)
 
 
 @dataclass(frozen=True)

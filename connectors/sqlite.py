@@ -68,10 +68,12 @@ class SqliteConnector(Connector):
             con.close()
         explicit = {opts.get("table", name): name for name, opts in self.config.tables.items()}
         names = [(explicit.get(r[0], r[0]), r[0]) for r in rows]
-        return [
-            TableInfo(name=name, schema="main", remote=(remote,), options=dict(self.config.tables.get(name, {})))
-            for name, remote in names
-        ]
+        return self.exposed(
+            [
+                TableInfo(name=name, schema="main", remote=(remote,), options=dict(self.config.tables.get(name, {})))
+                for name, remote in names
+            ]
+        )
 
     def table_schema(self, table: TableInfo) -> pa.Schema:
         con = self.connect()

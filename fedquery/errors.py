@@ -106,6 +106,21 @@ class PlanError(QueryError):
     """The planner cannot plan this query (an unsupported construct)."""
 
 
+class CatalogEscapeError(PlanError):
+    """A statement about to leave fedquery names a relation the catalog does not expose: refused.
+
+    ``relation`` is the name as it would have been sent. The planner never produces one; this
+    is the last gate, so that a planner bug cannot become a read of an unexposed table."""
+
+    def __init__(self, relation: str, *, department: str | None = None, source: str | None = None) -> None:
+        self.relation = relation
+        super().__init__(
+            f"refused: {relation!r} is not a table of the catalog (only catalog tables can be read)",
+            department=department,
+            source=source,
+        )
+
+
 class SourceError(FedQueryError):
     """A source failed: unreachable, corrupt, or it failed while answering."""
 

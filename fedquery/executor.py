@@ -25,6 +25,7 @@ from sqlglot import exp
 
 from connectors.base import literal
 from fedquery.errors import ExecutionError, FedQueryError, SourceError
+from fedquery.planner.render import render_fragment
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 
 if TYPE_CHECKING:
@@ -351,7 +352,7 @@ class Execution:
             for col in unqualified.find_all(exp.Column):
                 col.set("table", None)
             fragment.predicate = exp.and_(fragment.predicate, unqualified) if fragment.predicate else unqualified
-        fragment.sql = stream.connector.prepare(select.copy()).sql(dialect=fragment.dialect)
+        fragment.sql = render_fragment(fragment, stream.connector)
         stream.stats.sql = fragment.sql
 
     def _load(self, stream: FragmentStream) -> None:

@@ -1,8 +1,9 @@
 """Bind table names to the catalog: ``department.table`` -> an internal key.
 
 Each catalog table gets one internal key (``__fq_t0``, ...) used while
-planning; the alias the user wrote (or the table name) is kept so column
-references keep working. CTE references are left alone.
+planning, each CTE one unique name (``__fq_c0``, ...); the alias the user wrote
+(or the name) is kept so column references keep working. A one-part name is a
+CTE only where a CTE of that name is in scope (see scope.py).
 """
 
 from __future__ import annotations
@@ -11,19 +12,41 @@ from sqlglot import exp
 
 from fedquery.errors import BindError, FedQueryError, UnknownTableError, suggest
 from fedquery.planner.context import PlanContext
+from fedquery.planner.normalise import name_outputs
+from fedquery.planner.scope import visible_cte
 
 
 def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
+    """Resolve every table name: a CTE visible in its scope, else a catalog table, else refused.
+
+    CTEs are renamed to unique internal names (``__fq_c0``, ...), so no later pass can confuse
+    a CTE with a relation of the same name elsewhere in the query.
+
+    >>> import sqlglot
+    >>> from fedquery.planner.context import PlanContext
+    >>> q = sqlglot.parse_one("WITH t AS (SELECT 1 AS x) SELECT x FROM t")
+    >>> bind(q, context=PlanContext(catalog=None, sql="")).sql()
+    'WITH __fq_c0 AS (SELECT 1 AS x) SELECT x FROM __fq_c0 AS t'
+    """
+    name_outputs(expression)  # as DuckDB names them, from the names the user wrote
+    tables = list(expression.find_all(exp.Table))
+    scoped = {id(t): visible_cte(t) for t in tables}
+    cte_keys: dict[int, str] = {}
     for cte in expression.find_all(exp.CTE):
-        context.ctes[cte.alias_or_name] = cte.this
+        key = f"__fq_c{len(cte_keys)}"
+        cte_keys[id(cte)] = key
+        context.ctes[key] = cte.this
+        context.cte_names[key] = cte.alias_or_name
     keys: dict[str, str] = {}
-    for table in list(expression.find_all(exp.Table)):
+    for table in tables:
         if isinstance(table.this, exp.Func) or not isinstance(table.this, exp.Identifier):
             raise BindError(f"only catalog tables can be queried; {table.this.sql('duckdb')!r} is not allowed")
+        in_scope = scoped[id(table)]
+        if in_scope is not None:
+            table.replace(_renamed(table, cte_keys[id(in_scope)], in_scope.args["alias"].this))
+            continue
         parts = [p.name for p in table.parts]
         if len(parts) == 1:
-            if parts[0] in context.ctes:
-                continue
             candidates = [t.sql_name for t in _all_tables(context)]
             hint = suggest(parts[0], candidates) or suggest(parts[0], {c.split(".")[-1]: c for c in candidates}.keys())
             matches = [c for c in candidates if c.split(".")[-1].lower() == parts[0].lower()]
@@ -43,9 +66,23 @@ def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
             key = f"__fq_t{len(keys)}"
             keys[catalog_table.sql_name] = key
             context.tables[key] = catalog_table
-        alias = table.alias or catalog_table.name
-        table.replace(exp.Table(this=exp.to_identifier(key), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        table.replace(_renamed(table, key, exp.to_identifier(catalog_table.name)))
+    for cte in expression.find_all(exp.CTE):
+        alias = cte.args["alias"]
+        alias.set("this", exp.to_identifier(cte_keys[id(cte)]))
     return expression
+
+
+def _renamed(table: exp.Table, key: str, default_alias: exp.Identifier) -> exp.Table:
+    """``table`` renamed to ``key``, keeping the name it is known by in the query as its alias."""
+    alias = table.args.get("alias")
+    if alias is None or not alias.this:
+        alias = exp.TableAlias(this=default_alias.copy(), columns=alias.columns if alias is not None else None)
+    renamed = exp.Table(this=exp.to_identifier(key), alias=alias.copy())
+    for arg in ("joins", "pivots", "laterals", "sample", "hints", "version", "when", "changes"):
+        if table.args.get(arg):
+            renamed.set(arg, table.args[arg])
+    return renamed
 
 
 def _at(error: BindError, table: exp.Table) -> BindError:

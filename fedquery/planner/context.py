@@ -21,6 +21,8 @@ class PlanContext:
     tables: dict[str, CatalogTable] = field(default_factory=dict)
     #: CTE name -> its body (to resolve which sources a CTE reference reaches)
     ctes: dict[str, exp.Expr] = field(default_factory=dict)
+    #: CTE key -> the name the query gave it (for messages)
+    cte_names: dict[str, str] = field(default_factory=dict)
     fragments: list[Fragment] = field(default_factory=list)
     #: estimated rows of fragments before semi-join reduction changed their estimate, by name
     unreduced_rows: dict[str, float] = field(default_factory=dict)

@@ -17,6 +17,7 @@ from connectors.types import arrow_type
 from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import estimate_query, row_width
+from fedquery.planner.gate import CATALOG_TAG
 from fedquery.planner.place import QUERY_TYPES
 from fedquery.planner.tree import from_items
 
@@ -44,6 +45,7 @@ def make_fragment(
         tables.append(catalog_table.sql_name)
         replacement = connector.remote_table(catalog_table.info)
         replacement.set("alias", table.args.get("alias"))
+        replacement.meta[CATALOG_TAG] = catalog_table.sql_name
         table.replace(replacement)
     select = _first_select(remote)
     aliases: list[tuple[str, str]] = []

@@ -20,7 +20,7 @@ def normalise(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
         for key, table in context.tables.items()
     }
     schema = MappingSchema(mapping, dialect=context.dialect, normalize=False)
-    _name_outputs(expression)
+    name_outputs(expression)
     try:
         qualified = qualify(
             expression,
@@ -67,7 +67,7 @@ def _tag_columns(expression: exp.Expr, context: PlanContext) -> None:
                 column.meta["fq_table"] = (table.department, table.source, *table.info.remote)
 
 
-def _name_outputs(expression: exp.Expr) -> None:
+def name_outputs(expression: exp.Expr) -> None:
     """Name unnamed root outputs the way DuckDB would (``sum(x)``), not ``_col_0``."""
     select = _root_select(expression)
     for i, projection in enumerate(select.expressions):
@@ -97,6 +97,8 @@ def _bind_error(message: str, context: PlanContext) -> BindError:
     text = message.split(". Line")[0]
     for key, table in context.tables.items():
         text = text.replace(f'"{key}"', table.sql_name).replace(key, table.sql_name)
+    for key, name in context.cte_names.items():
+        text = text.replace(f'"{key}"', name).replace(key, name)
     if "could not be resolved" in text and "Column" in text:
         name = text.split("'")[1] if "'" in text else ""
         columns = [f.name for t in context.tables.values() for f in t.arrow_schema()]
