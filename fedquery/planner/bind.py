@@ -33,10 +33,10 @@ def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     scoped = {id(t): visible_cte(t) for t in tables}
     cte_keys: dict[int, str] = {}
     for cte in expression.find_all(exp.CTE):
-        key = f"__fq_c{len(cte_keys)}"
-        cte_keys[id(cte)] = key
-        context.ctes[key] = cte.this
-        context.cte_names[key] = cte.alias_or_name
+        cte_key = f"__fq_c{len(cte_keys)}"
+        cte_keys[id(cte)] = cte_key
+        context.ctes[cte_key] = cte.this
+        context.cte_names[cte_key] = cte.alias_or_name
     keys: dict[str, str] = {}
     for table in tables:
         if isinstance(table.this, exp.Func) or not isinstance(table.this, exp.Identifier):
