@@ -445,13 +445,13 @@ def _any_table(query: exp.Expr, context: PlanContext):  # type: ignore[no-untype
     return next(iter(_tables_in(query, context)))
 
 
-def _tables_in(query: exp.Expr, context: PlanContext) -> list:  # type: ignore[type-arg]
+def _tables_in(query: exp.Expr, context: PlanContext, _seen: frozenset[str] = frozenset()) -> list:  # type: ignore[type-arg]
     out = []
     for table in query.find_all(exp.Table):
         if table.name in context.tables:
             out.append(context.tables[table.name])
-        elif table.name in context.ctes:
-            out.extend(_tables_in(context.ctes[table.name], context))
+        elif table.name in context.ctes and table.name not in _seen:  # a recursive CTE names itself
+            out.extend(_tables_in(context.ctes[table.name], context, _seen | {table.name}))
     return out
 
 
