@@ -165,9 +165,7 @@ class Connector(ABC):
         schemas = self.config.options.get("schemas")
         wanted_schemas = {str(s).lower() for s in schemas} if isinstance(schemas, list) and schemas else None
         discover = not listed or self.config.options.get("discover") is True
-        remote_names = {
-            name: (str(opts.get("table", name)), opts.get("schema")) for name, opts in listed.items()
-        }
+        remote_names = {name: (str(opts.get("table", name)), opts.get("schema")) for name, opts in listed.items()}
         out: list[TableInfo] = []
         seen: set[str] = set()
         for info in found:

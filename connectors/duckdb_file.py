@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from connectors.base import Capabilities, Connector, TableInfo, TableStats
 from fedquery.fragment import Fragment
@@ -73,7 +74,8 @@ class DuckDBConnector(Connector):
 
     def table_schema(self, table: TableInfo) -> pa.Schema:
         cur = self.connection()
-        return cur.sql(f"SELECT * FROM {self.remote_table(table).sql('duckdb')} LIMIT 0").to_arrow_table().schema
+        query = exp.select("*").from_(self.remote_table(table)).limit(0)
+        return cur.sql(query.sql("duckdb")).to_arrow_table().schema
 
     def statistics(self, table: TableInfo) -> TableStats:
         cur = self.connection()

@@ -78,7 +78,7 @@ class SqliteConnector(Connector):
     def table_schema(self, table: TableInfo) -> pa.Schema:
         con = self.connect()
         try:
-            rows = con.execute(f"PRAGMA table_info({self.remote_table(table).sql('sqlite')})").fetchall()
+            rows = con.execute("SELECT * FROM pragma_table_info(?)", table.remote[-1:]).fetchall()
         finally:
             con.close()
         return pa.schema([pa.field(r[1], _declared_type(r[2]), nullable=not r[3]) for r in rows])
@@ -86,7 +86,8 @@ class SqliteConnector(Connector):
     def statistics(self, table: TableInfo) -> TableStats:
         con = self.connect()
         try:
-            (count,) = con.execute(f"SELECT count(*) FROM {self.remote_table(table).sql('sqlite')}").fetchone()
+            query = exp.select(exp.Count(this=exp.Star())).from_(self.remote_table(table))
+            (count,) = con.execute(query.sql("sqlite")).fetchone()
         finally:
             con.close()
         return TableStats(row_count=int(count))
@@ -94,7 +95,7 @@ class SqliteConnector(Connector):
     def enforced_key(self, table: TableInfo) -> list[str] | None:
         con = self.connect()
         try:
-            rows = con.execute(f"PRAGMA table_info({self.remote_table(table).sql('sqlite')})").fetchall()
+            rows = con.execute("SELECT * FROM pragma_table_info(?)", table.remote[-1:]).fetchall()
         finally:
             con.close()
         keys = sorted((r[5], r[1]) for r in rows if r[5])

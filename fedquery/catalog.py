@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from fedquery.config import Config
 from fedquery.errors import ConfigError, FedQueryError, SourceError, UnknownDepartmentError, UnknownTableError, suggest
@@ -177,8 +178,8 @@ class Catalog:
         hint = suggest(wanted, [t.sql_name for t in tables])
         raise UnknownTableError(f"unknown table {wanted!r}.{hint}", department=department, table=table)
 
-    def output_schema(self, sql: str, tables: list[CatalogTable]) -> pa.Schema | None:
-        """The Arrow schema DuckDB gives ``sql`` (tables named by their ``sql_name``), or None.
+    def output_schema(self, query: exp.Expr, tables: list[CatalogTable]) -> pa.Schema | None:
+        """The Arrow schema DuckDB gives ``query`` (tables named by their ``sql_name``), or None.
 
         Empty copies of the catalog tables live in a private in-memory DuckDB, so this
         is DuckDB's own typing (DECIMAL precision and scale included) at no data cost.
@@ -190,11 +191,16 @@ class Catalog:
             for table in tables:
                 if table.sql_name not in self._typed:
                     con.register("_empty", pa.table({f.name: pa.array([], f.type) for f in table.arrow_schema()}))
-                    con.execute(f'CREATE TABLE "{table.sql_name}" AS SELECT * FROM _empty')
+                    create = exp.Create(
+                        this=exp.Table(this=exp.to_identifier(table.sql_name, quoted=True)),
+                        kind="TABLE",
+                        expression=exp.select("*").from_("_empty"),
+                    )
+                    con.execute(create.sql("duckdb"))
                     con.unregister("_empty")
                     self._typed.add(table.sql_name)
             try:
-                return con.sql(sql).limit(0).to_arrow_table().schema
+                return con.sql(query.sql("duckdb")).limit(0).to_arrow_table().schema
             except duckdb.Error:
                 return None
 
@@ -206,15 +212,15 @@ class Catalog:
             self._typing = duckdb.connect(":memory:", config={"enable_external_access": False})
         return self._typing
 
-    def schema_over(self, schema: pa.Schema, sql: str) -> pa.Schema | None:
-        """The Arrow schema DuckDB gives ``sql`` over an empty table ``_input`` of ``schema``, or None."""
+    def schema_over(self, schema: pa.Schema, query: exp.Expr) -> pa.Schema | None:
+        """The Arrow schema DuckDB gives ``query`` over an empty table ``_input`` of ``schema``, or None."""
         import duckdb
 
         with self._lock:
             con = self._typing_connection()
             con.register("_input", pa.table({f.name: pa.array([], f.type) for f in schema}))
             try:
-                return con.sql(sql).limit(0).to_arrow_table().schema
+                return con.sql(query.sql("duckdb")).limit(0).to_arrow_table().schema
             except duckdb.Error:
                 return None
             finally:

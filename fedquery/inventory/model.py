@@ -69,8 +69,15 @@ class Dataset:
         return list(self.metadata.get("keywords") or [])
 
     def example_query(self) -> str:
-        names = ", ".join(c.name for c in self.columns[:5]) or "*"
-        return f"SELECT {names} FROM {self.id} LIMIT 10"
+        from sqlglot import exp
+
+        columns: list[exp.Expr] = [exp.column(exp.to_identifier(c.name)) for c in self.columns[:5]] or [exp.Star()]
+        table = exp.Table(
+            this=exp.to_identifier(self.id.split(".")[-1]),
+            db=exp.to_identifier(self.id.split(".")[-2]) if self.id.count(".") >= 1 else None,
+            catalog=exp.to_identifier(self.id.split(".")[0]) if self.id.count(".") >= 2 else None,
+        )
+        return exp.select(*columns).from_(table).limit(10).sql("duckdb")
 
     def access(self) -> str:
         return (

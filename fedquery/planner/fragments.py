@@ -144,7 +144,7 @@ def _duckdb_schema(query: exp.Expr, aliases: list[tuple[str, str]], context: Pla
         replacement = exp.Table(this=exp.to_identifier(catalog_table.sql_name, quoted=True))
         replacement.set("alias", table.args.get("alias"))
         table.replace(replacement)
-    schema = context.catalog.output_schema(typing.sql("duckdb"), used)
+    schema = context.catalog.output_schema(typing, used)
     if schema is None or len(schema) != len(aliases):
         return None
     return pa.schema([pa.field(inner, f.type) for (inner, _), f in zip(aliases, schema)])

@@ -208,12 +208,12 @@ def _rewrite(select: exp.Select, alias: str, fragment: Fragment, groups: int, co
     if reason:
         context.note(f"partial aggregation of {fragment.name} not pushed: {reason}")
         return False
-    typing = ", ".join(
-        [exp.column(k, quoted=True).sql("duckdb") for k in keys]
-        + [_over_outputs(agg, alias).sql("duckdb") for agg, _, _ in partials]
-    )
-    grouping = f" GROUP BY {', '.join(exp.column(k, quoted=True).sql('duckdb') for k in keys)}" if keys else ""
-    schema = context.catalog.schema_over(fragment.schema, f"SELECT {typing} FROM _input{grouping}")
+    typing = exp.select(
+        *[exp.column(k, quoted=True) for k in keys], *[_over_outputs(agg, alias) for agg, _, _ in partials]
+    ).from_("_input")
+    if keys:
+        typing = typing.group_by(*[exp.column(k, quoted=True) for k in keys])
+    schema = context.catalog.schema_over(fragment.schema, typing)
     if schema is None:
         context.note(f"partial aggregation of {fragment.name} not pushed: its types could not be derived")
         return False
