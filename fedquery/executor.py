@@ -206,6 +206,11 @@ class FragmentStream:
             self.thread.join(timeout)
 
 
+def _table(name: str) -> exp.Table:
+    """A table of the local DuckDB, by its exact name (quoted by the generator)."""
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
+
+
 def _file_scan(stream: FragmentStream) -> bool:
     """Is the fragment read as a file scan (filters as Arrow expressions), not sent as SQL?"""
     return not stream.connector.capabilities.sql
@@ -280,13 +285,14 @@ class Execution:
     def _cut(self, cursor: Any, fragment: Fragment, fetched: str) -> None:
         """A top-N driver read: note whether its fetch stopped at the limit (then the answer is checked)."""
         assert fragment.top_n is not None
-        name = exp.to_identifier(fragment.name, quoted=True).sql("duckdb")
-        source = exp.to_identifier(fetched, quoted=True).sql("duckdb")
-        cursor.execute(f"CREATE VIEW {name} AS SELECT * FROM {source}")
-        if cursor.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0] < fragment.top_n.limit:
+        source = _table(fetched)
+        view = exp.Create(this=_table(fragment.name), kind="VIEW", expression=exp.select("*").from_(source))
+        cursor.execute(view.sql("duckdb"))
+        count = exp.select(exp.Count(this=exp.Star())).from_(source)
+        if cursor.sql(count.sql("duckdb")).fetchall()[0][0] < fragment.top_n.limit:
             return  # all of the driver's rows
-        nulls = " OR ".join(f"{exp.column(c, quoted=True).sql('duckdb')} IS NULL" for c, _ in fragment.top_n.keys)
-        if cursor.sql(f"SELECT count(*) FROM {source} WHERE {nulls}").fetchall()[0][0]:
+        nulls = exp.or_(*[exp.column(c, quoted=True).is_(exp.null()) for c, _ in fragment.top_n.keys])
+        if cursor.sql(count.where(nulls).sql("duckdb")).fetchall()[0][0]:
             raise TopNIncomplete(unlimited=True)  # NULL sort keys: each source places them its own way
         self.truncated.add(fragment.name)
 
@@ -314,17 +320,19 @@ class Execution:
         """The producer's distinct non-null keys (None past ``limit``), and their min and max."""
         cursor = self.con.cursor()
         try:
-            keys = (
-                cursor.sql(
-                    f'SELECT DISTINCT "{column}" AS k FROM "{producer}" WHERE "{column}" IS NOT NULL LIMIT {limit + 1}'
-                )
-                .to_arrow_table()
-                .column("k")
-                .combine_chunks()
+            key = exp.column(column, quoted=True)
+            distinct = (
+                exp.select(exp.alias_(key, "k"))
+                .distinct()
+                .from_(_table(producer))
+                .where(exp.Not(this=key.is_(exp.null())))
+                .limit(limit + 1)
             )
+            keys = cursor.sql(distinct.sql("duckdb")).to_arrow_table().column("k").combine_chunks()
             if len(keys) <= limit:
                 return keys, None, None
-            low, high = cursor.sql(f'SELECT min("{column}"), max("{column}") FROM "{producer}"').fetchall()[0]
+            bounds = exp.select(exp.Min(this=key), exp.Max(this=key.copy())).from_(_table(producer))
+            low, high = cursor.sql(bounds.sql("duckdb")).fetchall()[0]
             return None, low, high
         finally:
             cursor.close()
@@ -366,7 +374,8 @@ class Execution:
             cursor.register(source, pa.RecordBatchReader.from_batches(schema, stream.batches()))
             top_n = stream.fragment.top_n is not None
             table = f"{stream.fragment.name}__fetched" if top_n else stream.fragment.name
-            cursor.execute(f'CREATE TABLE "{table}" AS SELECT * FROM "{source}"')
+            create = exp.Create(this=_table(table), kind="TABLE", expression=exp.select("*").from_(_table(source)))
+            cursor.execute(create.sql("duckdb"))
             cursor.unregister(source)
             if top_n:
                 self._cut(cursor, stream.fragment, table)
