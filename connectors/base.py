@@ -247,6 +247,9 @@ class Connector(ABC):
         for sub in node.walk():
             if isinstance(sub, caps.unsupported) or (caps.allowed is not None and not isinstance(sub, caps.allowed)):
                 return f"{type(sub).__name__} ({_short(sub)}) is not supported by {self.kind} source"
+            reason = cast_reason(sub, try_cast=self.dialect == "duckdb")
+            if reason:
+                return reason
         return None
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
@@ -276,6 +279,39 @@ def require(module: str, extra: str, kind: str) -> Any:
         raise ConnectorNotInstalledError(
             f"the {kind!r} source kind needs the {module!r} package: pip install 'fedquery[{extra}]'"
         ) from None
+
+
+_T = exp.DataType.Type
+#: The types a CAST sent to a SQL source may name: plain scalar types every source means the same
+#: way by. Anything else stays local: PostgreSQL's object-identifier types (``regclass``, ``oid``,
+#: ...) look names up in the source's own catalogs, user-defined types mean whatever the source says.
+PUSHABLE_CAST_TYPES = frozenset(
+    {_T.BOOLEAN, _T.TINYINT, _T.SMALLINT, _T.INT, _T.BIGINT, _T.FLOAT, _T.DOUBLE, _T.DECIMAL, _T.CHAR,
+     _T.VARCHAR, _T.TEXT, _T.NCHAR, _T.NVARCHAR, _T.DATE, _T.TIMESTAMP}
+)  # fmt: skip
+
+
+def cast_reason(node: exp.Expr, *, try_cast: bool = False) -> str | None:
+    """Why the cast ``node`` cannot be sent to a source (None if it can, or if it is no cast).
+
+    ``try_cast``: the source has a TRY_CAST of DuckDB's meaning (NULL where the value does not
+    convert); elsewhere TRY_CAST would be sent as a CAST that fails instead.
+
+    >>> import sqlglot
+    >>> cast_reason(sqlglot.parse_one("CAST(x AS regclass)"))
+    'a cast to REGCLASS is not sent to sources'
+    >>> cast_reason(sqlglot.parse_one("TRY_CAST(x AS INT)"))
+    'TRY_CAST is not sent to this source (it would fail where DuckDB gives NULL)'
+    """
+    if not isinstance(node, exp.Cast):
+        return None
+    if isinstance(node, exp.TryCast) and not try_cast:
+        return "TRY_CAST is not sent to this source (it would fail where DuckDB gives NULL)"
+    to = node.to
+    if to.this not in PUSHABLE_CAST_TYPES or to.find(exp.DataType) is not to or to.args.get("kind"):
+        shown = to.args.get("kind") or to.this
+        return f"a cast to {str(getattr(shown, 'value', shown)).upper()} is not sent to sources"
+    return None
 
 
 def _short(node: exp.Expr, limit: int = 60) -> str:

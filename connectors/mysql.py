@@ -32,7 +32,7 @@ from urllib.parse import quote
 import pyarrow as pa
 from sqlglot import exp
 
-from connectors.base import ColumnStats, TableInfo, TableStats, require
+from connectors.base import ColumnStats, TableInfo, TableStats, cast_reason, require
 from connectors.remote import (
     ColumnInfo,
     RemoteConnector,
@@ -205,6 +205,9 @@ class MySQLConnector(RemoteConnector):
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
         for sub in node.walk():
+            reason = cast_reason(sub)
+            if reason:
+                return reason
             if is_function_call(sub) and not isinstance(sub, _FUNCTIONS):
                 return f"function {sub.sql('duckdb')[:40]} is not on the MySQL allowlist"
             if isinstance(sub, exp.Div):

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from connectors.base import ColumnStats, TableInfo, TableStats, require
+from connectors.base import ColumnStats, TableInfo, TableStats, cast_reason, require
 from connectors.remote import (
     ColumnInfo,
     RemoteConnector,
@@ -176,6 +176,9 @@ class PostgresConnector(RemoteConnector):
         for sub in node.walk():
             if is_function_call(sub) and not isinstance(sub, _FUNCTIONS) and not _is_structural(sub):
                 return f"function {sub.sql('duckdb')[:40]} is not on the PostgreSQL allowlist"
+            reason = cast_reason(sub)
+            if reason:
+                return reason
             if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:
                 return f"EXTRACT({sub.name}) differs between PostgreSQL and DuckDB"
             if isinstance(sub, _ORDERING + (exp.Ordered, exp.Min, exp.Max)):

@@ -215,3 +215,29 @@ def test_arrow_tables_of_files_respect_tables_too(tmp_path: Path) -> None:
         assert [t["table"] for t in fed.tables()] == ["f.people"]
         with pytest.raises(UnknownTableError):
             fed.sql("SELECT * FROM f.hidden")
+
+
+@pytest.mark.parametrize("department", ["pg", "my", "lite"])
+def test_casts_are_allowlisted(escape_fed: Any, department: str) -> None:
+    for strategy in STRATEGIES:
+        # TRY_CAST keeps DuckDB's meaning (NULL where the text is no number), never a failing CAST.
+        sql = f"SELECT TRY_CAST(name AS INTEGER) AS n FROM {department}.people ORDER BY id"
+        assert escape_fed.sql(sql, pushdown=strategy).fetchall() == [(None,), (None,)]
+        # A cast to an object-identifier type would look names up in the source's catalogs: kept local.
+        probe = f"SELECT CAST(name AS regclass) AS r FROM {department}.people"
+        assert all("regclass" not in f.sql.lower() for f in escape_fed.explain(probe, pushdown=strategy).fragments)
+        with pytest.raises(FedQueryError):
+            escape_fed.sql(probe, pushdown=strategy).fetchall()
+
+
+@pytest.mark.parametrize("function", ["current_setting('temp_directory')", "getvariable('x')", "CURRENT_SETTING('a')"])
+def test_environment_functions_are_refused(escape_fed: Any, function: str) -> None:
+    from fedquery.errors import ReadOnlyError
+
+    for sql in (
+        f"SELECT {function}",
+        f"SELECT {function} FROM duck.people",
+        f"SELECT id FROM pg.people WHERE {function} = 'x'",
+    ):
+        with pytest.raises(ReadOnlyError, match="environment"):
+            escape_fed.sql(sql)
