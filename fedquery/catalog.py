@@ -125,8 +125,16 @@ class Catalog:
                 self._connectors[key] = connector_class(src.kind)(src)
             return self._connectors[key]
 
+    def department_name(self, department: str) -> str:
+        """The department as configured, found as DuckDB finds names: exactly, else case-insensitively."""
+        if department in self.config.departments:
+            return department
+        folded = [d for d in self.config.departments if d.lower() == department.lower()]
+        return folded[0] if len(folded) == 1 else department
+
     def department_tables(self, department: str) -> list[CatalogTable]:
         """Every table of a department (discovering its sources on first use)."""
+        department = self.department_name(department)
         if department not in self.config.departments:
             raise UnknownDepartmentError(
                 f"unknown department {department!r}.{suggest(department, self.departments)}",
@@ -165,7 +173,7 @@ class Catalog:
         """Find ``department.table`` or ``department.schema.table``."""
         if len(parts) < 2:
             raise UnknownTableError(f"table {parts[-1]!r} needs a department prefix (department.table)")
-        department, table = parts[0], parts[-1]
+        department, table = self.department_name(parts[0]), parts[-1]
         schema = parts[1] if len(parts) == 3 else None
         tables = self.department_tables(department)
         for candidate in tables:

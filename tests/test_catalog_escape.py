@@ -10,6 +10,7 @@ MariaDB, must end in a typed error naming the relation, and no canary value may 
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,15 @@ POSITIONS = {
 
 
 @pytest.fixture(scope="module")
-def escape_fed(pg_schema: str, mysql_database: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def escape_fed(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    pg_schema = mysql_database = f"fq_escape_{uuid.uuid4().hex[:10]}"
     pg = pg_admin()
+    with pg.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA "{pg_schema}"')
+    my = mysql_admin()
+    with my.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{mysql_database}`")
+    my.close()
     with pg.cursor() as cur:
         cur.execute(f'CREATE TABLE "{pg_schema}".people (id INT PRIMARY KEY, name TEXT)')
         cur.execute(f"INSERT INTO \"{pg_schema}\".people VALUES (1, 'a'), (2, 'b')")
@@ -105,6 +113,14 @@ def escape_fed(pg_schema: str, mysql_database: str, tmp_path_factory: pytest.Tem
     fed = fedquery.connect(config)
     yield fed
     fed.close()
+    pg = pg_admin()
+    with pg.cursor() as cur:
+        cur.execute(f'DROP SCHEMA "{pg_schema}" CASCADE')
+    pg.close()
+    my = mysql_admin()
+    with my.cursor() as cur:
+        cur.execute(f"DROP DATABASE `{mysql_database}`")
+    my.close()
 
 
 ATTEMPTS = [(d, x, p) for d, targets in TARGETS.items() for x in targets for p in POSITIONS]

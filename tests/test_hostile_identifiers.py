@@ -9,6 +9,7 @@ Every statement fedquery builds quotes identifiers through sqlglot's generator, 
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -88,11 +89,14 @@ def _create(cur: Any, dialect: str, prefix: str, name: str, table: pa.Table) -> 
 
 
 @pytest.fixture(scope="module")
-def hostile(pg_schema: str, mysql_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    # Own schema and database: analyze() reads every table in them.
+    pg_schema = mysql_database = f"fq_hostile_{uuid.uuid4().hex[:10]}"
     root = tmp_path_factory.mktemp("hostile")
     sources: dict[str, dict[str, Any]] = {}
     pg = pg_admin()
     with pg.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {q(pg_schema, 'postgres')}")
         for name, table in ((FACTS, _facts("pg")), (DIM, _dim("pg"))):
             _create(cur, "postgres", f"{q(pg_schema, 'postgres')}.", name, table)
             cur.execute(f"ANALYZE {q(pg_schema, 'postgres')}.{q(name, 'postgres')}")
@@ -100,6 +104,7 @@ def hostile(pg_schema: str, mysql_database: str, tmp_path_factory: pytest.TempPa
     sources["pg"] = {"kind": "postgres", "url": PG_DSN, "schema": pg_schema, "schemas": [pg_schema]}
     my = mysql_admin()
     with my.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {q(mysql_database, 'mysql')}")
         for name, table in ((FACTS, _facts("my")), (DIM, _dim("my"))):
             _create(cur, "mysql", f"{q(mysql_database, 'mysql')}.", name, table)
     my.close()
@@ -143,6 +148,14 @@ def hostile(pg_schema: str, mysql_database: str, tmp_path_factory: pytest.TempPa
     yield fed, oracle
     fed.close()
     oracle.close()
+    pg = pg_admin()
+    with pg.cursor() as cur:
+        cur.execute(f"DROP SCHEMA {q(pg_schema, 'postgres')} CASCADE")
+    pg.close()
+    my = mysql_admin()
+    with my.cursor() as cur:
+        cur.execute(f"DROP DATABASE {q(mysql_database, 'mysql')}")
+    my.close()
 
 
 def _ref(kind: str, table: str) -> str:
@@ -223,18 +236,22 @@ def test_a_csv_header_cannot_change_the_keys(tmp_path: Path, pg_schema: str) -> 
     pacsv.write_csv(pa.table({K: [1, 2, 3]}), tmp_path / "keys.csv")
     pg = pg_admin()
     with pg.cursor() as cur:
-        cur.execute(f"CREATE TABLE {q(pg_schema, 'postgres')}.ids (id INT PRIMARY KEY)")
-        cur.execute(f"INSERT INTO {q(pg_schema, 'postgres')}.ids SELECT generate_series(1, 5000)")
-        cur.execute(f"ANALYZE {q(pg_schema, 'postgres')}.ids")
+        cur.execute(f"CREATE TABLE {q(pg_schema, 'postgres')}.hostile_ids (id INT PRIMARY KEY)")
+        cur.execute(f"INSERT INTO {q(pg_schema, 'postgres')}.hostile_ids SELECT generate_series(1, 5000)")
+        cur.execute(f"ANALYZE {q(pg_schema, 'postgres')}.hostile_ids")
     pg.close()
     config = {
         "departments": {
             "f": {"sources": {"s": {"kind": "csv", "url": str(tmp_path / "keys.csv")}}},
-            "p": {"sources": {"s": {"kind": "postgres", "url": PG_DSN, "schema": pg_schema}}},
+            "p": {
+                "sources": {
+                    "s": {"kind": "postgres", "url": PG_DSN, "schema": pg_schema, "tables": {"hostile_ids": {}}}
+                }
+            },
         }
     }
     with fedquery.connect(config) as fed:
         fed.analyze()
-        sql = f"SELECT count(*) FROM f.s JOIN p.ids ON ids.id = s.{q(K, 'duckdb')}"
+        sql = f"SELECT count(*) FROM f.s JOIN p.hostile_ids AS ids ON ids.id = s.{q(K, 'duckdb')}"
         for strategy in ("none", "filters", "full", "auto"):
             assert fed.sql(sql, pushdown=strategy).fetchall() == [(3,)]

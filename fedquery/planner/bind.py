@@ -12,6 +12,7 @@ from sqlglot import exp
 
 from fedquery.errors import BindError, FedQueryError, UnknownTableError, suggest
 from fedquery.planner.context import PlanContext
+from fedquery.planner.identifiers import resolve_identifiers
 from fedquery.planner.normalise import name_outputs
 from fedquery.planner.scope import visible_cte
 
@@ -26,9 +27,8 @@ def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     >>> from fedquery.planner.context import PlanContext
     >>> q = sqlglot.parse_one("WITH t AS (SELECT 1 AS x) SELECT x FROM t")
     >>> bind(q, context=PlanContext(catalog=None, sql="")).sql()
-    'WITH __fq_c0 AS (SELECT 1 AS x) SELECT x FROM __fq_c0 AS t'
+    'WITH __fq_c0 AS (SELECT 1 AS x) SELECT "x" FROM __fq_c0 AS t'
     """
-    name_outputs(expression)  # as DuckDB names them, from the names the user wrote
     tables = list(expression.find_all(exp.Table))
     scoped = {id(t): visible_cte(t) for t in tables}
     cte_keys: dict[int, str] = {}
@@ -70,6 +70,8 @@ def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     for cte in expression.find_all(exp.CTE):
         alias = cte.args["alias"]
         alias.set("this", exp.to_identifier(cte_keys[id(cte)]))
+    resolve_identifiers(expression, context=context)
+    name_outputs(expression, context.display_names())  # as DuckDB names them, by the names the user wrote
     return expression
 
 

@@ -40,6 +40,12 @@ class PlanContext:
     def pushes_subtrees(self) -> bool:
         return self.pushdown in ("full", "auto")
 
+    def display_names(self) -> dict[str, str]:
+        """Internal table and CTE keys -> the names the query knows them by (for messages and output names)."""
+        names = {key: table.sql_name for key, table in self.tables.items()}
+        names.update(self.cte_names)
+        return names
+
     def note(self, text: str) -> None:
         if text not in self.notes:
             self.notes.append(text)

@@ -20,7 +20,7 @@ def normalise(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
         for key, table in context.tables.items()
     }
     schema = MappingSchema(mapping, dialect=context.dialect, normalize=False)
-    name_outputs(expression)
+    name_outputs(expression, context.display_names())
     try:
         qualified = qualify(
             expression,
@@ -67,8 +67,11 @@ def _tag_columns(expression: exp.Expr, context: PlanContext) -> None:
                 column.meta["fq_table"] = (table.department, table.source, *table.info.remote)
 
 
-def name_outputs(expression: exp.Expr) -> None:
-    """Name unnamed root outputs the way DuckDB would (``sum(x)``), not ``_col_0``."""
+def name_outputs(expression: exp.Expr, display: dict[str, str] | None = None) -> None:
+    """Name unnamed root outputs the way DuckDB would (``sum(x)``), not ``_col_0``.
+
+    ``display`` maps internal table keys to the names the query wrote (they may appear in a
+    projection's text, in a scalar subquery)."""
     select = _root_select(expression)
     for i, projection in enumerate(select.expressions):
         if isinstance(projection, (exp.Alias, exp.Column, exp.Star)) or projection.alias:
@@ -76,9 +79,25 @@ def name_outputs(expression: exp.Expr) -> None:
         if isinstance(projection, exp.Count) and isinstance(projection.this, exp.Star):
             name = "count_star()"
         else:
-            name = projection.sql("duckdb", normalize_functions="lower")
+            name = _shown(projection, display or {}).sql("duckdb", normalize_functions="lower")
         select.expressions[i] = exp.alias_(projection, name, quoted=True)
+        select.expressions[i].args["alias"].meta["case_sensitive"] = True
         select.expressions[i].parent = select
+
+
+def _shown(projection: exp.Expr, display: dict[str, str]) -> exp.Expr:
+    """``projection`` as the user would write it: tables by their catalog names, names unquoted."""
+    shown = projection.copy()
+    for table in list(shown.find_all(exp.Table)):
+        if table.name in display:
+            named = exp.to_table(display[table.name])
+            alias = table.args.get("alias")
+            if alias is not None and alias.name != named.name:
+                named.set("alias", alias)
+            table.replace(named)
+    for identifier in shown.find_all(exp.Identifier):
+        identifier.set("quoted", False)
+    return shown
 
 
 def _root_select(expression: exp.Expr) -> exp.Select:
@@ -95,9 +114,7 @@ def _bind_error(message: str, context: PlanContext) -> BindError:
     where = re.search(r"Line: (\d+), Col: (\d+)", message)
     line, column = (int(where.group(1)), int(where.group(2))) if where else (None, None)
     text = message.split(". Line")[0]
-    for key, table in context.tables.items():
-        text = text.replace(f'"{key}"', table.sql_name).replace(key, table.sql_name)
-    for key, name in context.cte_names.items():
+    for key, name in context.display_names().items():
         text = text.replace(f'"{key}"', name).replace(key, name)
     if "could not be resolved" in text and "Column" in text:
         name = text.split("'")[1] if "'" in text else ""
