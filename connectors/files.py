@@ -26,7 +26,16 @@ from pyarrow.fs import FSSpecHandler, PyFileSystem
 from sqlglot import exp
 
 from connectors.arrow_filter import Untranslatable, to_arrow_filter
-from connectors.base import Capabilities, Connector, TableInfo, TableStats
+from connectors.base import (
+    BATCH_SIZE,
+    SOURCE_OPTIONS,
+    TABLE_OPTIONS,
+    Capabilities,
+    Connector,
+    Option,
+    TableInfo,
+    TableStats,
+)
 from fedquery.fragment import Fragment
 
 _FILE_CAPS = Capabilities(sql=False)
@@ -98,6 +107,8 @@ class FileConnector(Connector):
     capabilities = _FILE_CAPS
     dialect = "duckdb"
     suffixes: ClassVar[tuple[str, ...]] = ()
+    options = {**SOURCE_OPTIONS, "storage_options": Option("table"), "batch_size": BATCH_SIZE}
+    table_options = {**TABLE_OPTIONS, "path": Option("str")}
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)

@@ -15,16 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fedquery.cache import cache_path, read_json, write_json
+from fedquery.config import METADATA_KEYS
 from fedquery.errors import FedQueryError
 
 if TYPE_CHECKING:
     from fedquery.catalog import Catalog, CatalogTable
 
 #: Descriptive keys, as written in the catalog file (``license`` is accepted for ``licence``).
-METADATA_KEYS = (
-    "title", "description", "keywords", "licence", "update_frequency", "temporal_coverage", "classification",
-    "contact", "issued",
-)  # fmt: skip
 INHERITED = ("licence", "update_frequency", "classification", "contact")
 CACHE_VERSION = 1
 EXACT_COUNT_KINDS = ("postgres", "mysql")
