@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from fedquery.config import METADATA_KEYS
 from fedquery.errors import ConfigError, ConnectorNotInstalledError, SourceError, SourceUnavailableError, suggest
+from fedquery.secrets import mask_url
 
 if TYPE_CHECKING:
     from fedquery.config import SourceConfig
@@ -114,6 +115,10 @@ class TableInfo:
     remote: tuple[str, ...]
     schema: str | None = None
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def __repr__(self) -> str:
+        remote = tuple(mask_url(part) for part in self.remote)
+        return f"TableInfo(name={self.name!r}, remote={remote!r}, schema={self.schema!r})"
 
 
 @dataclass(frozen=True)

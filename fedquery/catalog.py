@@ -220,6 +220,9 @@ class Catalog:
             finally:
                 con.unregister("_input")
 
+    def __repr__(self) -> str:
+        return f"<fedquery.Catalog {', '.join(self.departments)}>"
+
     def close(self) -> None:
         with self._lock:
             if self._typing is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fedquery.errors import ConfigError, suggest
-from fedquery.secrets import mask_url, redact, remember, secret_values
+from fedquery.secrets import install_log_masking, mask_url, redact, remember, secret_values
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -174,6 +174,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path | None) 
     for dept in departments.values():
         for source in dept.sources.values():
             remember(source.secrets)
+    install_log_masking()
     return Config(departments, settings, path)
 
 

@@ -86,6 +86,29 @@ def secret_values(value: Any, key: str = "") -> set[str]:
     return set()
 
 
+def scrubbed(value: Any, secrets: Iterable[str], key: str = "") -> Any:
+    """``value`` (an option, nested tables and lists included) with every secret replaced, however short.
+
+    For what is derived from a source's identity (cache file names): no secret, not even a hash of one.
+
+    >>> scrubbed({"url": "postgresql://a:pw@h/d", "storage_options": {"secret": "x"}, "path": "/d/pw"}, {"pw"})
+    {'url': 'postgresql://a:***@h/d', 'storage_options': {'secret': '***'}, 'path': '/d/***'}
+    """
+    if isinstance(value, dict):
+        return {k: scrubbed(v, secrets, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrubbed(v, secrets, key) for v in value]
+    if isinstance(value, str):
+        if key and SECRET_KEYS.search(key):
+            return "***"
+        text = mask_url(value)
+        for secret in sorted(secrets, key=len, reverse=True):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+    return value
+
+
 _known: set[str] = set()
 _lock = threading.Lock()
 _installed = False
