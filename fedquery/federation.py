@@ -90,16 +90,39 @@ class Federation:
 
     @_contained
     def tables(self, department: str | None = None) -> list[dict[str, Any]]:
-        """Department, table, source, kind and columns of every table."""
+        """Department, table, source, kind, columns and ``error`` of every table.
+
+        A broken table (a corrupt file, a view that no longer resolves) or a source that
+        cannot be listed is reported beside the others, never hiding them: its row has
+        no columns and says why in ``error`` (None for every table that works); a source
+        that cannot be listed has ``table`` None.
+        """
         rows = []
         for table in self.catalog.tables(department):
+            try:
+                columns, error = [(f.name, str(f.type)) for f in table.arrow_schema()], None
+            except FedQueryError as exc:
+                columns, error = [], exc.message
             rows.append(
                 {
                     "department": table.department,
                     "table": table.sql_name,
                     "source": table.source,
                     "kind": table.kind,
-                    "columns": [(f.name, str(f.type)) for f in table.arrow_schema()],
+                    "columns": columns,
+                    "error": error,
+                }
+            )
+        for problem in self.catalog.problems(department):
+            source = self.config.departments[problem.department or ""].sources[problem.source or ""]
+            rows.append(
+                {
+                    "department": problem.department,
+                    "table": None,
+                    "source": problem.source,
+                    "kind": source.kind,
+                    "columns": [],
+                    "error": problem.message,
                 }
             )
         return rows

@@ -160,9 +160,8 @@ def test_exception_chains_carry_no_secret(tmp_path: Path, monkeypatch: pytest.Mo
     assert error.__context__ is None and error.__cause__ is None
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     assert CANARY not in text and "ana:***@127.0.0.1" in text
-    with pytest.raises(fedquery.SourceError) as info2:
-        fed.tables()
-    assert info2.value.__context__ is None
+    (row,) = fed.tables()  # the broken source is reported beside the others, masked
+    assert row["table"] is None and "ana:***@127.0.0.1" in row["error"] and CANARY not in row["error"]
 
 
 def test_cache_file_names_are_not_derived_from_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
