@@ -155,12 +155,20 @@ class Connector(ABC):
     options: ClassVar[Mapping[str, Option]] = SOURCE_OPTIONS
     #: Every key a table listed under ``tables`` takes.
     table_options: ClassVar[Mapping[str, Option]] = TABLE_OPTIONS
+    #: The source must say where it is (``url`` or ``path``); checked at load.
+    needs_location: ClassVar[bool] = False
 
     @classmethod
     def check_config(cls, config: SourceConfig) -> None:
         """Refuse unknown keys, wrong types and out-of-range values before anything connects."""
         where = f"departments.{config.department}.sources.{config.name}"
         check_keys(cls.options, config.options, f"{where}: a {cls.kind} source", config)
+        if cls.needs_location and not (config.options.get("url") or config.options.get("path")):
+            raise ConfigError(
+                f"{where}: a {cls.kind} source needs a 'url' or 'path'",
+                department=config.department,
+                source=config.name,
+            )
         for table, options in config.tables.items():
             check_keys(cls.table_options, options, f"{where}.tables.{table}: a table of a {cls.kind} source", config)
 

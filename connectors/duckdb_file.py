@@ -24,6 +24,7 @@ from fedquery.fragment import Fragment
 
 class DuckDBConnector(Connector):
     kind = "duckdb"
+    needs_location = True
     dialect = "duckdb"
     default_schema = "main"
     options = {**SOURCE_OPTIONS, "batch_size": BATCH_SIZE}

@@ -117,6 +117,7 @@ class FileConnector(Connector):
     capabilities = _FILE_CAPS
     dialect = "duckdb"
     suffixes: ClassVar[tuple[str, ...]] = ()
+    needs_location = True
     options = {**SOURCE_OPTIONS, "storage_options": Option("table"), "batch_size": BATCH_SIZE}
     table_options = {**TABLE_OPTIONS, "path": Option("str")}
 

@@ -45,6 +45,7 @@ _DECIMALISH = (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL, exp.Data
 
 class SqliteConnector(Connector):
     kind = "sqlite"
+    needs_location = True
     dialect = "sqlite"
     default_schema = "main"
     options = {**SOURCE_OPTIONS, "batch_size": BATCH_SIZE}

@@ -43,28 +43,47 @@ def deep_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread as is
             outcome["error"] = exc
 
-    _enter()
+    _enter()  # before the thread starts: it must find the raised limit
     try:
-        with _lock:
-            old_size = threading.stack_size(STACK_BYTES)
-            try:
-                thread = threading.Thread(target=target, name="fedquery-plan", daemon=True)
-                thread.start()
-            finally:
-                threading.stack_size(old_size)
-        while thread.is_alive():
-            thread.join(0.1)  # a short wait, so Ctrl-C reaches the caller
+        thread = _start(target)
+        if thread is not None:
+            while thread.is_alive():
+                thread.join(0.1)  # a short wait, so Ctrl-C reaches the caller
     finally:
         _leave()
+    if thread is None:
+        # No room for a big stack (a tight ulimit -v): plan here, within Python's own limit.
+        try:
+            return fn(*args, **kwargs)
+        except RecursionError:
+            raise _too_deep() from None
     error = outcome.get("error")
     if isinstance(error, RecursionError):
-        raise PlanError(
-            f"the query is nested too deeply to plan (more than {RECURSION_LIMIT:,} levels of recursion); "
-            "split it, or replace long OR chains with IN lists"
-        ) from None
+        raise _too_deep() from None
     if error is not None:
         raise error
     return outcome["value"]  # type: ignore[no-any-return]
+
+
+def _start(target: Callable[[], None]) -> threading.Thread | None:
+    with _lock:
+        old_size = threading.stack_size()
+        try:
+            threading.stack_size(STACK_BYTES)
+            thread = threading.Thread(target=target, name="fedquery-plan", daemon=True)
+            thread.start()
+        except (RuntimeError, ValueError, MemoryError):
+            return None
+        finally:
+            threading.stack_size(old_size)
+    return thread
+
+
+def _too_deep() -> PlanError:
+    return PlanError(
+        f"the query is nested too deeply to plan (more than {RECURSION_LIMIT:,} levels of recursion); "
+        "split it, or replace long OR chains with IN lists"
+    )
 
 
 def _enter() -> None:

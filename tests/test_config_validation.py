@@ -90,6 +90,13 @@ def test_types_and_ranges_are_checked_at_load(key: str, value: Any, message: str
     assert info.value.source == "claims"
 
 
+@pytest.mark.parametrize("kind", ["parquet", "csv", "sqlite", "duckdb", "postgres", "mysql"])
+def test_a_source_without_a_location_is_refused_at_load(kind: str) -> None:
+    with pytest.raises(ConfigError, match="needs a 'url'") as info:
+        _connect({"kind": kind})
+    assert info.value.source == "claims"
+
+
 def test_driver_choice() -> None:
     with pytest.raises(ConfigError, match="driver must be one of 'auto', 'pymysql'"):
         _connect({"kind": "mysql", "url": "mysql://root@127.0.0.1:1/x", "driver": "odbc"})
