@@ -206,7 +206,7 @@ class Connector(ABC):
             department=self.department,
             source=self.name,
             table=table,
-            remote_sql=fragment.sql if fragment is not None else None,
+            remote_sql=self.config.redact(fragment.sql) if fragment is not None else None,
         )
 
     def config_error(self, message: str) -> ConfigError:

@@ -164,6 +164,11 @@ class FileConnector(Connector):
     def identity(self) -> tuple[str, ...]:
         return (self.kind, self.department, self.name, self.config.redact(self._url()))
 
+    def remote_table(self, table: TableInfo) -> exp.Table:
+        """The file location, credentials masked: file fragments are read with Arrow, and their SQL
+        (in EXPLAIN, errors and statistics) only shows what was read."""
+        return exp.Table(this=exp.to_identifier(self.config.redact(table.remote[0]), quoted=True))
+
     # -- discovery --------------------------------------------------------
     def list_tables(self) -> list[TableInfo]:
         fs, root = self.filesystem()

@@ -3,7 +3,13 @@
 Precedence: the explicit path or dict, else ``$FEDQUERY_CONFIG``, else
 ``./fedquery.toml``. ``${ENV:NAME}`` anywhere in a string is replaced by the
 environment variable ``NAME``; the substituted values are remembered as secrets
-so that they can be masked wherever a source is shown.
+so that they can be masked wherever a source is shown (see :mod:`fedquery.secrets`).
+
+Everything is checked at load, before any connection: unknown keys in
+``[settings]``, in a source or in a table are errors that suggest the closest key;
+each source kind declares the options it takes, with their types and ranges
+(``Connector.options``, ``Connector.table_options``); ``memory_limit`` must be a
+size DuckDB reads (``500MB``, ``4GB``, ``2GiB``, ``50%``; at least 16MB).
 """
 
 from __future__ import annotations

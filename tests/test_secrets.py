@@ -19,6 +19,7 @@ from connectors.remote import parse_address
 from fedquery.errors import ConfigError
 from fedquery.secrets import Secret
 from tests.conftest import PG_DSN, pg_admin, pg_run
+from tests.test_filesystems import http_root  # noqa: F401 - the fixture
 
 CANARY = "canary-Zq81-secret"
 S3_CANARY = "canary-s3-Kp27"
@@ -208,3 +209,24 @@ def test_secret_type() -> None:
     s = Secret("hunter2")
     assert repr(s) == "'***'" and str(s) == "***" and f"{s}" == "***" and s.reveal() == "hunter2"
     assert repr({"password": s}) == "{'password': '***'}"
+
+
+def test_url_credentials_of_a_file_source(http_root: str, debug_log: io.StringIO) -> None:  # noqa: F811
+    pytest.importorskip("aiohttp", reason="the http extra is not installed")
+    base = http_root.replace("http://", f"http://ana:{CANARY}@")
+    sources = {
+        "s": {"kind": "parquet", "url": f"{base}/people.parquet"},
+        "gone": {"kind": "parquet", "url": f"{base}/missing.parquet", "tables": {"gone": {}}},
+    }
+    fed = fedquery.connect({"departments": {"d": {"sources": sources}}})
+    result = fed.sql("SELECT count(*) FROM d.s")
+    assert result.fetchall() == [(4,)]
+    plan = fed.explain("SELECT count(*) FROM d.s", analyze=True)
+    with pytest.raises(fedquery.SourceError) as info:
+        fed.sql("SELECT * FROM d.gone").fetchall()
+    shown = [plan, plan.to_dict(), result.stats, fed.tables(), fed.inventory(refresh=True).to_json(), info.value]
+    for obj in shown:
+        assert CANARY not in _shown(obj), type(obj)
+    assert "ana:***@127.0.0.1" in str(plan)
+    assert CANARY not in "".join(traceback.format_exception(type(info.value), info.value, info.value.__traceback__))
+    assert CANARY not in debug_log.getvalue()
