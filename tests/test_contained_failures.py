@@ -167,6 +167,11 @@ def test_a_corrupt_csv_beside_a_good_one(tmp_path: Path) -> None:
     inventory = fed.inventory(refresh=True)
     assert {"dfe.good", "hmrc.income", "dwp.people"} <= {d.id for d in inventory.datasets}
     assert {p.table for p in inventory.problems} == {"bad", "broken"}
+    # analyze: the tables that work are analyzed; one error names the others
+    with pytest.raises(fedquery.SourceError, match="could not be analyzed") as info:
+        fed.analyze()
+    assert "dfe.bad" in str(info.value) and "hmrc.broken" in str(info.value)
+    assert [e.method for e in fed.statistics("hmrc.income")] == ["analyze"]
 
 
 @pytest.fixture(scope="module")
