@@ -12,7 +12,7 @@ import importlib
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
-from fedquery.errors import ConfigError
+from fedquery.errors import ConfigError, ConnectorNotInstalledError, suggest
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -43,9 +43,16 @@ def connector_class(kind: str) -> type[Connector]:
         return _cache[kind]
     kinds = available_kinds()
     if kind not in kinds:
-        raise ConfigError(f"unknown source kind {kind!r}; known kinds: {', '.join(sorted(kinds))}")
+        raise ConfigError(
+            f"unknown source kind {kind!r}.{suggest(kind, kinds)} Known kinds: {', '.join(sorted(kinds))}"
+        )
     module_name, _, attr = kinds[kind].partition(":")
-    module = importlib.import_module(module_name)
-    cls = getattr(module, attr)
+    try:
+        module = importlib.import_module(module_name)
+        cls = getattr(module, attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConnectorNotInstalledError(
+            f"the {kind!r} source kind ({kinds[kind]}) cannot be loaded: {type(exc).__name__}: {exc}"
+        ) from None
     _cache[kind] = cls
     return cls  # type: ignore[no-any-return]

@@ -51,10 +51,10 @@ def to_arrow_filter(node: exp.Expr, schema: pa.Schema) -> pc.Expression:
         return ~to_arrow_filter(positive, schema)
     if isinstance(node, exp.Paren):
         return to_arrow_filter(node.this, schema)
-    if isinstance(node, exp.And):
-        return to_arrow_filter(node.left, schema) & to_arrow_filter(node.right, schema)
-    if isinstance(node, exp.Or):
-        return to_arrow_filter(node.left, schema) | to_arrow_filter(node.right, schema)
+    if isinstance(node, (exp.And, exp.Or)):
+        # A chain of 1,000 ORs is 1,000 levels deep: walk it flat and combine it balanced.
+        terms = [to_arrow_filter(term, schema) for term in node.flatten()]
+        return _balanced(terms, and_=isinstance(node, exp.And))
     if isinstance(node, exp.Not):
         inner = node.this
         if isinstance(inner, exp.Is):
@@ -100,6 +100,14 @@ def to_arrow_filter(node: exp.Expr, schema: pa.Schema) -> pc.Expression:
         # SQL: NULL IN (...) is NULL; Arrow's is_in says false. Keep SQL's answer so NOT IN stays right.
         return pc.Expression._call("if_else", [field.is_null(), pc.scalar(pa.scalar(None, pa.bool_())), member])
     raise Untranslatable(type(node).__name__)
+
+
+def _balanced(terms: list[pc.Expression], *, and_: bool) -> pc.Expression:
+    while len(terms) > 1:
+        pairs = [(terms[i], terms[i + 1]) for i in range(0, len(terms) - 1, 2)]
+        rest = terms[len(pairs) * 2 :]
+        terms = [(a & b) if and_ else (a | b) for a, b in pairs] + rest
+    return terms[0]
 
 
 def _is_null(node: exp.Is, schema: pa.Schema) -> pc.Expression:

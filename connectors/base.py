@@ -9,7 +9,7 @@ and read only by the planner.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pyarrow as pa
 from sqlglot import exp
 
-from fedquery.errors import ConnectorNotInstalledError, SourceError, SourceUnavailableError
+from fedquery.config import METADATA_KEYS
+from fedquery.errors import ConfigError, ConnectorNotInstalledError, SourceError, SourceUnavailableError, suggest
+from fedquery.secrets import mask_url
 
 if TYPE_CHECKING:
     from fedquery.config import SourceConfig
@@ -49,6 +51,58 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class Option:
+    """One key a source (or a table of a source) takes in the catalog file: its type and range.
+
+    ``type`` is one of ``str``, ``int``, ``number`` (int or float), ``bool``, ``list``
+    (of strings), ``table`` (a TOML table) or ``any``; ``minimum`` bounds numbers.
+
+    >>> Option("int", minimum=1).problem("four")
+    "must be an integer, got 'four'"
+    >>> Option("number", minimum=0.01).problem(0.0001)
+    'must be at least 0.01, got 0.0001'
+    """
+
+    type: str
+    minimum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not acceptable, or None."""
+        checks: dict[str, tuple[str, Any]] = {
+            "str": ("a string", lambda v: isinstance(v, str)),
+            "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+            "number": ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+            "bool": ("true or false", lambda v: isinstance(v, bool)),
+            "list": ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v)),
+            "table": ("a table", lambda v: isinstance(v, Mapping)),
+            "str|list": ("a string or a list of strings", lambda v: isinstance(v, str) or (
+                isinstance(v, list) and all(isinstance(i, str) for i in v))),
+            "any": ("anything", lambda v: True),
+        }  # fmt: skip
+        what, ok = checks[self.type]
+        if not ok(value):
+            return f"must be {what}, got {value!r}"
+        if self.minimum is not None and value < self.minimum:
+            return f"must be at least {self.minimum:g}, got {value!r}"
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(map(repr, self.choices))}, got {value!r}"
+        return None
+
+
+#: Options every source kind takes.
+SOURCE_OPTIONS: dict[str, Option] = {"url": Option("str"), "path": Option("str"), "discover": Option("bool")}
+#: Per-table keys every source kind takes: descriptive metadata (see the inventory) and a declared key.
+TABLE_OPTIONS: dict[str, Option] = {
+    **{key: Option("any") for key in (*METADATA_KEYS, "license")},
+    "fields": Option("table"),
+    "primary_key": Option("str|list"),
+}
+#: Rows per Arrow batch a scan sends.
+BATCH_SIZE = Option("int", minimum=1)
+
+
+@dataclass(frozen=True)
 class TableInfo:
     """A table as the catalog knows it.
 
@@ -61,6 +115,10 @@ class TableInfo:
     remote: tuple[str, ...]
     schema: str | None = None
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def __repr__(self) -> str:
+        remote = tuple(mask_url(part) for part in self.remote)
+        return f"TableInfo(name={self.name!r}, remote={remote!r}, schema={self.schema!r})"
 
 
 @dataclass(frozen=True)
@@ -93,6 +151,26 @@ class Connector(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     #: The ``pip install 'fedquery[extra]'`` that brings this connector's driver.
     extra: ClassVar[str | None] = None
+    #: Every key a source of this kind takes (beyond ``kind``, ``tables`` and ``metadata``); checked at load.
+    options: ClassVar[Mapping[str, Option]] = SOURCE_OPTIONS
+    #: Every key a table listed under ``tables`` takes.
+    table_options: ClassVar[Mapping[str, Option]] = TABLE_OPTIONS
+    #: The source must say where it is (``url`` or ``path``); checked at load.
+    needs_location: ClassVar[bool] = False
+
+    @classmethod
+    def check_config(cls, config: SourceConfig) -> None:
+        """Refuse unknown keys, wrong types and out-of-range values before anything connects."""
+        where = f"departments.{config.department}.sources.{config.name}"
+        check_keys(cls.options, config.options, f"{where}: a {cls.kind} source", config)
+        if cls.needs_location and not (config.options.get("url") or config.options.get("path")):
+            raise ConfigError(
+                f"{where}: a {cls.kind} source needs a 'url' or 'path'",
+                department=config.department,
+                source=config.name,
+            )
+        for table, options in config.tables.items():
+            check_keys(cls.table_options, options, f"{where}.tables.{table}: a table of a {cls.kind} source", config)
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config
@@ -128,8 +206,12 @@ class Connector(ABC):
             department=self.department,
             source=self.name,
             table=table,
-            remote_sql=fragment.sql if fragment is not None else None,
+            remote_sql=self.config.redact(fragment.sql) if fragment is not None else None,
         )
+
+    def config_error(self, message: str) -> ConfigError:
+        """A configuration error naming this source (secrets masked)."""
+        return ConfigError(self.config.redact(message), department=self.department, source=self.name)
 
     def file_modified(self) -> datetime | None:
         """Modification time of a file-backed database (SQLite, DuckDB)."""
@@ -267,6 +349,22 @@ class Connector(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and handles."""
+
+
+def check_keys(known: Mapping[str, Option], given: Mapping[str, Any], what: str, config: SourceConfig) -> None:
+    for key, value in given.items():
+        option = known.get(key)
+        if option is None:
+            raise ConfigError(
+                f"{what} has no option {key!r}.{suggest(key, known)} Known options: {', '.join(sorted(known))}",
+                department=config.department,
+                source=config.name,
+            )
+        problem = option.problem(value)
+        if problem is not None:
+            raise ConfigError(
+                config.redact(f"{what}: {key} {problem}"), department=config.department, source=config.name
+            )
 
 
 def require(module: str, extra: str, kind: str) -> Any:

@@ -7,13 +7,18 @@ or ``"date"``, for types that inference would get wrong).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 
-from connectors.base import TableInfo, TableStats
+from connectors.base import Option, TableInfo, TableStats, check_keys
 from connectors.files import FileConnector
 from connectors.types import arrow_type
 from fedquery.errors import ConfigError
+
+if TYPE_CHECKING:
+    from fedquery.config import SourceConfig
 
 #: CSV files carry no row count: count by streaming one column when the table is at most this big.
 COUNT_LIMIT_BYTES = 64 * 1024 * 1024
@@ -24,6 +29,27 @@ SAMPLE_BYTES = 1024 * 1024
 class CsvConnector(FileConnector):
     kind = "csv"
     suffixes = (".csv", ".tsv", ".csv.gz", ".txt")
+    #: how the files are read: per table, or for every table of the source under ``csv = {...}``
+    reading: ClassVar[dict[str, Option]] = {
+        "columns": Option("table"), "delimiter": Option("str"), "header": Option("bool"), "null_values": Option("list"),
+    }  # fmt: skip
+    options = {**FileConnector.options, "csv": Option("table")}
+    table_options = {**FileConnector.table_options, **reading}
+
+    @classmethod
+    def check_config(cls, config: SourceConfig) -> None:
+        super().check_config(config)
+        where = f"departments.{config.department}.sources.{config.name}.csv: a csv source's reading options"
+        check_keys(cls.reading, config.options.get("csv", {}), where, config)
+        for table, options in {"csv": config.options.get("csv", {}), **config.tables}.items():
+            for column, sql_type in (options.get("columns") or {}).items():
+                try:
+                    arrow_type(sql_type)
+                except (ValueError, TypeError) as exc:
+                    raise ConfigError(
+                        f"bad type for column {column!r} of {table}: {exc}", department=config.department,
+                        source=config.name, table=table,
+                    ) from None  # fmt: skip
 
     def statistics(self, table: TableInfo) -> TableStats:
         """Counted when the files are small; otherwise estimated from the first megabyte (sampled)."""

@@ -10,14 +10,26 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from connectors.base import Capabilities, Connector, TableInfo, TableStats
+from connectors.base import (
+    BATCH_SIZE,
+    SOURCE_OPTIONS,
+    TABLE_OPTIONS,
+    Capabilities,
+    Connector,
+    Option,
+    TableInfo,
+    TableStats,
+)
 from fedquery.fragment import Fragment
 
 
 class DuckDBConnector(Connector):
     kind = "duckdb"
+    needs_location = True
     dialect = "duckdb"
     default_schema = "main"
+    options = {**SOURCE_OPTIONS, "batch_size": BATCH_SIZE}
+    table_options = {**TABLE_OPTIONS, "table": Option("str")}
     capabilities = Capabilities(
         sql=True, joins=True, aggregates=True, order_limit=True, window=True, subqueries=True, set_operations=True
     )

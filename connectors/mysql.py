@@ -32,7 +32,7 @@ from urllib.parse import quote
 import pyarrow as pa
 from sqlglot import exp
 
-from connectors.base import ColumnStats, TableInfo, TableStats, cast_reason, require
+from connectors.base import ColumnStats, Option, TableInfo, TableStats, cast_reason, require
 from connectors.remote import (
     ColumnInfo,
     RemoteConnector,
@@ -61,6 +61,7 @@ class MySQLConnector(RemoteConnector):
     dialect = "mysql"
     default_port = 3306
     extra = "mysql"
+    options = {**RemoteConnector.options, "driver": Option("str", choices=("auto", "pymysql"))}
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
@@ -83,7 +84,7 @@ class MySQLConnector(RemoteConnector):
                 host=a.host,
                 port=a.port,
                 user=a.user,
-                password=a.password,
+                password=a.password.reveal(),
                 database=a.database or None,
                 charset="utf8mb4",
                 autocommit=True,
@@ -307,7 +308,7 @@ class MySQLConnector(RemoteConnector):
         import connectorx as cx
 
         a = self.address
-        auth = quote(a.user, safe="") + (":" + quote(a.password, safe="") if a.password else "")
+        auth = quote(a.user, safe="") + (":" + quote(a.password.reveal(), safe="") if a.password else "")
         url = f"mysql://{auth}@{a.host}:{a.port}/{quote(a.database)}"
         batch_size = int(self.config.options.get("batch_size", 65536))
         try:

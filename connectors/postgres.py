@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from connectors.base import ColumnStats, TableInfo, TableStats, cast_reason, require
+from connectors.base import ColumnStats, Option, TableInfo, TableStats, cast_reason, require
 from connectors.remote import (
     ColumnInfo,
     RemoteConnector,
@@ -60,6 +60,7 @@ class PostgresConnector(RemoteConnector):
     default_schema = "public"
     default_port = 5432
     extra = "postgres"
+    options = {**RemoteConnector.options, "schema": Option("str")}
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
@@ -72,7 +73,7 @@ class PostgresConnector(RemoteConnector):
         a = self.address
         auth = quote(a.user, safe="")
         if a.password:
-            auth += ":" + quote(a.password, safe="")
+            auth += ":" + quote(a.password.reveal(), safe="")
         options = f"-c default_transaction_read_only=on -c statement_timeout={int(self.statement_timeout * 1000)}"
         params = "&".join(p for p in (a.query, "application_name=fedquery", f"options={quote(options)}") if p)
         return f"postgresql://{auth}@{a.host}:{a.port}/{quote(a.database)}?{params}"

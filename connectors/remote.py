@@ -12,26 +12,72 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import Capabilities, Connector, TableInfo
-from fedquery.config import mask_url
-from fedquery.errors import SourceError
+from connectors.base import BATCH_SIZE, SOURCE_OPTIONS, TABLE_OPTIONS, Capabilities, Connector, Option, TableInfo
+from fedquery.errors import ConfigError, SourceError
+from fedquery.secrets import Secret, mask_url
+
+if TYPE_CHECKING:
+    from fedquery.config import SourceConfig
+
+
+#: The shortest statement timeout (seconds): PostgreSQL counts it in whole milliseconds and
+#: takes 0 as "no timeout", so anything that would round to nothing is refused at load.
+MIN_TIMEOUT = 0.01
 
 
 @dataclass(frozen=True)
 class Address:
+    """Where a database server is, parsed from the source's URL; the password shows as ``***``."""
+
     scheme: str
     host: str
     port: int
     user: str
-    password: str
+    password: Secret
     database: str
     query: str
+
+
+def parse_address(url: Any, kind: str, default_port: int) -> Address:
+    """The parts of a ``kind://user:password@host:port/db`` URL; ValueError says what is wrong (masked).
+
+    ``/``, ``#`` and ``?`` in the user or password must be percent-encoded (``p/w`` as
+    ``p%2Fw``): unencoded, they end the host part early, so such a URL is refused with
+    that advice rather than connecting somewhere else. ``@`` and ``:`` work either way.
+    """
+    if not isinstance(url, str) or "://" not in url:
+        raise ValueError(f"a {kind} source needs a 'url' like {kind}://user@host/db")
+    advice = "; characters such as / # ? in the user name or password must be URL-encoded (/ as %2F, # as %23)"
+    parts = urlsplit(url)
+    # An unencoded / # or ? ends the host part early: the credentials' '@' lands in the path, query
+    # or fragment, and what remains could even parse as another host and port.
+    if parts.fragment or "@" in parts.path + parts.query:
+        raise ValueError(f"cannot read the URL {_masked_netloc(url)}{advice}")
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise ValueError(f"bad port in the URL {_masked_netloc(url)}{advice}") from None
+    return Address(
+        scheme=parts.scheme,
+        host=parts.hostname or "localhost",
+        port=port,
+        user=unquote(parts.username or ""),
+        password=Secret(unquote(parts.password or "")),
+        database=unquote(parts.path.lstrip("/")),
+        query=parts.query,
+    )
+
+
+def _masked_netloc(url: str) -> str:
+    """The URL with everything before the host masked (it could not be parsed, so mask_url may not see it)."""
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}" if "@" in rest else mask_url(url)
 
 
 class ConnectionPool:
@@ -91,36 +137,38 @@ class RemoteConnector(Connector):
     capabilities = Capabilities(
         sql=True, joins=True, aggregates=True, order_limit=True, window=True, subqueries=True, set_operations=True
     )
+    options = {
+        **SOURCE_OPTIONS,
+        "statement_timeout": Option("number", minimum=MIN_TIMEOUT),
+        "pool_size": Option("int", minimum=1),
+        "schemas": Option("list"),
+        "batch_size": BATCH_SIZE,
+    }
+    table_options = {**TABLE_OPTIONS, "table": Option("str")}
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
-        self.address = self._parse_url()
+        try:
+            self.address = parse_address(config.options.get("url"), self.kind, self.default_port)
+        except ValueError as exc:
+            raise self.config_error(str(exc)) from None
         self.statement_timeout = float(config.options.get("statement_timeout", 300))
         self.pool = ConnectionPool(self._connect, self._disconnect, int(config.options.get("pool_size", 4)))
         self._columns: dict[tuple[str, ...], list[ColumnInfo]] = {}
         self._lock = threading.Lock()
 
     # -- address ----------------------------------------------------------
-    def _parse_url(self) -> Address:
-        url = self.config.options.get("url")
-        if not isinstance(url, str) or "://" not in url:
-            raise self.source_error(
-                f"a {self.kind} source needs a 'url' like {self.kind}://user@host/db", unavailable=True
-            )
-        parts = urlsplit(url)
+    @classmethod
+    def check_config(cls, config: SourceConfig) -> None:
+        super().check_config(config)
         try:
-            port = parts.port or self.default_port
-        except ValueError:
-            raise self.source_error(f"bad port in {mask_url(url)}", unavailable=True) from None
-        return Address(
-            scheme=parts.scheme,
-            host=parts.hostname or "localhost",
-            port=port,
-            user=unquote(parts.username or ""),
-            password=unquote(parts.password or ""),
-            database=parts.path.lstrip("/"),
-            query=parts.query,
-        )
+            parse_address(config.options.get("url"), cls.kind, cls.default_port)
+        except ValueError as exc:
+            raise ConfigError(
+                config.redact(f"departments.{config.department}.sources.{config.name}: {exc}"),
+                department=config.department,
+                source=config.name,
+            ) from None
 
     def identity(self) -> tuple[str, ...]:
         a = self.address

@@ -19,7 +19,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from connectors.base import Capabilities, Connector, TableInfo, TableStats
+from connectors.base import (
+    BATCH_SIZE,
+    SOURCE_OPTIONS,
+    TABLE_OPTIONS,
+    Capabilities,
+    Connector,
+    Option,
+    TableInfo,
+    TableStats,
+)
 from connectors.types import arrow_type
 from fedquery.fragment import Fragment
 
@@ -36,8 +45,11 @@ _DECIMALISH = (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL, exp.Data
 
 class SqliteConnector(Connector):
     kind = "sqlite"
+    needs_location = True
     dialect = "sqlite"
     default_schema = "main"
+    options = {**SOURCE_OPTIONS, "batch_size": BATCH_SIZE}
+    table_options = {**TABLE_OPTIONS, "table": Option("str")}
     capabilities = Capabilities(
         sql=True, joins=True, aggregates=True, order_limit=True, subqueries=True, set_operations=True, allowed=_ALLOWED
     )

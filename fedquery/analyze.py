@@ -14,6 +14,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from connectors.base import ColumnStats, TableStats
+from fedquery.errors import FedQueryError, SourceError
 
 if TYPE_CHECKING:
     from fedquery.catalog import CatalogTable
@@ -22,12 +23,38 @@ if TYPE_CHECKING:
 
 
 def analyze(federation: Federation, target: str | None = None) -> list[StatisticsEntry]:
-    """Refresh the statistics of every table of ``target`` (all, ``department`` or ``department.table``)."""
+    """Refresh the statistics of every table of ``target`` (all, ``department`` or ``department.table``).
+
+    A table (or source) that fails does not stop the others: they are analyzed and stored,
+    then one :class:`SourceError` names every failure.
+    """
     entries = []
+    failures: list[str] = []  # what failed, and why
     for table in target_tables(federation, target):
-        entries.append(federation.catalog.statistics.put(table, table_statistics(federation, table), "analyze"))
+        try:
+            stats = table_statistics(federation, table)
+        except FedQueryError as exc:
+            if not target_is_many(target):
+                raise
+            failures.append(f"{table.sql_name}: {exc.message.splitlines()[0]}")
+            continue
+        entries.append(federation.catalog.statistics.put(table, stats, "analyze"))
         table._stats = None  # the planner reads the new figures from the store
+    if target_is_many(target):
+        failures += [
+            f"{e.department} (source {e.source!r}): {e.message.splitlines()[0]}"
+            for e in federation.catalog.problems(target or None)
+        ]
+    if failures:
+        raise SourceError(
+            f"analyzed {len(entries)} table(s); {len(failures)} could not be analyzed: {'; '.join(failures)}"
+        )
     return entries
+
+
+def target_is_many(target: str | None) -> bool:
+    """No target (every table) or a department: several tables, some of which may fail."""
+    return not target or "." not in target
 
 
 def table_statistics(federation: Federation, table: CatalogTable) -> TableStats:

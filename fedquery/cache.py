@@ -2,7 +2,9 @@
 
 One file per catalog and purpose (``inventory``, ``statistics``), keyed by a hash of
 the catalog's location and of every source's connection options, so a changed
-catalog never reads another's facts. Writes are atomic; a cache that cannot be
+catalog never reads another's facts. Secrets (URL passwords, ``${ENV:...}`` values,
+credential keys of ``storage_options``) are replaced before hashing: a file name must
+not let anyone test guesses of a password offline. Writes are atomic; a cache that cannot be
 written only costs the next run its speed.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fedquery.config import Config
+from fedquery.secrets import scrubbed
 
 
 def cache_path(config: Config, purpose: str, cache_dir: Path | None = None, ignore: Iterable[str] = ()) -> Path:
@@ -26,8 +29,8 @@ def cache_path(config: Config, purpose: str, cache_dir: Path | None = None, igno
             d,
             s,
             src.kind,
-            src.options,
-            {t: {k: v for k, v in o.items() if k not in skip} for t, o in src.tables.items()},
+            scrubbed(src.options, src.secrets),
+            scrubbed({t: {k: v for k, v in o.items() if k not in skip} for t, o in src.tables.items()}, src.secrets),
         )
         for d, dept in sorted(config.departments.items())
         for s, src in sorted(dept.sources.items())

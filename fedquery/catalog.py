@@ -1,4 +1,9 @@
-"""The catalog: departments -> sources -> tables, discovered lazily per department."""
+"""The catalog: departments -> sources -> tables, discovered lazily per department.
+
+A source that cannot be listed does not hide the others: its error is kept in
+:meth:`Catalog.problems` (and the department is listed again on next use, so a
+source that comes back is seen); naming one of its tables raises that error.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,15 @@ import pyarrow as pa
 from sqlglot import exp
 
 from fedquery.config import Config
-from fedquery.errors import ConfigError, FedQueryError, SourceError, UnknownDepartmentError, UnknownTableError, suggest
+from fedquery.errors import (
+    ConfigError,
+    FedQueryError,
+    SourceError,
+    SourceUnavailableError,
+    UnknownDepartmentError,
+    UnknownTableError,
+    suggest,
+)
 
 if TYPE_CHECKING:
     from connectors.base import Connector, TableInfo, TableStats
@@ -100,6 +113,8 @@ class Catalog:
         self._typing: Any = None
         self._typed: set[str] = set()
         self._statistics: StatisticsStore | None = None
+        #: (department, source) -> why the source could not be listed, from the latest discovery
+        self._problems: dict[tuple[str, str], FedQueryError] = {}
 
     @property
     def statistics(self) -> StatisticsStore:
@@ -141,16 +156,32 @@ class Catalog:
                 department=department,
             )
         with self._lock:
-            if department not in self._tables:
-                self._tables[department] = self._discover(department)
-            return self._tables[department]
+            if department in self._tables:
+                return self._tables[department]
+            tables = self._discover(department)
+            if not any(d == department for d, _ in self._problems):
+                self._tables[department] = tables  # kept only when every source answered
+            return tables
+
+    def problems(self, department: str | None = None) -> list[FedQueryError]:
+        """Why sources (of ``department``, or of any department discovered so far) could not be listed."""
+        with self._lock:
+            return [e for (d, _), e in self._problems.items() if department in (None, d)]
 
     def _discover(self, department: str) -> list[CatalogTable]:
         seen: dict[tuple[str | None, str], CatalogTable] = {}
         out = []
         for source_name in self.config.departments[department].sources:
-            connector = self.connector(department, source_name)
-            for info in connector.list_tables():
+            self._problems.pop((department, source_name), None)
+            try:
+                connector = self.connector(department, source_name)
+                infos = connector.list_tables()
+            except ConfigError:
+                raise
+            except FedQueryError as exc:
+                self._problems[(department, source_name)] = exc
+                continue
+            for info in infos:
                 table = CatalogTable(department, source_name, info, connector, store=self.statistics)
                 key = (table.schema_name, table.name.lower())
                 if key in seen:
@@ -183,6 +214,18 @@ class Catalog:
             ):
                 return candidate
         wanted = ".".join(parts)
+        broken = self.problems(department)
+        if broken:
+            # The table may live in the source that could not be listed: say so, with its error.
+            error = broken[0]
+            cls = SourceUnavailableError if isinstance(error, SourceUnavailableError) else SourceError
+            raise cls(
+                f"table {wanted!r} not found, and source {error.source!r} of department {department!r} "
+                f"could not be listed: {error.message}",
+                department=department,
+                source=error.source,
+                table=table,
+            )
         hint = suggest(wanted, [t.sql_name for t in tables])
         raise UnknownTableError(f"unknown table {wanted!r}.{hint}", department=department, table=table)
 
@@ -234,6 +277,9 @@ class Catalog:
             finally:
                 con.unregister("_input")
 
+    def __repr__(self) -> str:
+        return f"<fedquery.Catalog {', '.join(self.departments)}>"
+
     def close(self) -> None:
         with self._lock:
             if self._typing is not None:
@@ -244,6 +290,7 @@ class Catalog:
                 connector.close()
             self._connectors.clear()
             self._tables.clear()
+            self._problems.clear()
 
     def describe(self) -> list[dict[str, Any]]:
         rows = []

@@ -3,6 +3,8 @@
 Exit codes: 0 success, 1 query error (bad SQL, unknown name, refused
 statement), 2 usage error, 3 configuration error, 4 a source is unreachable
 or failed, 5 ``inventory check`` found datasets with missing metadata.
+Each :class:`FedQueryError` class carries its code (``exit_code``); the group
+turns any of them, raised anywhere in a command, into one line on stderr.
 """
 
 from __future__ import annotations
@@ -40,6 +42,19 @@ class _Context:
 def _fail(exc: FedQueryError) -> None:
     click.echo(f"Error: {exc}", err=True)
     sys.exit(exc.exit_code)
+
+
+class _Group(click.Group):
+    """Library errors become a clean message and their class's exit code, wherever they are raised."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FedQueryError as exc:
+            _fail(exc)
+        except RecursionError:
+            click.echo("Error: the query is nested too deeply to process", err=True)
+            sys.exit(1)
 
 
 def _read_sql(sql: str | None, file: Path | None) -> str:
@@ -80,7 +95,7 @@ _pushdown_option = click.option(
 _output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "-c", "--config", envvar="FEDQUERY_CONFIG", type=click.Path(dir_okay=False),
     help="Catalog file (default: $FEDQUERY_CONFIG, else ./fedquery.toml).",
@@ -170,17 +185,29 @@ def explain(obj: _Context, sql: str | None, file: Path | None, as_json: bool, an
 @main.command()
 @click.argument("department", required=False)
 @_format_option
+@click.option("--strict", is_flag=True, help="Exit 4 if any source or table could not be read.")
 @click.pass_obj
-def tables(obj: _Context, department: str | None, fmt: str | None) -> None:
-    """List tables (of one DEPARTMENT, or all) with their source and columns."""
+def tables(obj: _Context, department: str | None, fmt: str | None, strict: bool) -> None:
+    """List tables (of one DEPARTMENT, or all) with their source and columns.
+
+    A source or table that cannot be read is reported on stderr (one warning line
+    each) beside the tables that work; with --strict the exit code is then 4.
+    """
     try:
         rows = obj.federation().tables(department)
     except FedQueryError as exc:
         _fail(exc)
         return
-    for row in rows:
+    broken = [row for row in rows if row["error"] is not None]
+    good = [{k: v for k, v in row.items() if k != "error"} for row in rows if row["error"] is None]
+    for row in good:
         row["columns"] = ", ".join(f"{n} {t}" for n, t in row["columns"])
-    _emit(formats.rows_table(rows), fmt, None, None)
+    _emit(formats.rows_table(good), fmt, None, None)
+    for row in broken:
+        what = row["table"] or f"{row['department']} (source {row['source']!r}, {row['kind']})"
+        click.echo(f"warning: {what} cannot be read: {row['error']}", err=True)
+    if broken and strict:
+        sys.exit(4)
 
 
 def _inventory(obj: _Context, refresh: bool) -> Any:
@@ -199,7 +226,11 @@ def _write_text(text: str, output: Path | None) -> None:
 
 def _report_problems(inventory: Any) -> None:
     for problem in inventory.problems:
-        click.echo(f"warning: {problem.department}.{problem.source} is unreachable: {problem.message}", err=True)
+        if problem.table:
+            what = f"{problem.department}.{problem.table} (source {problem.source!r}) cannot be read"
+        else:
+            what = f"{problem.department}.{problem.source} is unreachable"
+        click.echo(f"warning: {what}: {problem.message}", err=True)
 
 
 _refresh_option = click.option("--refresh", is_flag=True, help="Re-read every source instead of the cache.")

@@ -3,7 +3,13 @@
 Precedence: the explicit path or dict, else ``$FEDQUERY_CONFIG``, else
 ``./fedquery.toml``. ``${ENV:NAME}`` anywhere in a string is replaced by the
 environment variable ``NAME``; the substituted values are remembered as secrets
-so that they can be masked wherever a source is shown.
+so that they can be masked wherever a source is shown (see :mod:`fedquery.secrets`).
+
+Everything is checked at load, before any connection: unknown keys in
+``[settings]``, in a source or in a table are errors that suggest the closest key;
+each source kind declares the options it takes, with their types and ranges
+(``Connector.options``, ``Connector.table_options``); ``memory_limit`` must be a
+size DuckDB reads (``500MB``, ``4GB``, ``2GiB``, ``50%``; at least 16MB).
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fedquery.errors import ConfigError
+from fedquery.errors import ConfigError, suggest
+from fedquery.secrets import install_log_masking, mask_url, redact, remember, secret_values
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,18 +32,35 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 _ENV = re.compile(r"\$\{ENV:([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]*)@")
-SOURCE_KEYS = {"kind", "url", "path", "tables", "options"}
-TABLE_KEYS = {"path", "table", "schema", "format", "columns", "delimiter", "header", "null_values", "options"}
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|bytes|%)\s*$", re.IGNORECASE)
+#: The smallest ``memory_limit``: below it DuckDB cannot run even a small query.
+MIN_MEMORY = 16 * 10**6
+#: Descriptive metadata keys (department, source ``metadata`` and table levels; see the inventory).
+METADATA_KEYS = (
+    "title", "description", "keywords", "licence", "update_frequency", "temporal_coverage", "classification",
+    "contact", "issued",
+)  # fmt: skip
+__all__ = ["METADATA_KEYS", "Config", "Settings", "SourceConfig", "load_config", "mask_url", "memory_bytes"]
 
 
-def mask_url(url: str) -> str:
-    """Hide the password of a connection URL.
+def memory_bytes(text: str) -> int:
+    """A memory size as DuckDB reads it (``500MB``, ``4GB``, ``2GiB``, ``80%`` of the RAM), in bytes.
 
-    >>> mask_url("postgresql://ana:s3cret@db:5432/benefits")
-    'postgresql://ana:***@db:5432/benefits'
+    >>> memory_bytes("500MB"), memory_bytes("2GiB"), memory_bytes("1.5 gb")
+    (500000000, 2147483648, 1500000000)
     """
-    return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+    match = _MEMORY.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a memory size like '500MB', '4GB', '2GiB' or '50%' (a unit is required)")
+    number, unit = float(match.group(1)), match.group(2).upper()
+    if unit == "%":
+        if not 0 < number <= 100:
+            raise ValueError(f"{text!r}: a share of the RAM must be above 0% and at most 100%")
+        return int(number / 100 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    scale = {"B": 1, "BYTES": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}.get(unit)
+    if scale is None:
+        scale = 1024 ** (("KIB", "MIB", "GIB", "TIB").index(unit) + 1)
+    return int(number * scale)
 
 
 @dataclass(frozen=True)
@@ -74,10 +98,7 @@ class SourceConfig:
 
     def redact(self, text: str) -> str:
         """Mask this source's secrets and URL passwords in ``text``."""
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret:
-                text = text.replace(secret, "***")
-        return mask_url(text)
+        return redact(text, self.secrets)
 
     def location(self) -> str:
         """Where the source lives, safe to print."""
@@ -94,12 +115,18 @@ class DepartmentConfig:
     metadata: dict[str, Any]
     sources: dict[str, SourceConfig]
 
+    def __repr__(self) -> str:
+        return f"DepartmentConfig({self.name}, sources={list(self.sources.values())!r})"
+
 
 @dataclass
 class Config:
     departments: dict[str, DepartmentConfig]
     settings: Settings = field(default_factory=Settings)
     path: Path | None = None
+
+    def __repr__(self) -> str:
+        return f"Config({str(self.path) if self.path else 'dict'}, departments={list(self.departments)!r})"
 
     def settings_cache_dir(self) -> Path:
         if self.settings.cache_directory:
@@ -150,6 +177,10 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path | None) 
             for src_name, src_raw in sources_raw.items()
         }
         departments[dept_name] = DepartmentConfig(dept_name, metadata, sources)
+    for dept in departments.values():
+        for source in dept.sources.values():
+            remember(source.secrets)
+    install_log_masking()
     return Config(departments, settings, path)
 
 
@@ -168,13 +199,25 @@ def _parse_settings(raw: Any, where: str) -> Settings:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: [settings] must be a table")
     allowed = set(Settings.__dataclass_fields__)
-    unknown = set(raw) - allowed
-    if unknown:
-        raise ConfigError(f"{where}: unknown setting(s) {sorted(unknown)}; known: {sorted(allowed)}")
+    for key in raw:
+        if key not in allowed:
+            raise ConfigError(
+                f"{where}: unknown setting {key!r}.{suggest(key, allowed)} Known settings: {', '.join(sorted(allowed))}"
+            )
     values = {k: _substitute(v, set(), f"settings.{k}") for k, v in raw.items()}
     for key in _POSITIVE_SETTINGS:
-        if key in values and (not isinstance(values[key], int) or values[key] < 1):
+        if key in values and (not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] < 1):
             raise ConfigError(f"{where}: settings.{key} must be a positive integer, got {values[key]!r}")
+    for key in ("memory_limit", "temp_directory", "cache_directory"):
+        if key in values and not isinstance(values[key], str):
+            raise ConfigError(f"{where}: settings.{key} must be a string, got {values[key]!r}")
+    if "memory_limit" in values:
+        try:
+            limit = memory_bytes(values["memory_limit"])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: settings.memory_limit: {exc}") from None
+        if limit < MIN_MEMORY:
+            raise ConfigError(f"{where}: settings.memory_limit must be at least 16MB, got {values['memory_limit']!r}")
     return Settings(**values)
 
 
@@ -204,8 +247,45 @@ def _parse_source(dept: str, name: str, raw: Any, base_dir: Path, where: str) ->
         if not isinstance(traw, Mapping):
             raise ConfigError(f"{where}: table {dept}.{tname} options must be a table", department=dept, source=name)
         tables[tname] = {k: _substitute(v, secrets, f"{dept}.{tname}.{k}") for k, v in traw.items()}
-    metadata = dict(raw.get("metadata", {}))
-    return SourceConfig(dept, name, kind, options, tables, metadata, base_dir, frozenset(secrets))
+    metadata_raw = raw.get("metadata", {})
+    if not isinstance(metadata_raw, Mapping):
+        raise ConfigError(
+            f"{where}: departments.{dept}.sources.{name}.metadata must be a table", department=dept, source=name
+        )
+    for key, value in options.items():
+        secrets |= secret_values(value, key)
+    secrets |= _url_password(options.get("url"))
+    source = SourceConfig(dept, name, kind, options, tables, dict(metadata_raw), base_dir, frozenset(secrets))
+    _check_source(source, where)
+    return source
+
+
+def _url_password(url: Any) -> set[str]:
+    """The (decoded) password of a source URL: a secret even when written into the file."""
+    if not isinstance(url, str) or "://" not in url:
+        return set()
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return set()
+    return {password, unquote(password)} if password else set()
+
+
+def _check_source(source: SourceConfig, where: str) -> None:
+    """The source's kind exists and its options are ones that kind takes (no connection is made)."""
+    from connectors import connector_class
+
+    try:
+        cls = connector_class(source.kind)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{where}: departments.{source.department}.sources.{source.name}: {exc.message}",
+            department=source.department,
+            source=source.name,
+        ) from None
+    cls.check_config(source)
 
 
 def _substitute(value: Any, secrets: set[str], key: str) -> Any:

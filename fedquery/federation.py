@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fedquery.catalog import Catalog
 from fedquery.config import Config, load_config
+from fedquery.errors import FedQueryError
 from fedquery.executor import Execution, FragmentStats, TopNIncomplete
 from fedquery.planner import Plan, plan
 from fedquery.planner.top_n import MAX_SCALE, RETRY_SCALE
 from fedquery.result import Result
+from fedquery.secrets import drop_chain
 
 if TYPE_CHECKING:
     from fedquery.inventory import Inventory
     from fedquery.statistics import StatisticsEntry
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _contained(method: F) -> F:
+    """Errors leave the API without the driver exceptions they were raised while handling.
+
+    Those may carry secrets (a connection string, a signed URL); the typed error's own
+    message says what failed, masked.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except FedQueryError as exc:
+            raise drop_chain(exc)  # noqa: B904 - the chain is dropped on purpose
+
+    return wrapper  # type: ignore[return-value]
 
 
 class Federation:
@@ -24,6 +47,7 @@ class Federation:
         self.config = config
         self.catalog = Catalog(config)
 
+    @_contained
     def explain(self, sql: str, *, pushdown: str = "auto", analyze: bool = False) -> Plan:
         """Plan ``sql``; with ``analyze=True`` also run it and record what each fragment did.
 
@@ -41,6 +65,7 @@ class Federation:
         the_plan.execution_seconds = time.perf_counter() - started
         return the_plan
 
+    @_contained
     def sql(self, sql: str, *, pushdown: str = "auto") -> Result:
         """Plan and run ``sql``; the result streams. ``pushdown`` as for :meth:`explain`."""
         scale, attempt, earlier = 1, 1, list[FragmentStats]()
@@ -63,21 +88,46 @@ class Federation:
                 )
             return Result(reader, execution)
 
+    @_contained
     def tables(self, department: str | None = None) -> list[dict[str, Any]]:
-        """Department, table, source, kind and columns of every table."""
+        """Department, table, source, kind, columns and ``error`` of every table.
+
+        A broken table (a corrupt file, a view that no longer resolves) or a source that
+        cannot be listed is reported beside the others, never hiding them: its row has
+        no columns and says why in ``error`` (None for every table that works); a source
+        that cannot be listed has ``table`` None.
+        """
         rows = []
         for table in self.catalog.tables(department):
+            try:
+                columns, error = [(f.name, str(f.type)) for f in table.arrow_schema()], None
+            except FedQueryError as exc:
+                columns, error = [], exc.message
             rows.append(
                 {
                     "department": table.department,
                     "table": table.sql_name,
                     "source": table.source,
                     "kind": table.kind,
-                    "columns": [(f.name, str(f.type)) for f in table.arrow_schema()],
+                    "columns": columns,
+                    "error": error,
+                }
+            )
+        for problem in self.catalog.problems(department):
+            source = self.config.departments[problem.department or ""].sources[problem.source or ""]
+            rows.append(
+                {
+                    "department": problem.department,
+                    "table": None,
+                    "source": problem.source,
+                    "kind": source.kind,
+                    "columns": [],
+                    "error": problem.message,
                 }
             )
         return rows
 
+    @_contained
     def analyze(self, target: str | None = None) -> list[StatisticsEntry]:
         """Refresh the planner's statistics of every table, of a ``department``, or of ``department.table``.
 
@@ -88,6 +138,7 @@ class Federation:
 
         return analyze(self, target)
 
+    @_contained
     def statistics(self, target: str | None = None) -> list[StatisticsEntry]:
         """The statistics the planner uses (cached; read from the sources where missing or expired)."""
         from fedquery.analyze import target_tables
@@ -95,6 +146,7 @@ class Federation:
         store = self.catalog.statistics
         return [e for e in (store.entry(t) for t in target_tables(self, target)) if e is not None]
 
+    @_contained
     def inventory(self, *, refresh: bool = False) -> Inventory:
         """What data exists, where it is stored and how to reach it (discovered facts are cached)."""
         from fedquery.inventory import Inventory
@@ -124,4 +176,7 @@ def _attempt(stats: FragmentStats, attempt: int) -> FragmentStats:
 
 def connect(config: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Federation:
     """Open a federation from a ``fedquery.toml`` path, a dict, or the default lookup."""
-    return Federation(load_config(config))
+    try:
+        return Federation(load_config(config))
+    except FedQueryError as exc:
+        raise drop_chain(exc)  # noqa: B904 - the chain is dropped on purpose

@@ -61,7 +61,7 @@ class StatisticsStore:
     """Per catalog: statistics by table, in memory and on disk."""
 
     def __init__(self, catalog: Catalog, cache_dir: Path | None = None) -> None:
-        from fedquery.inventory.model import METADATA_KEYS
+        from fedquery.config import METADATA_KEYS
 
         self.catalog = catalog
         self.path = cache_path(catalog.config, "statistics", cache_dir, ignore=METADATA_KEYS)

@@ -227,12 +227,11 @@ def test_duplicate_table_names_in_a_department(tmp_path: Path) -> None:
 
 def test_bad_csv_column_type(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("a,b\n1,2\n")
-    fed = fedquery.connect(
-        _config(
-            tmp_path,
-            '[departments.d.sources.c]\nkind = "csv"\nurl = "."\n'
-            '[departments.d.sources.c.tables.t]\npath = "t.csv"\ncolumns = { a = "notatype" }\n',
+    with pytest.raises(ConfigError, match="notatype"):  # refused at load, before any query
+        fedquery.connect(
+            _config(
+                tmp_path,
+                '[departments.d.sources.c]\nkind = "csv"\nurl = "."\n'
+                '[departments.d.sources.c.tables.t]\npath = "t.csv"\ncolumns = { a = "notatype" }\n',
+            )
         )
-    )
-    with pytest.raises(ConfigError, match="notatype"):
-        fed.sql("SELECT * FROM d.t")

@@ -180,8 +180,10 @@ def test_discover_adds_the_rest(tmp_path: Path) -> None:
         assert sorted(t["table"] for t in fed.tables()) == ["d.other", "d.people"]
     missing = {**source, "tables": {"people": {"table": "nope"}}}
     with fedquery.connect({"departments": {"d": {"sources": {"s": missing}}}}) as fed:
+        (row,) = fed.tables()  # reported beside the others, never silently dropped
+        assert row["table"] is None and "people" in row["error"]
         with pytest.raises(SourceError, match="people"):
-            fed.tables()
+            fed.sql("SELECT * FROM d.people")
 
 
 def test_postgres_schemas_limit_discovery(pg_schema: str) -> None:

@@ -49,14 +49,14 @@ def test_mysql_login_refused(mysql_database: str, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("FQ_DB_PASSWORD", CANARY)
     url = mysql_url(mysql_database).replace("://root@", "://root:${ENV:FQ_DB_PASSWORD}@")
     with pytest.raises(fedquery.SourceUnavailableError) as info:
-        _fed("mysql", url).tables()
+        _fed("mysql", url).sql("SELECT * FROM dept.claims")
     assert "Access denied" in str(info.value) and CANARY not in str(info.value)
 
 
 def test_postgres_unknown_role_refused(pg_schema: str) -> None:
     url = PG_DSN.replace("://postgres@", "://no_such_role_fq@")
     with pytest.raises(fedquery.SourceUnavailableError) as info:
-        _fed("postgres", url).tables()
+        _fed("postgres", url).sql("SELECT * FROM dept.claims")
     assert "no_such_role_fq" in str(info.value)
 
 

@@ -152,7 +152,7 @@ def test_cached_until_refresh(demo: Path, cache: Path) -> None:
         assert "dwp.claims" not in {d.id for d in fresh.datasets}
         assert [(p.department, p.source) for p in fresh.problems] == [("dwp", "claims")]
     result = CliRunner().invoke(main, ["-c", str(demo), "inventory", "check"])
-    assert result.exit_code == 5 and "unreachable" in result.output
+    assert result.exit_code == 5 and "dwp.claims (source 'claims') cannot be read" in result.output
 
 
 def test_database_sources_and_no_secret_anywhere(

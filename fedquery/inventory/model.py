@@ -15,16 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fedquery.cache import cache_path, read_json, write_json
+from fedquery.config import METADATA_KEYS
 from fedquery.errors import FedQueryError
 
 if TYPE_CHECKING:
     from fedquery.catalog import Catalog, CatalogTable
 
 #: Descriptive keys, as written in the catalog file (``license`` is accepted for ``licence``).
-METADATA_KEYS = (
-    "title", "description", "keywords", "licence", "update_frequency", "temporal_coverage", "classification",
-    "contact", "issued",
-)  # fmt: skip
 INHERITED = ("licence", "update_frequency", "classification", "contact")
 CACHE_VERSION = 1
 EXACT_COUNT_KINDS = ("postgres", "mysql")
@@ -93,9 +90,12 @@ class Dataset:
 
 @dataclass
 class SourceProblem:
+    """A source that could not be listed, or (``table`` set) one of its tables that could not be read."""
+
     department: str
     source: str
     message: str
+    table: str | None = None
 
 
 def build(
@@ -121,10 +121,20 @@ def _discover(catalog: Catalog) -> dict[str, Any]:
         for source_name in dept.sources:
             try:
                 connector = catalog.connector(department, source_name)
-                for info in connector.list_tables():
-                    tables.append(_facts(catalog, department, source_name, info))
+                infos = connector.list_tables()
             except FedQueryError as exc:
                 problems.append({"department": department, "source": source_name, "message": exc.message})
+                continue
+            for info in infos:
+                # One corrupt file or broken view is reported beside the source's other tables.
+                try:
+                    tables.append(_facts(catalog, department, source_name, info))
+                except Exception as exc:  # noqa: BLE001 - typed or not, it is reported and the others listed
+                    message = exc.message if isinstance(exc, FedQueryError) else f"{type(exc).__name__}: {exc}"
+                    problems.append(
+                        {"department": department, "source": source_name, "table": info.name,
+                         "message": connector.config.redact(message)}
+                    )  # fmt: skip
     return {"version": CACHE_VERSION, "built_at": time.time(), "tables": tables, "problems": problems}
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from fedquery.deep import deep_call
 from fedquery.errors import PlanError
 from fedquery.planner.bind import bind
 from fedquery.planner.context import PlanContext
@@ -38,6 +39,11 @@ STRATEGIES = ("none", "filters", "full", "auto")
 def plan(
     sql: str, catalog: Catalog, passes: Sequence[Pass] = PASSES, *, pushdown: str = "auto", top_n_scale: int = 1
 ) -> Plan:
+    """Plan ``sql`` over ``catalog``; on a thread with room for deep queries (see :mod:`fedquery.deep`)."""
+    return deep_call(_plan, sql, catalog, passes, pushdown=pushdown, top_n_scale=top_n_scale)
+
+
+def _plan(sql: str, catalog: Catalog, passes: Sequence[Pass], *, pushdown: str, top_n_scale: int) -> Plan:
     if pushdown not in STRATEGIES:
         raise PlanError(f"unknown pushdown strategy {pushdown!r}; choose one of {', '.join(STRATEGIES)}")
     started = time.perf_counter()
