@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 
 from connectors.base import Capabilities, Connector, TableInfo
 from fedquery.config import mask_url
-from fedquery.errors import SourceError
+from fedquery.deadline import Deadline
+from fedquery.errors import FedQueryError, SourceError
 
 
 @dataclass(frozen=True)
@@ -243,18 +244,21 @@ def conformed(
     return pa.RecordBatchReader.from_batches(probe, stream())
 
 
-def execute_with_retry(pool: ConnectionPool, start: Callable[[Any], Any]) -> tuple[Any, Any]:
+def execute_with_retry(
+    pool: ConnectionPool, start: Callable[[Any], Any], deadline: Deadline | None = None
+) -> tuple[Any, Any]:
     """Run ``start(con)`` on a pooled connection; a reused one that fails is replaced once.
 
     A connection the server dropped while it sat idle in the pool is not the query's
-    fault; anything that fails on a fresh connection is raised.
+    fault; anything that fails on a fresh connection is raised, as is anything after the
+    query's ``deadline`` was cancelled or passed (the statement was stopped on purpose).
     """
     con, reused = pool.acquire_flagged()
     try:
         return con, start(con)
-    except Exception:
+    except Exception as exc:
         pool.discard(con)
-        if not reused:
+        if not reused or isinstance(exc, FedQueryError) or (deadline is not None and deadline.stopped):
             raise
     con = pool.fresh()
     try:
@@ -272,13 +276,16 @@ def pooled_stream(
     sql: str,
     on_failure: Callable[[], None] | None = None,
     on_success: Callable[[], None] | None = None,
+    on_end: Callable[[], None] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream ``batches``; then return the connection to the pool, or close it if anything failed.
 
     A failure mid-stream (connection lost, killed, timed out) becomes a typed error
     naming the source and the remote SQL; the broken connection is never reused.
     ``on_success`` runs after the last batch (ending a transaction, say) before the
-    connection goes back to the pool.
+    connection goes back to the pool; ``on_end`` runs in every case, first (withdrawing
+    the statement's cancel request from the deadline, so it cannot reach the next user
+    of the connection).
     """
     healthy = False
     try:
@@ -291,6 +298,8 @@ def pooled_stream(
     except Exception as exc:  # noqa: BLE001 - each driver raises its own kinds
         raise raise_mid_stream(connector, first_line(exc), sql) from None
     finally:
+        if on_end is not None:
+            on_end()
         if not healthy and on_failure is not None:
             on_failure()
         try:

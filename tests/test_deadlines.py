@@ -1,0 +1,115 @@
+"""Deadlines and cancellation, end to end, against the real servers: a query's timeout or cancel ends
+its statements at PostgreSQL and MariaDB (gone from pg_stat_activity / the processlist), interrupts the
+local DuckDB, and raises a typed error; Ctrl-C stops the CLI in every phase with exit 130; a client
+that dies leaves no statement running.
+
+Slowness is built at the servers (views that sleep), since fedquery pushes only allowlisted functions.
+Time bounds are correctness bounds with room for a loaded 2-core machine, not benchmarks.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import fedquery
+from fedquery.errors import QueryCancelledError, QueryTimeoutError
+from tests.conftest import PG_DSN, pg_admin, pg_run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fed(**sources: dict[str, Any]) -> fedquery.Federation:
+    return fedquery.connect({"departments": {name: {"sources": {"db": src}} for name, src in sources.items()}})
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def pg_slow(pg_schema: str) -> str:
+    """``slow``: 2 rows, each taking 10 s at the server; ``steady``: 200 k rows, streamed slowly."""
+    pg_run(
+        f'CREATE FUNCTION "{pg_schema}".slow_id(i int) RETURNS int LANGUAGE sql VOLATILE '
+        "AS $$ SELECT pg_sleep(10); SELECT i $$",
+        f'CREATE VIEW "{pg_schema}".slow AS SELECT "{pg_schema}".slow_id(g) AS id FROM generate_series(1, 2) g',
+        f'CREATE VIEW "{pg_schema}".steady AS SELECT g AS id, md5(g::text) AS payload '
+        "FROM generate_series(1, 200000) g "
+        "WHERE (CASE WHEN g % 5000 = 0 THEN pg_sleep(0.05)::text END) IS NULL",
+    )
+    return pg_schema
+
+
+def _pg_config(schema: str) -> dict[str, Any]:
+    return {"kind": "postgres", "url": PG_DSN, "schema": schema, "schemas": [schema]}
+
+
+def pg_statements(marker: str) -> list[tuple[int, str]]:
+    """fedquery's statements at PostgreSQL whose text contains ``marker`` and that are still active."""
+    con = pg_admin()
+    with con.cursor() as cur:
+        cur.execute(
+            "SELECT pid, state FROM pg_stat_activity WHERE application_name = 'fedquery' "
+            "AND state <> 'idle' AND position($1 in query) > 0 AND pid <> pg_backend_pid()",
+            (marker,),
+        )
+        rows = [(int(p), str(s)) for p, s in cur.fetchall()]
+    con.close()
+    return rows
+
+
+def _gone(probe: Any, marker: str, within: float) -> float:
+    """Seconds until no statement matches (fails past ``within``)."""
+    started = time.monotonic()
+    while probe(marker):
+        assert time.monotonic() - started < within, f"a statement on {marker} still runs after {within}s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_postgres_statement_ends_at_the_deadline(pg_slow: str) -> None:
+    fed = _fed(dept=_pg_config(pg_slow))
+    fed.tables()  # connect and read the catalog before timing
+    started = time.monotonic()
+    with pytest.raises(QueryTimeoutError) as info:
+        fed.sql("SELECT id FROM dept.slow", timeout=1).arrow()
+    took = time.monotonic() - started
+    assert took < 1.5, took
+    assert info.value.phase == "fetch" and info.value.running == ["dept.db"]
+    assert info.value.department == "dept" and "deadline of 1 s" in str(info.value)
+    _gone(pg_statements, f'"{pg_slow}"."slow"', within=0.5)
+    # The connection is not reused with the short timeout: the next query runs normally.
+    assert fed.sql("SELECT count(*) FROM dept.steady WHERE id < 100").fetchall() == [(99,)]
+    fed.close()
+
+
+def test_result_cancel_from_another_thread(pg_slow: str) -> None:
+    """The reader is in the output phase (reading slowly); another thread cancels the result."""
+    fed = fedquery.connect(
+        {"settings": {"batch_size": 1000}, "departments": {"dept": {"sources": {"db": _pg_config(pg_slow)}}}}
+    )
+    result = fed.sql("SELECT id FROM dept.steady WHERE id < 20000", timeout=60)
+    threading.Timer(0.3, result.cancel).start()
+    started, batches = time.monotonic(), 0
+    with pytest.raises(QueryCancelledError) as info:
+        for _ in result.reader():
+            batches += 1
+            time.sleep(0.05)
+    assert not isinstance(info.value, QueryTimeoutError) and info.value.phase == "output"
+    assert 0 < batches < 19 and time.monotonic() - started < 2.0
+    fed.close()
+
+
+def test_federation_interrupt_during_fetch(pg_slow: str) -> None:
+    fed = _fed(dept=_pg_config(pg_slow))
+    fed.tables()
+    threading.Timer(0.5, fed.interrupt).start()
+    started = time.monotonic()
+    with pytest.raises(QueryCancelledError) as info:
+        fed.sql("SELECT id FROM dept.slow").arrow()
+    assert time.monotonic() - started < 1.5
+    assert info.value.phase == "fetch" and "dept.db" in str(info.value)
+    _gone(pg_statements, f'"{pg_slow}"."slow"', within=0.5)
+    fed.close()
