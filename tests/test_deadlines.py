@@ -18,7 +18,7 @@ import pytest
 
 import fedquery
 from fedquery.errors import QueryCancelledError, QueryTimeoutError
-from tests.conftest import PG_DSN, pg_admin, pg_run
+from tests.conftest import PG_DSN, mysql_admin, mysql_url, pg_admin, pg_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,4 +112,74 @@ def test_federation_interrupt_during_fetch(pg_slow: str) -> None:
     assert time.monotonic() - started < 1.5
     assert info.value.phase == "fetch" and "dept.db" in str(info.value)
     _gone(pg_statements, f'"{pg_slow}"."slow"', within=0.5)
+    fed.close()
+
+
+# -- MariaDB --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def mysql_slow(mysql_database: str) -> str:
+    """``slow``: 2 rows, 5 s of SLEEP each at the server."""
+    con = mysql_admin()
+    with con.cursor() as cur:
+        cur.execute(f"CREATE VIEW `{mysql_database}`.slow AS SELECT seq AS id FROM test.seq_1_to_2 WHERE SLEEP(5) = 0")
+    con.close()
+    return mysql_database
+
+
+def mysql_statements(marker: str) -> list[int]:
+    """Connections whose running statement's text contains ``marker`` (not the probe itself)."""
+    con = mysql_admin()
+    with con.cursor() as cur:
+        cur.execute(
+            "SELECT id FROM information_schema.processlist WHERE info LIKE %s AND info NOT LIKE '%%processlist%%' "
+            "AND id <> CONNECTION_ID()",
+            (f"%{marker}%",),
+        )
+        rows = [int(r[0]) for r in cur.fetchall()]
+    con.close()
+    return rows
+
+
+@pytest.mark.parametrize("driver", ["auto", "pymysql"])
+def test_mysql_statement_ends_at_the_deadline(mysql_slow: str, driver: str) -> None:
+    fed = _fed(dept={"kind": "mysql", "url": mysql_url(mysql_slow), "driver": driver})
+    fed.tables()
+    started = time.monotonic()
+    with pytest.raises(QueryTimeoutError) as info:
+        fed.sql("SELECT id FROM dept.slow", timeout=1).arrow()
+    assert time.monotonic() - started < 1.5
+    assert info.value.phase == "fetch" and info.value.running == ["dept.db"]
+    _gone(mysql_statements, f"`{mysql_slow}`.`slow`", within=0.5)
+    connector = fed.catalog.connector("dept", "db")
+    assert set(connector.drivers.values()) == {"connectorx" if driver == "auto" else "pymysql"}
+    fed.close()
+
+
+def test_mysql_server_failure_is_not_run_again_through_pymysql(mysql_slow: str) -> None:
+    """A statement the server stopped (here its max_statement_time) fails the query; it is not sent a
+    second time through the fallback driver (watched in the processlist: one connection ran it)."""
+    fed = _fed(dept={"kind": "mysql", "url": mysql_url(mysql_slow), "statement_timeout": 0.5})
+    fed.tables()
+    seen: set[int] = set()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            seen.update(mysql_statements(f"`{mysql_slow}`.`slow`"))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(fedquery.SourceError) as info:
+            fed.sql("SELECT id FROM dept.slow").arrow()
+    finally:
+        time.sleep(0.3)
+        stop.set()
+        watcher.join()
+    assert time.monotonic() - started < 1.5
+    assert "max_statement_time" in str(info.value) and info.value.remote_sql
+    assert set(fed.catalog.connector("dept", "db").drivers.values()) == {"connectorx"}
+    assert len(seen) == 1, f"the statement ran on {len(seen)} connections"
     fed.close()
