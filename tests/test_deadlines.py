@@ -9,6 +9,10 @@ Time bounds are correctness bounds with room for a loaded 2-core machine, not be
 
 from __future__ import annotations
 
+import select
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -183,3 +187,128 @@ def test_mysql_server_failure_is_not_run_again_through_pymysql(mysql_slow: str) 
     assert set(fed.catalog.connector("dept", "db").drivers.values()) == {"connectorx"}
     assert len(seen) == 1, f"the statement ran on {len(seen)} connections"
     fed.close()
+
+
+# -- the CLI: Ctrl-C in every phase, and a client that dies ----------------------------------------
+@pytest.fixture(scope="module")
+def cli_config(pg_slow: str, mysql_slow: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pg_run(
+        f'CREATE TABLE "{pg_slow}".small AS SELECT g AS id FROM generate_series(1, 3) g',
+        f'CREATE TABLE "{pg_slow}".big AS SELECT g AS id, md5(g::text) AS payload FROM generate_series(1, 300000) g',
+    )
+    path = tmp_path_factory.mktemp("cli") / "fedquery.toml"
+    path.write_text(
+        f'[departments.dept.sources.db]\nkind = "postgres"\nurl = "{PG_DSN}"\nschema = "{pg_slow}"\n'
+        f'schemas = ["{pg_slow}"]\n\n'
+        f'[departments.shop.sources.db]\nkind = "mysql"\nurl = "{mysql_url(mysql_slow)}"\n'
+    )
+    return path
+
+
+def _cli(config: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "fedquery.cli", "-c", str(config), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+
+
+def _wait_for(condition: Any, within: float, what: str) -> None:
+    until = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < until, f"never saw {what}"
+        time.sleep(0.02)
+
+
+def _interrupt(proc: subprocess.Popen[bytes]) -> float:
+    """SIGINT; the seconds until the process exited (it must exit 130 within 1 s, without a traceback)."""
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=5)
+    finally:
+        proc.kill()
+    took = time.monotonic() - sent
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert proc.returncode == 130, (proc.returncode, stderr)
+    assert "Traceback" not in stderr and "Interrupted" in stderr, stderr
+    assert took < 1.0, took
+    return took
+
+
+def test_ctrl_c_during_fetch(cli_config: Path, pg_slow: str) -> None:
+    proc = _cli(cli_config, "query", "SELECT id FROM dept.slow")
+    marker = f'"{pg_slow}"."slow"'
+    _wait_for(lambda: pg_statements(marker), 30, "the remote statement")
+    _interrupt(proc)
+    _gone(pg_statements, marker, within=2.0)
+
+
+def test_ctrl_c_during_mysql_fetch(cli_config: Path, mysql_slow: str) -> None:
+    proc = _cli(cli_config, "query", "SELECT id FROM shop.slow")
+    marker = f"`{mysql_slow}`.`slow`"
+    _wait_for(lambda: mysql_statements(marker), 30, "the remote statement")
+    _interrupt(proc)
+    _gone(mysql_statements, marker, within=2.0)
+
+
+def _pg_done(marker: str) -> bool:
+    """fedquery ran a statement naming ``marker`` and it has finished (its session is idle again)."""
+    con = pg_admin()
+    with con.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'fedquery' AND state = 'idle' "
+            "AND position($1 in query) > 0",
+            (marker,),
+        )
+        (n,) = cur.fetchone()
+    con.close()
+    return bool(n)
+
+
+def test_ctrl_c_during_the_local_step(cli_config: Path, pg_slow: str) -> None:
+    """The fragment is read; the local DuckDB sleeps 60 s in pg_sleep."""
+    proc = _cli(cli_config, "query", "SELECT pg_sleep(60) AS s, id FROM dept.small")
+    _wait_for(lambda: _pg_done(f'"{pg_slow}"."small"'), 30, "the fetch finish")
+    time.sleep(0.2)
+    _interrupt(proc)
+
+
+def test_ctrl_c_during_output(cli_config: Path) -> None:
+    """The result is being written to a pipe nobody reads (the write blocks once the pipe is full)."""
+    proc = _cli(cli_config, "query", "--format", "csv", "SELECT id, payload FROM dept.big")
+    assert proc.stdout is not None
+    _wait_for(lambda: select.select([proc.stdout], [], [], 0)[0], 60, "output")
+    time.sleep(0.3)
+    assert proc.poll() is None, "still writing"
+    _interrupt(proc)
+
+
+def test_local_sleep_is_bounded_by_the_deadline(pg_slow: str) -> None:
+    fed = _fed(dept=_pg_config(pg_slow))
+    fed.tables()
+    started = time.monotonic()
+    with pytest.raises(QueryTimeoutError) as info:
+        fed.sql("SELECT pg_sleep(60) AS s, id FROM dept.small", timeout=1).arrow()
+    assert time.monotonic() - started < 1.5
+    assert info.value.phase == "local step"
+    fed.close()
+
+
+@pytest.mark.parametrize("department", ["dept", "shop"])
+def test_killed_client_leaves_no_statement_running(
+    cli_config: Path, pg_slow: str, mysql_slow: str, department: str
+) -> None:
+    """SIGKILL: no cancel request can be sent. PostgreSQL notices the dead client itself
+    (client_connection_check_interval); MariaDB ends the statement at its max_statement_time, which follows
+    the query's deadline (and SLEEP notices the closed connection within about 5 s)."""
+    probe, marker = (
+        (pg_statements, f'"{pg_slow}"."slow"') if department == "dept" else (mysql_statements, f"`{mysql_slow}`.`slow`")
+    )
+    # PostgreSQL: the default deadline (an hour); MariaDB: a deadline of 4 s is what ends the statement.
+    deadline = [] if department == "dept" else ["--timeout", "4"]
+    proc = _cli(cli_config, "query", *deadline, f"SELECT id FROM {department}.slow")
+    _wait_for(lambda: probe(marker), 30, "the remote statement")
+    proc.kill()
+    proc.wait()
+    time.sleep(5)
+    assert not probe(marker), "a statement still runs 5 s after its client died"
