@@ -34,7 +34,8 @@ def _fed(**sources: dict[str, Any]) -> fedquery.Federation:
 # -- PostgreSQL -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def pg_slow(pg_schema: str) -> str:
-    """``slow``: 2 rows, each taking 10 s at the server; ``steady``: 200 k rows, streamed slowly."""
+    """``slow``: 2 rows, each taking 10 s at the server; ``steady``: 200 k rows, streamed slowly; ``small``: 3
+    rows; ``big``: 300 k rows."""
     pg_run(
         f'CREATE FUNCTION "{pg_schema}".slow_id(i int) RETURNS int LANGUAGE sql VOLATILE '
         "AS $$ SELECT pg_sleep(10); SELECT i $$",
@@ -42,6 +43,8 @@ def pg_slow(pg_schema: str) -> str:
         f'CREATE VIEW "{pg_schema}".steady AS SELECT g AS id, md5(g::text) AS payload '
         "FROM generate_series(1, 200000) g "
         "WHERE (CASE WHEN g % 5000 = 0 THEN pg_sleep(0.05)::text END) IS NULL",
+        f'CREATE TABLE "{pg_schema}".small AS SELECT g AS id FROM generate_series(1, 3) g',
+        f'CREATE TABLE "{pg_schema}".big AS SELECT g AS id, md5(g::text) AS payload FROM generate_series(1, 300000) g',
     )
     return pg_schema
 
@@ -192,10 +195,6 @@ def test_mysql_server_failure_is_not_run_again_through_pymysql(mysql_slow: str) 
 # -- the CLI: Ctrl-C in every phase, and a client that dies ----------------------------------------
 @pytest.fixture(scope="module")
 def cli_config(pg_slow: str, mysql_slow: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pg_run(
-        f'CREATE TABLE "{pg_slow}".small AS SELECT g AS id FROM generate_series(1, 3) g',
-        f'CREATE TABLE "{pg_slow}".big AS SELECT g AS id, md5(g::text) AS payload FROM generate_series(1, 300000) g',
-    )
     path = tmp_path_factory.mktemp("cli") / "fedquery.toml"
     path.write_text(
         f'[departments.dept.sources.db]\nkind = "postgres"\nurl = "{PG_DSN}"\nschema = "{pg_slow}"\n'
@@ -312,3 +311,43 @@ def test_killed_client_leaves_no_statement_running(
     proc.wait()
     time.sleep(5)
     assert not probe(marker), "a statement still runs 5 s after its client died"
+
+
+# -- the API and the settings ---------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [0, -1, "ten", True, float("nan")])
+def test_query_timeout_setting_is_a_positive_number(bad: Any) -> None:
+    config = {"settings": {"query_timeout": bad}, "departments": {"d": {"sources": {}}}}
+    with pytest.raises(fedquery.ConfigError, match="query_timeout must be a positive number"):
+        fedquery.connect(config)
+    with pytest.raises(fedquery.QueryError, match="timeout must be a positive number"):
+        fedquery.connect({"departments": {"d": {"sources": {}}}}).sql("SELECT 1", timeout=bad)
+
+
+def test_default_deadline_from_settings_and_explain_analyze(pg_slow: str) -> None:
+    fed = fedquery.connect(
+        {"settings": {"query_timeout": 1}, "departments": {"dept": {"sources": {"db": _pg_config(pg_slow)}}}}
+    )
+    assert fed.config.settings.query_timeout == 1.0
+    started = time.monotonic()
+    with pytest.raises(QueryTimeoutError):
+        fed.sql("SELECT id FROM dept.slow").arrow()
+    with pytest.raises(QueryTimeoutError):
+        fed.explain("SELECT id FROM dept.slow", analyze=True, timeout=0.5)
+    assert time.monotonic() - started < 3.0
+    plan = fed.explain("SELECT count(*) FROM dept.small", analyze=True, timeout=30)
+    assert plan.result_rows == 1
+    fed.close()
+
+
+def test_cli_timeout_exit_code(cli_config: Path) -> None:
+    from click.testing import CliRunner
+
+    from fedquery.cli import main
+
+    for command in ("query", "explain"):
+        extra = ["--analyze"] if command == "explain" else []
+        result = CliRunner().invoke(
+            main, ["-c", str(cli_config), command, *extra, "--timeout", "0.5", "SELECT id FROM dept.slow"]
+        )
+        assert result.exit_code == 6, result.output
+        assert "timed out" in result.output and "Traceback" not in result.output
