@@ -126,6 +126,9 @@ class MySQLConnector(RemoteConnector):
         except pymysql.MySQLError as exc:
             raise self.source_error(f"cannot connect to {self.location()}: {exc}", unavailable=True) from None
 
+    def _cancel(self, con: Any) -> None:
+        self._kill_query(con.thread_id())
+
     def _fetch_rows(self, con: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with con.cursor() as cur:
             cur.execute(sql, params or None)

@@ -100,6 +100,9 @@ class PostgresConnector(RemoteConnector):
                 f"cannot connect to {self.location()}: {first_line(exc)}", unavailable=True
             ) from None
 
+    def _cancel(self, con: Any) -> None:
+        con.adbc_cancel()
+
     def _fetch_rows(self, con: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with con.cursor() as cur:
             cur.execute(sql, params or None)

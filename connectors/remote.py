@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from connectors.base import Capabilities, Connector, TableInfo
 from fedquery.config import mask_url
-from fedquery.deadline import Deadline
+from fedquery.deadline import Deadline, current
 from fedquery.errors import FedQueryError, SourceError
 
 
@@ -141,14 +141,22 @@ class RemoteConnector(Connector):
 
     def query_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run a metadata query on a pooled connection."""
+        deadline = current()
+        deadline.check()
         con = self.pool.acquire()
+        handle = deadline.on_cancel(lambda: self._cancel(con))  # the query's deadline covers planning too
         try:
             rows = self._fetch_rows(con, sql, params)
         except Exception as exc:  # noqa: BLE001 - driver errors differ per driver; all become typed
+            deadline.discard(handle)
             self.pool.discard(con)
             raise self.source_error(f"{self.kind} catalog query failed: {exc}") from None
+        deadline.discard(handle)
         self.pool.release(con)
         return rows
+
+    def _cancel(self, con: Any) -> None:
+        """Stop the statement running on ``con`` (from another thread)."""
 
     def _fetch_rows(self, con: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         raise NotImplementedError

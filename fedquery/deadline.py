@@ -26,11 +26,12 @@ Connectors find the deadline of the fragment they read with :func:`current`
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from fedquery.errors import QueryCancelledError, QueryTimeoutError
 
@@ -201,6 +202,16 @@ def current() -> Deadline:
 def bind(deadline: Deadline) -> None:
     """Make ``deadline`` :func:`current` in this thread (the executor calls it in the threads it starts)."""
     _current.set(deadline)
+
+
+@contextlib.contextmanager
+def bound(deadline: Deadline) -> Iterator[Deadline]:
+    """:func:`current` is ``deadline`` in this thread for the block (planning runs in the caller's thread)."""
+    token = _current.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _current.reset(token)
 
 
 def seconds_for_source(deadline: Deadline, ceiling: float, margin: float = 0.25) -> float:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from fedquery.catalog import Catalog
 from fedquery.config import Config, check_timeout, load_config
-from fedquery.deadline import Deadline
-from fedquery.errors import QueryError
+from fedquery.deadline import Deadline, bound
+from fedquery.errors import FedQueryError, QueryError
 from fedquery.executor import Execution, FragmentStats, TopNIncomplete
 from fedquery.planner import Plan, plan
 from fedquery.planner.top_n import MAX_SCALE, RETRY_SCALE
@@ -73,7 +73,13 @@ class Federation:
         scale, attempt, earlier = 1, 1, list[FragmentStats]()
         while True:
             deadline.phase = "planning"
-            the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale)
+            try:
+                with bound(deadline):  # catalog queries at sources register their cancel requests
+                    the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale)
+            except FedQueryError:
+                if deadline.stopped:
+                    raise deadline.error() from None
+                raise
             deadline.check()
             execution = Execution(the_plan, self.catalog, self.config.settings, earlier=earlier, deadline=deadline)
             try:

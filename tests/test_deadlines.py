@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,12 @@ def _fed(**sources: dict[str, Any]) -> fedquery.Federation:
 
 # -- PostgreSQL -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def pg_slow(pg_schema: str) -> str:
+def pg_slow() -> Iterator[str]:
     """``slow``: 2 rows, each taking 10 s at the server; ``steady``: 200 k rows, streamed slowly; ``small``: 3
     rows; ``big``: 300 k rows."""
+    pg_schema = f"fq_deadline_{uuid.uuid4().hex[:10]}"
     pg_run(
+        f'CREATE SCHEMA "{pg_schema}"',
         f'CREATE FUNCTION "{pg_schema}".slow_id(i int) RETURNS int LANGUAGE sql VOLATILE '
         "AS $$ SELECT pg_sleep(10); SELECT i $$",
         f'CREATE VIEW "{pg_schema}".slow AS SELECT "{pg_schema}".slow_id(g) AS id FROM generate_series(1, 2) g',
@@ -46,7 +50,8 @@ def pg_slow(pg_schema: str) -> str:
         f'CREATE TABLE "{pg_schema}".small AS SELECT g AS id FROM generate_series(1, 3) g',
         f'CREATE TABLE "{pg_schema}".big AS SELECT g AS id, md5(g::text) AS payload FROM generate_series(1, 300000) g',
     )
-    return pg_schema
+    yield pg_schema
+    pg_run(f'DROP SCHEMA "{pg_schema}" CASCADE')
 
 
 def _pg_config(schema: str) -> dict[str, Any]:
@@ -124,13 +129,17 @@ def test_federation_interrupt_during_fetch(pg_slow: str) -> None:
 
 # -- MariaDB --------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def mysql_slow(mysql_database: str) -> str:
+def mysql_slow() -> Iterator[str]:
     """``slow``: 2 rows, 5 s of SLEEP each at the server."""
+    database = f"fq_deadline_{uuid.uuid4().hex[:10]}"
     con = mysql_admin()
     with con.cursor() as cur:
-        cur.execute(f"CREATE VIEW `{mysql_database}`.slow AS SELECT seq AS id FROM test.seq_1_to_2 WHERE SLEEP(5) = 0")
+        cur.execute(f"CREATE DATABASE `{database}`")
+        cur.execute(f"CREATE VIEW `{database}`.slow AS SELECT seq AS id FROM test.seq_1_to_2 WHERE SLEEP(5) = 0")
+    yield database
+    with con.cursor() as cur:
+        cur.execute(f"DROP DATABASE `{database}`")
     con.close()
-    return mysql_database
 
 
 def mysql_statements(marker: str) -> list[int]:

@@ -146,8 +146,8 @@ def test_hostile_key_column_name_round_trips(pg_schema: str, tmp_path: Path) -> 
     from tests.conftest import PG_DSN, pg_run
 
     pg_run(
-        f'CREATE TABLE "{pg_schema}".people AS SELECT g AS id FROM generate_series(1, 200000) g',
-        f'ANALYZE "{pg_schema}".people',
+        f'CREATE TABLE "{pg_schema}".hostile_people AS SELECT g AS id FROM generate_series(1, 200000) g',
+        f'ANALYZE "{pg_schema}".hostile_people',
     )
     hostile = 'k" + 1000 + "k'
     (tmp_path / "keys.csv").write_text('"k"" + 1000 + ""k"\n1\n2\n3\n')
@@ -161,7 +161,7 @@ def test_hostile_key_column_name_round_trips(pg_schema: str, tmp_path: Path) -> 
         }
     )  # fmt: skip
     column = '"k"" + 1000 + ""k"'
-    result = fed.sql(f"SELECT count(*) FROM files.keys k JOIN pg.people p ON k.{column} = p.id")
+    result = fed.sql(f"SELECT count(*) FROM files.keys k JOIN pg.hostile_people p ON k.{column} = p.id")
     assert result.fetchall() == [(3,)]
     people = next(s for s in result.stats if s.department == "pg")
     assert people.reduced_keys == 3 and people.rows == 3, people
