@@ -127,6 +127,14 @@ def mysql_connectorx() -> int:
     return sum(b.num_rows for b in reader)
 
 
+def mysql_connectorx_whole() -> int:
+    """As fedquery reads MariaDB: the whole result at once (the streaming reader holds the GIL while the
+    server works, so nothing else in the process, cancels included, could run)."""
+    import connectorx as cx
+
+    return int(cx.read_sql(MYSQL_URL, QUERY.format(schema="fedquery_bench"), return_type="arrow").num_rows)
+
+
 def mysql_pymysql() -> int:
     import pyarrow as pa
     import pymysql
@@ -145,7 +153,11 @@ def mysql_pymysql() -> int:
 
 CANDIDATES = {
     "postgres": {"adbc-driver-postgresql": pg_adbc, "connectorx": pg_connectorx, "psycopg (server cursor)": pg_psycopg},
-    "mysql": {"connectorx": mysql_connectorx, "pymysql (SSCursor)": mysql_pymysql},
+    "mysql": {
+        "connectorx": mysql_connectorx,
+        "connectorx (whole result)": mysql_connectorx_whole,
+        "pymysql (SSCursor)": mysql_pymysql,
+    },
 }
 
 

@@ -20,6 +20,7 @@ from connectors.base import (
     TableInfo,
     TableStats,
 )
+from fedquery.deadline import current
 from fedquery.fragment import Fragment
 
 
@@ -115,10 +116,13 @@ class DuckDBConnector(Connector):
         import duckdb
 
         cur = self.connection()
+        deadline = current()
+        handle = deadline.on_cancel(cur.interrupt)  # a timeout or cancel stops the statement
         batch_size = int(self.config.options.get("batch_size", 65536))
         try:
             reader = cur.sql(fragment.sql).to_arrow_reader(batch_size)
         except duckdb.Error as exc:
+            deadline.discard(handle)
             cur.close()
             raise self.source_error(f"DuckDB source failed: {exc}", fragment=fragment) from None
 
@@ -128,6 +132,7 @@ class DuckDBConnector(Connector):
             except duckdb.Error as exc:
                 raise self.source_error(f"DuckDB source failed: {exc}", fragment=fragment) from None
             finally:
+                deadline.discard(handle)
                 cur.close()  # each scan has its own cursor: nothing stays open after it
 
         return pa.RecordBatchReader.from_batches(reader.schema, batches())

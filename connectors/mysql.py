@@ -3,11 +3,27 @@
 Two drivers, chosen by measurement (``benchmarks/transfer.py``): connectorx reads
 straight into Arrow, about 11x faster than PyMySQL, and is used when it can be
 exact: it returns every DECIMAL as DECIMAL(38,10), so a result needing more than
-10 digits of scale goes through PyMySQL, as does any query connectorx fails on
-before its first batch (it panics on some result types). Results are then cast
-to the types DuckDB would give. Source option ``driver = "pymysql"`` forces the
-exact path. connectorx opens its own connection per scan; PyMySQL connections
-(and every catalog query) are pooled.
+10 digits of scale goes through PyMySQL, as does any query connectorx itself fails
+on (it panics on some result types: ``MYSQL_TYPE_NULL``, geometry). A statement
+that failed *at the server* (an error, a timeout, a kill, a server that is down) is
+never run a second time through PyMySQL. Results are then cast to the types DuckDB
+would give. Source option ``driver = "pymysql"`` forces the exact path. connectorx
+opens its own connection per scan; PyMySQL connections (and every catalog query)
+are pooled.
+
+Deadlines: every fragment's statement runs under the session's
+``max_statement_time`` (MariaDB, seconds) or ``max_execution_time`` (MySQL, ms) =
+the query's remaining time plus a margin (at most the source's ``statement_timeout``),
+and a cancel sends ``KILL QUERY <id>`` from a side connection: PyMySQL knows its
+connection id; connectorx's statement carries a ``/* fedquery:<random> */`` comment
+by which the kill finds it in ``information_schema.processlist``. connectorx reads a
+fragment whole (``return_type="arrow"``) because its streaming reader holds the
+Python GIL while it waits for the server, which would freeze every other thread
+(cancels and Ctrl-C included) for as long as the server takes; the whole read
+releases the GIL (same speed, the fragment's Arrow held once in memory).
+A client process that dies: MariaDB ends ``SLEEP`` within about 5 s but lets other
+statements run to completion or to their ``max_statement_time`` (measured on
+10.11), which is why that limit follows the query's deadline.
 
 Sessions are read-only (``SET SESSION TRANSACTION READ ONLY`` plus ``START
 TRANSACTION READ ONLY`` per scan), have a statement timeout (source option
@@ -24,6 +40,10 @@ pushed unless the column's collation is binary. ``/`` (decimal scale) and AVG
 
 from __future__ import annotations
 
+import re
+import threading
+import time
+import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -41,10 +61,10 @@ from connectors.remote import (
     first_line,
     is_function_call,
     pooled_stream,
-    raise_mid_stream,
 )
 from connectors.types import arrow_type, parse_value
-from fedquery.errors import SourceError
+from fedquery.deadline import Deadline, current, seconds_for_source
+from fedquery.errors import FedQueryError, SourceError
 from fedquery.fragment import Fragment
 
 _FUNCTIONS: tuple[type[exp.Expr], ...] = (
@@ -54,6 +74,12 @@ _FUNCTIONS: tuple[type[exp.Expr], ...] = (
 _EXTRACT_PARTS = {"YEAR", "MONTH", "DAY", "QUARTER", "HOUR", "MINUTE"}
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 _BINARY_COLLATIONS = ("_nopad_bin",)
+#: what connectorx says when the server (or the network to it) failed, not connectorx itself
+_SERVER_FAILURE = re.compile(
+    r"MySqlError|DriverError|CodecError|IO error|ERROR \d{4}|\bIo\(|os error|timed out|Connection (refused|reset)|"
+    r"Broken pipe|Lost connection|gone away|interrupted",
+    re.IGNORECASE,
+)
 
 
 class MySQLConnector(RemoteConnector):
@@ -94,14 +120,15 @@ class MySQLConnector(RemoteConnector):
             )
             with con.cursor() as cur:
                 cur.execute("SELECT VERSION()")
-                version = str(cur.fetchone()[0])
-                timeout = "max_statement_time = %s" if "MariaDB" in version else "max_execution_time = %s"
-                value = self.statement_timeout if "MariaDB" in version else int(self.statement_timeout * 1000)
-                cur.execute(f"SET SESSION {timeout}", (value,))
-                cur.execute("SET SESSION time_zone = '+00:00'")
+                self._mariadb = "MariaDB" in str(cur.fetchone()[0])
+                cur.execute(self._timeout_setting(self.statement_timeout))
+                cur.execute(_session_setting("time_zone", exp.Literal.string("+00:00")))
             return con
         except pymysql.MySQLError as exc:
             raise self.source_error(f"cannot connect to {self.location()}: {exc}", unavailable=True) from None
+
+    def _cancel(self, con: Any) -> None:
+        self._kill_query(con.thread_id())
 
     def _fetch_rows(self, con: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with con.cursor() as cur:
@@ -274,13 +301,14 @@ class MySQLConnector(RemoteConnector):
 
     # -- execution --------------------------------------------------------
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
+        deadline = current()
         if self._connectorx_can_answer(fragment):
-            reader = self._scan_connectorx(fragment)
+            self.drivers[fragment.name] = "connectorx"
+            reader = self._scan_connectorx(fragment, deadline)
             if reader is not None:
-                self.drivers[fragment.name] = "connectorx"
                 return reader
         self.drivers[fragment.name] = "pymysql"
-        return self._scan_pymysql(fragment)
+        return self._scan_pymysql(fragment, deadline)
 
     def _connectorx_can_answer(self, fragment: Fragment) -> bool:
         if self.config.options.get("driver", "auto") == "pymysql":
@@ -294,64 +322,82 @@ class MySQLConnector(RemoteConnector):
             for f in fragment.schema
         )
 
-    def _session_setup(self) -> list[str]:
+    def _is_mariadb(self) -> bool:
         if self._mariadb is None:
             self._mariadb = "MariaDB" in str(self.query_rows("SELECT VERSION()")[0][0])
-        timeout = (
-            f"SET SESSION max_statement_time = {float(self.statement_timeout)}"
-            if self._mariadb
-            else f"SET SESSION max_execution_time = {int(self.statement_timeout * 1000)}"
-        )
-        return ["SET SESSION TRANSACTION READ ONLY", timeout, "SET SESSION time_zone = '+00:00'"]
+        return self._mariadb
 
-    def _scan_connectorx(self, fragment: Fragment) -> pa.RecordBatchReader | None:
+    def _timeout_setting(self, seconds: float) -> str:
+        """The session's statement time limit: MariaDB's ``max_statement_time`` (seconds) or MySQL's
+        ``max_execution_time`` (milliseconds; SELECTs only, which is all fedquery runs)."""
+        if self._is_mariadb():
+            return _session_setting("max_statement_time", exp.Literal.number(max(0.001, round(seconds, 3))))
+        return _session_setting("max_execution_time", exp.Literal.number(max(1, int(seconds * 1000))))
+
+    def _session_setup(self, seconds: float) -> list[str]:
+        return [
+            "SET SESSION TRANSACTION READ ONLY",
+            self._timeout_setting(seconds),
+            _session_setting("time_zone", exp.Literal.string("+00:00")),
+        ]
+
+    def _scan_connectorx(self, fragment: Fragment, deadline: Deadline) -> pa.RecordBatchReader | None:
+        """The whole fragment through connectorx, or None if connectorx itself cannot read it (then
+        PyMySQL does); a failure at the server is raised, never retried."""
         import connectorx as cx
 
         a = self.address
         auth = quote(a.user, safe="") + (":" + quote(a.password.reveal(), safe="") if a.password else "")
         url = f"mysql://{auth}@{a.host}:{a.port}/{quote(a.database)}"
         batch_size = int(self.config.options.get("batch_size", 65536))
+        # The tag lets a cancel find connectorx's own connection in the processlist.
+        tag = f"fedquery:{uuid.uuid4().hex}"
+        tree = self.prepare(fragment.expression.copy())
+        tree.add_comments([tag], prepend=True)
+        setup = self._session_setup(seconds_for_source(deadline, self.statement_timeout))
+        done = threading.Event()
+        handle = deadline.on_cancel(lambda: self._kill_tagged(tag, done))
         try:
-            stream = cx.read_sql(
-                url, fragment.sql, return_type="arrow_stream", batch_size=batch_size,
-                pre_execution_query=self._session_setup(),
-            )  # fmt: skip
-            first = stream.read_next_batch()
-        except StopIteration:
-            return conformed(fragment.schema, iter(()), _convert)
-        except (KeyboardInterrupt, SystemExit):
+            deadline.check()
+            table = cx.read_sql(url, tree.sql(dialect="mysql"), return_type="arrow", pre_execution_query=setup)
+        except (KeyboardInterrupt, SystemExit, FedQueryError):
             raise
-        except BaseException:  # noqa: BLE001 - connectorx panics (a BaseException) on some types: use PyMySQL
-            return None
+        except BaseException as exc:  # noqa: BLE001 - connectorx panics (a BaseException) on some types
+            message = first_line(exc)
+            if deadline.stopped or _SERVER_FAILURE.search(message):
+                raise self.source_error(f"{self.kind} failed while answering: {message}", fragment=fragment) from None
+            return None  # connectorx's own failure (a type it cannot read): PyMySQL reads it
+        finally:
+            done.set()
+            deadline.discard(handle)
+        return conformed(fragment.schema, iter(table.to_batches(max_chunksize=batch_size)), _convert)
 
-        def batches() -> Any:
-            yield first
-            try:
-                yield from stream
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as exc:  # noqa: BLE001 - connection lost, killed, timed out
-                raise raise_mid_stream(self, first_line(exc), fragment.sql) from None
-
-        return conformed(fragment.schema, batches(), _convert)
-
-    def _scan_pymysql(self, fragment: Fragment) -> pa.RecordBatchReader:
+    def _scan_pymysql(self, fragment: Fragment, deadline: Deadline) -> pa.RecordBatchReader:
         pymysql = require("pymysql", "mysql", "mysql")
         cursors = require("pymysql.cursors", "mysql", "mysql")
+        seconds = seconds_for_source(deadline, self.statement_timeout)
+        limited = seconds != self.statement_timeout
 
         def start(con: Any) -> Any:
+            deadline.check()
             cur = cursors.SSCursor(con)
+            thread_id = con.thread_id()
+            handle = deadline.on_cancel(lambda: self._kill_query(thread_id))
             try:
+                if limited:
+                    cur.execute(self._timeout_setting(seconds))
                 cur.execute("START TRANSACTION READ ONLY")
+                deadline.check()
                 cur.execute(fragment.sql)
-                return cur
+                return cur, handle
             except Exception:
+                deadline.discard(handle)
                 cur.close()
                 raise
 
         try:
-            con, cur = execute_with_retry(self.pool, start)
-        except SourceError:
+            con, (cur, handle) = execute_with_retry(self.pool, start, deadline)
+        except FedQueryError:
             raise
         except pymysql.MySQLError as exc:
             raise self.source_error(f"MySQL rejected the query: {exc}", fragment=fragment) from None
@@ -371,8 +417,91 @@ class MySQLConnector(RemoteConnector):
             if result is not None:
                 result.unbuffered_active = False
 
-        stream = pooled_stream(self, con, cur, batches(), fragment.sql, on_failure=abandon)
+        def reset() -> None:
+            if limited:  # the next user of the connection has its own deadline
+                cur.execute(self._timeout_setting(self.statement_timeout))
+
+        stream = pooled_stream(
+            self, con, cur, batches(), fragment.sql, on_failure=abandon, on_success=reset,
+            on_end=lambda: deadline.discard(handle),
+        )  # fmt: skip
         return conformed(fragment.schema, stream, _convert)
+
+    # -- cancelling -------------------------------------------------------
+    def _side_connection(self) -> Any:
+        """A short-lived connection to send ``KILL QUERY`` from (the statement's own one is busy)."""
+        pymysql = require("pymysql", "mysql", "mysql")
+        a = self.address
+        return pymysql.connect(
+            host=a.host, port=a.port, user=a.user, password=a.password, autocommit=True, connect_timeout=2,
+            read_timeout=2, write_timeout=2, program_name="fedquery-cancel",
+        )  # fmt: skip
+
+    def _kill_query(self, thread_id: int) -> None:
+        """Stop the statement running on connection ``thread_id`` (the connection stays open)."""
+        try:
+            con = self._side_connection()
+            try:
+                with con.cursor() as cur:
+                    cur.execute(_kill(thread_id))
+            finally:
+                con.close()
+        except Exception:  # noqa: BLE001 - the statement may have ended, or the server be gone: nothing to stop
+            pass
+
+    def _kill_tagged(self, tag: str, done: threading.Event) -> None:
+        """Find connectorx's statement by its tag and stop it; connectorx may not have sent it yet, so
+        look again for a while (on a background thread) until it shows up or the read has ended."""
+        if self._kill_tagged_once(tag) or done.is_set():
+            return
+
+        def again() -> None:
+            until = time.monotonic() + 5.0
+            while not done.wait(0.05) and time.monotonic() < until:
+                if self._kill_tagged_once(tag):
+                    return
+
+        threading.Thread(target=again, name="fedquery-kill", daemon=True).start()
+
+    def _kill_tagged_once(self, tag: str) -> bool:
+        find = (
+            exp.select(exp.column("id"))
+            .from_(exp.table_("processlist", db="information_schema"))
+            .where(exp.column("info").like(exp.Literal.string(f"%{tag}%")))
+            .where(exp.column("id").neq(exp.func("CONNECTION_ID")))
+        )
+        try:
+            con = self._side_connection()
+            try:
+                with con.cursor() as cur:
+                    cur.execute(find.sql(dialect="mysql"))
+                    ids = [int(r[0]) for r in cur.fetchall()]
+                    for thread_id in ids:
+                        cur.execute(_kill(thread_id))
+                return bool(ids)
+            finally:
+                con.close()
+        except Exception:  # noqa: BLE001 - as in _kill_query
+            return False
+
+
+def _session_setting(name: str, value: exp.Expr) -> str:
+    """``SET SESSION name = value``, built by sqlglot.
+
+    >>> _session_setting("max_statement_time", exp.Literal.number(1.25))
+    'SET SESSION max_statement_time = 1.25'
+    """
+    item = exp.SetItem(this=exp.EQ(this=exp.var(name), expression=value), kind="SESSION")
+    return exp.Set(expressions=[item]).sql(dialect="mysql")
+
+
+def _kill(thread_id: int) -> str:
+    """``KILL QUERY id``: the statement stops, the connection stays.
+
+    >>> _kill(42)
+    'KILL QUERY 42'
+    """
+    return exp.Kill(this=exp.Literal.number(int(thread_id)), kind="QUERY").sql(dialect="mysql")
 
 
 def _is_string(node: exp.Expr) -> bool:

@@ -6,9 +6,15 @@ column typmod; connectorx panics on some NUMERICs) and real connections that can
 be pooled and opened read-only.
 
 Sessions: ``default_transaction_read_only=on``, ``statement_timeout`` (source
-option ``statement_timeout``, seconds, default 300) and
-``application_name=fedquery``, set at connection time. Schemas map to
+option ``statement_timeout``, seconds, default 300), ``application_name=fedquery``
+and, on PostgreSQL 14+, ``client_connection_check_interval`` (1 s: a statement
+whose client died is ended by the server), set at connection time. Schemas map to
 ``department.schema.table``; ``public`` may be omitted.
+
+Deadlines: each fragment's statement runs under ``statement_timeout`` = the query's
+remaining time (plus a margin, at most the source's own), and its cursor's cancel
+request (``adbc_cancel``: libpq's ``PQcancel``) is registered on the deadline, so a
+timeout, ``Result.cancel()`` or Ctrl-C ends the statement at the server at once.
 
 What is not pushed, because PostgreSQL would answer differently from DuckDB:
 string ordering (``<``, ``ORDER BY``, MIN/MAX) on columns whose collation is not
@@ -39,7 +45,8 @@ from connectors.remote import (
     rtrim,
 )
 from connectors.types import arrow_type, parse_pg_array, parse_value
-from fedquery.errors import SourceError
+from fedquery.deadline import Deadline, current, seconds_for_source
+from fedquery.errors import FedQueryError
 from fedquery.fragment import Fragment
 from fedquery.planner.gate import gate
 
@@ -51,6 +58,8 @@ _FUNCTIONS: tuple[type[exp.Expr], ...] = (
 _EXTRACT_PARTS = {"YEAR", "MONTH", "DAY", "QUARTER", "HOUR", "MINUTE"}
 _C_COLLATIONS = {None, "C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic", "pg_c_utf8", "default"}
 _ORDERING = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)
+#: milliseconds between the server's checks that the client is still there (PostgreSQL 14+)
+CLIENT_CHECK_MS = 1000
 
 
 class PostgresConnector(RemoteConnector):
@@ -65,6 +74,7 @@ class PostgresConnector(RemoteConnector):
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         self._db_collation_is_c: bool | None = None
+        self._client_check = True  # cleared if the server does not know client_connection_check_interval
         # The schema whose tables may be named department.table (like a search_path of one).
         self.default_schema = str(config.options.get("schema", "public"))
 
@@ -74,7 +84,9 @@ class PostgresConnector(RemoteConnector):
         auth = quote(a.user, safe="")
         if a.password:
             auth += ":" + quote(a.password.reveal(), safe="")
-        options = f"-c default_transaction_read_only=on -c statement_timeout={int(self.statement_timeout * 1000)}"
+        options = f"-c default_transaction_read_only=on -c statement_timeout={_ms(self.statement_timeout)}"
+        if self._client_check:
+            options += f" -c client_connection_check_interval={CLIENT_CHECK_MS}"
         params = "&".join(p for p in (a.query, "application_name=fedquery", f"options={quote(options)}") if p)
         return f"postgresql://{auth}@{a.host}:{a.port}/{quote(a.database)}?{params}"
 
@@ -83,9 +95,15 @@ class PostgresConnector(RemoteConnector):
         try:
             return dbapi.connect(self._uri(), autocommit=True)
         except Exception as exc:  # noqa: BLE001 - every driver failure becomes a typed error
+            if self._client_check and "client_connection_check_interval" in str(exc):
+                self._client_check = False  # before PostgreSQL 14: connect without it
+                return self._connect()
             raise self.source_error(
                 f"cannot connect to {self.location()}: {first_line(exc)}", unavailable=True
             ) from None
+
+    def _cancel(self, con: Any) -> None:
+        con.adbc_cancel()
 
     def _fetch_rows(self, con: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with con.cursor() as cur:
@@ -216,23 +234,39 @@ class PostgresConnector(RemoteConnector):
 
     # -- execution --------------------------------------------------------
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
-        def start(con: Any) -> tuple[Any, Any]:
+        deadline = current()
+        timeout = _ms(seconds_for_source(deadline, self.statement_timeout))
+
+        def start(con: Any) -> tuple[Any, Any, int]:
+            deadline.check()
             cur = con.cursor()
+            handle = deadline.on_cancel(cur.adbc_cancel)
             try:
+                if timeout != _ms(self.statement_timeout):
+                    cur.execute(_set_timeout(timeout))
                 cur.execute(fragment.sql)
-                return cur, cur.fetch_record_batch()
+                return cur, cur.fetch_record_batch(), handle
             except Exception:
+                deadline.discard(handle)
                 cur.close()
                 raise
 
         try:
-            con, (cur, reader) = execute_with_retry(self.pool, start)
-        except SourceError:
+            con, (cur, reader, handle) = execute_with_retry(self.pool, start, deadline)
+        except FedQueryError:
             raise
         except Exception as exc:  # noqa: BLE001
             raise self.source_error(f"PostgreSQL rejected the query: {first_line(exc)}", fragment=fragment) from None
 
-        return conformed(fragment.schema, pooled_stream(self, con, cur, iter(reader), fragment.sql), _convert)
+        def reset() -> None:
+            if timeout != _ms(self.statement_timeout):  # the next user of the connection has its own deadline
+                with con.cursor() as again:
+                    again.execute(_set_timeout(_ms(self.statement_timeout)))
+
+        stream = pooled_stream(
+            self, con, cur, iter(reader), fragment.sql, on_success=reset, on_end=lambda: deadline.discard(handle)
+        )
+        return conformed(fragment.schema, stream, _convert)
 
     def scan_ranges(self, fragment: Fragment, parts: int) -> list[pa.RecordBatchReader]:
         """``parts`` ctid ranges of the table behind ``fragment.range_alias``, one connection each.
@@ -247,9 +281,13 @@ class PostgresConnector(RemoteConnector):
         if table is None or parts < 2:
             return [self.scan(fragment)]
         name = self.remote_table(table.info).sql(dialect="postgres")
+        deadline = current()
+        timeout = _ms(seconds_for_source(deadline, self.statement_timeout))
         cons: list[Any] = []
+        handles: list[int] = []
         try:
-            leader = execute_with_retry(self.pool, lambda con: _begin(con))[0]
+            deadline.check()
+            leader = execute_with_retry(self.pool, lambda con: _begin(con, timeout=timeout), deadline)[0]
             cons.append(leader)
             with leader.cursor() as cur:
                 cur.execute(
@@ -265,7 +303,7 @@ class PostgresConnector(RemoteConnector):
             for _ in range(parts - 1):
                 con = self.pool.acquire()
                 cons.append(con)
-                _begin(con, snapshot=str(snapshot))
+                _begin(con, snapshot=str(snapshot), timeout=timeout)
             readers = []
             for i, con in enumerate(cons):
                 select = fragment.expression.copy()
@@ -277,14 +315,21 @@ class PostgresConnector(RemoteConnector):
                     select.where(_ctid(alias, "<", high), copy=False)
                 sql = gate(self.prepare(select), department=self.department, source=self.name).sql(dialect="postgres")
                 cur = con.cursor()
+                handle = deadline.on_cancel(cur.adbc_cancel)
+                handles.append(handle)
                 cur.execute(sql)
-                stream = pooled_stream(self, con, cur, iter(cur.fetch_record_batch()), sql, on_success=_ender(con))
+                stream = pooled_stream(
+                    self, con, cur, iter(cur.fetch_record_batch()), sql, on_success=_ender(con),
+                    on_end=_discarder(deadline, handle),
+                )  # fmt: skip
                 readers.append(conformed(fragment.schema, stream, _convert))
             return readers
         except Exception as exc:  # noqa: BLE001 - every driver failure becomes a typed error
+            for handle in handles:
+                deadline.discard(handle)
             for con in cons:
                 self.pool.discard(con)
-            if isinstance(exc, SourceError):
+            if isinstance(exc, FedQueryError):
                 raise
             raise self.source_error(
                 f"PostgreSQL rejected the range reads: {first_line(exc)}", fragment=fragment
@@ -294,13 +339,37 @@ class PostgresConnector(RemoteConnector):
 _SNAPSHOT = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
 
 
-def _begin(con: Any, snapshot: str | None = None) -> None:
-    """Open a read-only REPEATABLE READ transaction, importing ``snapshot`` (a server-made id)."""
+def _begin(con: Any, snapshot: str | None = None, timeout: int | None = None) -> None:
+    """Open a read-only REPEATABLE READ transaction, importing ``snapshot`` (a server-made id), its
+    statements limited to ``timeout`` milliseconds (the query's remaining time)."""
     with con.cursor() as cur:
         cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if snapshot is not None:
             # a server-made id, checked against _SNAPSHOT, and quoted by the generator all the same
             cur.execute("SET TRANSACTION SNAPSHOT " + exp.Literal.string(snapshot).sql("postgres"))
+        if timeout is not None:
+            cur.execute(_set_timeout(timeout, local=True))
+
+
+def _ms(seconds: float) -> int:
+    """Milliseconds for ``statement_timeout``, at least 1 (0 would switch the timeout off)."""
+    return max(1, int(seconds * 1000))
+
+
+def _set_timeout(ms: int, *, local: bool = False) -> str:
+    """``SET [LOCAL] statement_timeout = ms``, built by sqlglot.
+
+    >>> _set_timeout(1250, local=True)
+    'SET LOCAL statement_timeout = 1250'
+    """
+    item = exp.SetItem(this=exp.EQ(this=exp.var("statement_timeout"), expression=exp.Literal.number(ms)))
+    if local:
+        item.set("kind", "LOCAL")
+    return exp.Set(expressions=[item]).sql(dialect="postgres")
+
+
+def _discarder(deadline: Deadline, handle: int) -> Any:
+    return lambda: deadline.discard(handle)
 
 
 def _ender(con: Any) -> Any:

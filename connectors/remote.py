@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.base import BATCH_SIZE, SOURCE_OPTIONS, TABLE_OPTIONS, Capabilities, Connector, Option, TableInfo
-from fedquery.errors import ConfigError, SourceError
+from fedquery.deadline import Deadline, current
+from fedquery.errors import ConfigError, FedQueryError, SourceError
 from fedquery.secrets import Secret, mask_url
 
 if TYPE_CHECKING:
@@ -188,14 +189,22 @@ class RemoteConnector(Connector):
 
     def query_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run a metadata query on a pooled connection."""
+        deadline = current()
+        deadline.check()
         con = self.pool.acquire()
+        handle = deadline.on_cancel(lambda: self._cancel(con))  # the query's deadline covers planning too
         try:
             rows = self._fetch_rows(con, sql, params)
         except Exception as exc:  # noqa: BLE001 - driver errors differ per driver; all become typed
+            deadline.discard(handle)
             self.pool.discard(con)
             raise self.source_error(f"{self.kind} catalog query failed: {exc}") from None
+        deadline.discard(handle)
         self.pool.release(con)
         return rows
+
+    def _cancel(self, con: Any) -> None:
+        """Stop the statement running on ``con`` (from another thread)."""
 
     def _fetch_rows(self, con: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         raise NotImplementedError
@@ -291,18 +300,21 @@ def conformed(
     return pa.RecordBatchReader.from_batches(probe, stream())
 
 
-def execute_with_retry(pool: ConnectionPool, start: Callable[[Any], Any]) -> tuple[Any, Any]:
+def execute_with_retry(
+    pool: ConnectionPool, start: Callable[[Any], Any], deadline: Deadline | None = None
+) -> tuple[Any, Any]:
     """Run ``start(con)`` on a pooled connection; a reused one that fails is replaced once.
 
     A connection the server dropped while it sat idle in the pool is not the query's
-    fault; anything that fails on a fresh connection is raised.
+    fault; anything that fails on a fresh connection is raised, as is anything after the
+    query's ``deadline`` was cancelled or passed (the statement was stopped on purpose).
     """
     con, reused = pool.acquire_flagged()
     try:
         return con, start(con)
-    except Exception:
+    except Exception as exc:
         pool.discard(con)
-        if not reused:
+        if not reused or isinstance(exc, FedQueryError) or (deadline is not None and deadline.stopped):
             raise
     con = pool.fresh()
     try:
@@ -320,13 +332,16 @@ def pooled_stream(
     sql: str,
     on_failure: Callable[[], None] | None = None,
     on_success: Callable[[], None] | None = None,
+    on_end: Callable[[], None] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream ``batches``; then return the connection to the pool, or close it if anything failed.
 
     A failure mid-stream (connection lost, killed, timed out) becomes a typed error
     naming the source and the remote SQL; the broken connection is never reused.
     ``on_success`` runs after the last batch (ending a transaction, say) before the
-    connection goes back to the pool.
+    connection goes back to the pool; ``on_end`` runs in every case, first (withdrawing
+    the statement's cancel request from the deadline, so it cannot reach the next user
+    of the connection).
     """
     healthy = False
     try:
@@ -339,6 +354,8 @@ def pooled_stream(
     except Exception as exc:  # noqa: BLE001 - each driver raises its own kinds
         raise raise_mid_stream(connector, first_line(exc), sql) from None
     finally:
+        if on_end is not None:
+            on_end()
         if not healthy and on_failure is not None:
             on_failure()
         try:

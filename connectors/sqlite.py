@@ -30,6 +30,7 @@ from connectors.base import (
     TableStats,
 )
 from connectors.types import arrow_type
+from fedquery.deadline import current
 from fedquery.fragment import Fragment
 
 _ALLOWED: tuple[type[exp.Expr], ...] = (
@@ -134,17 +135,24 @@ class SqliteConnector(Connector):
 
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
         con = self.connect()
+        deadline = current()
+        handle = deadline.on_cancel(con.interrupt)  # a timeout or cancel stops the statement
+
+        def end() -> None:
+            deadline.discard(handle)
+            con.close()
+
         try:
             cursor = con.execute(fragment.sql)
         except sqlite3.Error as exc:
-            con.close()
+            end()
             raise self.source_error(f"SQLite source failed: {exc}", fragment=fragment) from None
         batch_size = int(self.config.options.get("batch_size", 65536))
         expected = fragment.schema
         try:
             first = cursor.fetchmany(batch_size)
         except sqlite3.Error as exc:
-            con.close()
+            end()
             raise self.source_error(f"SQLite source failed: {exc}", fragment=fragment) from None
         # Types SQLite cannot declare (expressions) are taken from the first rows.
         first_arrays = [_to_arrow(col, f.type) for col, f in zip(_columns(first, len(expected)), expected)]
@@ -165,7 +173,7 @@ class SqliteConnector(Connector):
             except sqlite3.Error as exc:
                 raise self.source_error(f"SQLite source failed: {exc}", fragment=fragment) from None
             finally:
-                con.close()
+                end()
 
         return pa.RecordBatchReader.from_batches(schema, batches())
 

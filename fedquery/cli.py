@@ -2,16 +2,28 @@
 
 Exit codes: 0 success, 1 query error (bad SQL, unknown name, refused
 statement), 2 usage error, 3 configuration error, 4 a source is unreachable
-or failed, 5 ``inventory check`` found datasets with missing metadata.
+or failed, 5 ``inventory check`` found datasets with missing metadata, 6 the
+query passed its deadline (``--timeout`` / ``query_timeout``), 130 interrupted
+(Ctrl-C).
 Each :class:`FedQueryError` class carries its code (``exit_code``); the group
 turns any of them, raised anywhere in a command, into one line on stderr.
+
+Ctrl-C: the work of a command runs on a worker thread while the main thread
+waits in short slices, so the interrupt is taken at once in every phase
+(planning, fetch, local step, output). The federation's running queries are
+cancelled (each source's statement gets its cancel request, the local DuckDB is
+interrupted), the worker gets a moment to wind down, and the process exits 130
+without a traceback.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +34,9 @@ from fedquery.errors import FedQueryError
 
 USAGE_ERROR = 2
 INCOMPLETE_METADATA = 5
+INTERRUPTED = 130
+#: how long an interrupted command's worker may take to wind down (its cancel requests are already sent)
+WIND_DOWN_SECONDS = 0.5
 INVENTORY_FORMATS = ("table", "dcat", "frictionless", "csv", "markdown", "json")
 
 
@@ -30,6 +45,7 @@ class _Context:
         self.config = config
         self.refresh = False
         self._federation: Any = None
+        self.worker: threading.Thread | None = None
 
     def federation(self) -> Any:
         if self._federation is None:
@@ -39,17 +55,57 @@ class _Context:
         return self._federation
 
 
+def _interrupted(obj: _Context | None) -> None:
+    federation = obj._federation if obj is not None else None
+    if federation is not None:
+        federation.interrupt()  # the cancel requests go out now, before the process ends
+    worker = obj.worker if obj is not None else None
+    if worker is not None:
+        worker.join(WIND_DOWN_SECONDS)
+    try:
+        click.echo("Interrupted: the query was cancelled at every source.", err=True)
+        sys.stderr.flush()
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass  # a closed or broken pipe: nothing more to say
+    # Not sys.exit: a worker still inside a driver or a blocked write must not hold the process.
+    os._exit(INTERRUPTED)
+
+
+def _interruptible(obj: _Context, work: Callable[[], None]) -> None:
+    """Run ``work`` on a worker thread while this (the main) thread waits in slices: Ctrl-C raises
+    KeyboardInterrupt here at once, whatever the worker is blocked in; the worker's errors are raised here."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the main thread below
+            failure.append(exc)
+
+    obj.worker = threading.Thread(target=run, name="fedquery-cli", daemon=True)
+    obj.worker.start()
+    while obj.worker.is_alive():
+        obj.worker.join(0.05)
+    if failure:
+        raise failure[0]
+
+
 def _fail(exc: FedQueryError) -> None:
     click.echo(f"Error: {exc}", err=True)
     sys.exit(exc.exit_code)
 
 
 class _Group(click.Group):
-    """Library errors become a clean message and their class's exit code, wherever they are raised."""
+    """Library errors become a clean message and their class's exit code, wherever they are raised.
+    Ctrl-C in any command: cancel what runs, exit 130, no traceback (click would print "Aborted!"
+    and exit 1)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _interrupted(ctx.obj)
         except FedQueryError as exc:
             _fail(exc)
         except RecursionError:
@@ -93,6 +149,10 @@ _pushdown_option = click.option(
     help="What to send to sources: whole tables, projections+filters, largest subtrees, or auto.",
 )  # fmt: skip
 _output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+_timeout_option = click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+    help="Cancel the query everywhere after SECONDS (default: [settings] query_timeout). Exit code 6.",
+)  # fmt: skip
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -124,6 +184,7 @@ def main(ctx: click.Context, config: str | None) -> None:
 @click.option("--max-rows", type=int, default=100, show_default=True, help="Rows shown in table format.")
 @click.option("--stats", is_flag=True, help="Print per-fragment rows, bytes and seconds to stderr.")
 @_pushdown_option
+@_timeout_option
 @click.pass_obj
 def query(
     obj: _Context,
@@ -134,6 +195,7 @@ def query(
     max_rows: int,
     stats: bool,
     pushdown: str,
+    timeout: float | None,
 ) -> None:
     """Run SQL across the federation.
 
@@ -141,21 +203,26 @@ def query(
     Examples:
       fedquery query "SELECT * FROM dwp.claims LIMIT 5"
       fedquery query -f q.sql --format json
+      fedquery query --timeout 30 -f report.sql
       echo "SELECT 1" | fedquery query --format csv
     """
     text = _read_sql(sql, file)
-    try:
-        result = obj.federation().sql(text, pushdown=pushdown)
+
+    def work() -> None:
+        result = obj.federation().sql(text, pushdown=pushdown, timeout=timeout)
         table = result.arrow()
+        _emit(table, fmt, output, max_rows)
+        if stats:
+            for s in result.stats:
+                click.echo(
+                    f"{s.fragment} {s.department}.{s.source}: {s.rows} rows, {s.bytes} bytes, {s.seconds:.3f}s",
+                    err=True,
+                )
+
+    try:
+        _interruptible(obj, work)
     except FedQueryError as exc:
         _fail(exc)
-        return
-    _emit(table, fmt, output, max_rows)
-    if stats:
-        for s in result.stats:
-            click.echo(
-                f"{s.fragment} {s.department}.{s.source}: {s.rows} rows, {s.bytes} bytes, {s.seconds:.3f}s", err=True
-            )
 
 
 @main.command()
@@ -164,22 +231,29 @@ def query(
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--analyze", is_flag=True, help="Run the query and add actual rows, bytes and seconds per fragment.")
 @_pushdown_option
+@_timeout_option
 @click.pass_obj
-def explain(obj: _Context, sql: str | None, file: Path | None, as_json: bool, analyze: bool, pushdown: str) -> None:
+def explain(
+    obj: _Context, sql: str | None, file: Path | None, as_json: bool, analyze: bool, pushdown: str,
+    timeout: float | None,
+) -> None:  # fmt: skip
     """Show the SQL sent to each source, estimated rows and bytes, what runs locally, and why.
 
     \b
     Examples:
       fedquery explain "SELECT * FROM dwp.claims c JOIN hmrc.income i USING (person_id)"
-      fedquery explain --analyze -f report.sql
+      fedquery explain --analyze --timeout 60 -f report.sql
     """
     text = _read_sql(sql, file)
+
+    def work() -> None:
+        plan = obj.federation().explain(text, pushdown=pushdown, analyze=analyze, timeout=timeout)
+        click.echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
+
     try:
-        plan = obj.federation().explain(text, pushdown=pushdown, analyze=analyze)
+        _interruptible(obj, work)
     except FedQueryError as exc:
         _fail(exc)
-        return
-    click.echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
 
 
 @main.command()

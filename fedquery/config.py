@@ -83,6 +83,9 @@ class Settings:
     statistics_max_age: int = 86_400
     #: where the inventory caches discovered facts (default: $XDG_CACHE_HOME/fedquery or ~/.cache/fedquery)
     cache_directory: str | None = None
+    #: seconds a query may run (planning, fetch, local step and output) before it is cancelled everywhere;
+    #: ``fed.sql(q, timeout=...)`` and ``--timeout`` override it per query
+    query_timeout: float = 3600.0
 
 
 @dataclass
@@ -218,7 +221,24 @@ def _parse_settings(raw: Any, where: str) -> Settings:
             raise ConfigError(f"{where}: settings.memory_limit: {exc}") from None
         if limit < MIN_MEMORY:
             raise ConfigError(f"{where}: settings.memory_limit must be at least 16MB, got {values['memory_limit']!r}")
+    if "query_timeout" in values:
+        values["query_timeout"] = check_timeout(values["query_timeout"], f"{where}: settings.query_timeout")
     return Settings(**values)
+
+
+def check_timeout(value: Any, what: str, error: type[Exception] = ConfigError) -> float:
+    """A timeout in seconds: a positive, finite number (booleans and text are refused).
+
+    >>> check_timeout(2, "timeout")
+    2.0
+    >>> check_timeout(0, "timeout")
+    Traceback (most recent call last):
+    ...
+    fedquery.errors.ConfigError: timeout must be a positive number of seconds, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise error(f"{what} must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 def _parse_source(dept: str, name: str, raw: Any, base_dir: Path, where: str) -> SourceConfig:

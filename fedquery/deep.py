@@ -15,6 +15,7 @@ a typed :class:`~fedquery.errors.PlanError`.
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import threading
 from collections.abc import Callable
@@ -36,10 +37,11 @@ _previous_limit = 0
 def deep_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` on a thread with room for deep recursion; its exception is re-raised here."""
     outcome: dict[str, Any] = {}
+    context = contextvars.copy_context()  # the caller's query deadline (fedquery.deadline.current) goes along
 
     def target() -> None:
         try:
-            outcome["value"] = fn(*args, **kwargs)
+            outcome["value"] = context.run(fn, *args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread as is
             outcome["error"] = exc
 

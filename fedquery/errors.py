@@ -135,6 +135,37 @@ class ExecutionError(FedQueryError):
     """The local DuckDB step failed."""
 
 
+class QueryCancelledError(FedQueryError):
+    """The query was stopped (``Result.cancel()``, ``Federation.interrupt()``, Ctrl-C) in every source and
+    the local DuckDB. ``phase`` says where it was (planning, fetch, local step, output), ``running`` which
+    department.source fragments were still running and were sent a cancel request."""
+
+    exit_code = 130
+
+    def __init__(self, *, phase: str, running: Iterable[str] = (), timeout: float | None = None, **facts: str) -> None:
+        self.phase = phase
+        self.running = sorted(set(running))
+        self.timeout = timeout
+        super().__init__(self._describe(), **facts)
+
+    def _describe(self) -> str:
+        still = f"; still running, sent a cancel request: {', '.join(self.running)}" if self.running else ""
+        return f"{self._what()} during {self.phase}{still}"
+
+    def _what(self) -> str:
+        return "query cancelled"
+
+
+class QueryTimeoutError(QueryCancelledError):
+    """The query passed its deadline (``timeout=``, ``--timeout`` or ``[settings] query_timeout``) and was
+    stopped as a cancelled one is."""
+
+    exit_code = 6
+
+    def _what(self) -> str:
+        return f"query timed out: its deadline of {self.timeout:g} s passed"
+
+
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """Return a "Did you mean ...?" hint, or an empty string.
 

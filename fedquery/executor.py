@@ -8,6 +8,12 @@ directly gives DuckDB's optimizer exact row counts: with unknown cardinalities
 it picks nested-loop joins that are orders of magnitude slower (TPC-H Q17).
 Then DuckDB runs the local SQL and its result streams out. A fragment that
 fails fails the query with its own typed error: never a partial result.
+
+Every execution works under a scope of the query's :class:`~fedquery.deadline.Deadline`:
+the reader threads see it (connectors register their cancel requests on it), and
+its cancel stops the fragment streams, interrupts the local DuckDB and raises the
+typed timeout/cancel error in whichever thread waits for the query. No wait of
+the caller's thread is uninterruptible: it joins in short slices.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ import pyarrow as pa
 from sqlglot import exp
 
 from connectors.base import literal
-from fedquery.errors import ExecutionError, FedQueryError, SourceError
+from fedquery.deadline import Deadline, bind
+from fedquery.errors import ExecutionError, FedQueryError, QueryCancelledError, SourceError
 from fedquery.planner.render import render_fragment
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 
@@ -36,6 +43,8 @@ if TYPE_CHECKING:
     from fedquery.planner.plan import Plan
 
 _DONE = object()
+#: how long the caller's thread waits in one slice (so Ctrl-C and cancels get in)
+_SLICE = 0.05
 
 
 class TopNIncomplete(Exception):
@@ -78,8 +87,10 @@ class FragmentStream:
         connector: Connector,
         max_inflight: int,
         before_scan: Callable[[FragmentStream], None] | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.fragment = fragment
+        self.deadline = deadline or Deadline(None)
         self.connector = connector
         self.before_scan = before_scan
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=max_inflight)
@@ -105,7 +116,9 @@ class FragmentStream:
 
     def _run(self) -> None:
         started = time.perf_counter()
+        bind(self.deadline)  # the connector's statements register their cancel requests on it
         try:
+            self.deadline.check()
             if self.before_scan is not None:
                 self.before_scan(self)
             if self.fragment.ranges > 1:
@@ -154,6 +167,7 @@ class FragmentStream:
         stop = threading.Event()
 
         def drain(reader: pa.RecordBatchReader) -> None:
+            bind(self.deadline)
             try:
                 self._drain(reader, stop)
             except BaseException as exc:  # noqa: BLE001 - handed to the fragment below
@@ -164,7 +178,10 @@ class FragmentStream:
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join()
+            while thread.is_alive():
+                thread.join(_SLICE)
+                if self.cancelled.is_set():
+                    stop.set()
         if failures:
             raise failures[0]
 
@@ -178,7 +195,9 @@ class FragmentStream:
         )
 
     def wait_schema(self) -> pa.Schema:
-        self.schema_ready.wait()
+        while not self.schema_ready.wait(_SLICE):
+            if self.cancelled.is_set():
+                raise ExecutionError(f"fragment {self.fragment.name} cancelled")
         if self.error is not None:
             raise self.error
         assert self.schema is not None
@@ -206,11 +225,6 @@ class FragmentStream:
             self.thread.join(timeout)
 
 
-def _table(name: str) -> exp.Table:
-    """A table of the local DuckDB, by its exact name (quoted by the generator)."""
-    return exp.Table(this=exp.to_identifier(name, quoted=True))
-
-
 def _file_scan(stream: FragmentStream) -> bool:
     """Is the fragment read as a file scan (filters as Arrow expressions), not sent as SQL?"""
     return not stream.connector.capabilities.sql
@@ -220,9 +234,16 @@ class Execution:
     """One running query: its DuckDB connection, its fragment streams, its result stream."""
 
     def __init__(
-        self, plan: Plan, catalog: Catalog, settings: Settings, earlier: list[FragmentStats] | None = None
+        self,
+        plan: Plan,
+        catalog: Catalog,
+        settings: Settings,
+        earlier: list[FragmentStats] | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.plan = plan
+        #: this execution's scope of the query's deadline (a top-N retry gets a new one)
+        self.deadline = (deadline or Deadline(None)).scope()
         #: what earlier attempts of the same query moved (a top-N driver that fetched too few rows)
         self.earlier = list(earlier or [])
         #: top-N drivers whose fetch stopped at their limit (so the answer must be checked)
@@ -236,42 +257,97 @@ class Execution:
                 catalog.connector(f.department, f.source),
                 settings.max_inflight_batches,
                 self._reduce if f.reducers else None,
+                self.deadline,
             )
             for f in plan.fragments
         ]
         self.con: Any = None
         self._load_errors: list[BaseException | None] = []
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        #: open DuckDB connections and cursors, interrupted when the query is cancelled
+        self._duckdb: list[Any] = []
+        self._duckdb_lock = threading.Lock()
+        #: department.source of the fragments still running when the query was cancelled
+        self._running: list[str] = []
+        self.deadline.on_cancel(self._on_cancel)
+        #: called once the execution is closed (the federation ends the query's deadline there)
+        self.on_close: Callable[[], None] | None = None
 
     def start(self) -> pa.RecordBatchReader:
         import duckdb
 
+        self.deadline.phase = "fetch"
         for stream in self.streams:
             stream.start()
         try:
-            self.con = self._open_duckdb()
+            self.deadline.check()
+            self.con = self._track(self._open_duckdb())
             loaders = [threading.Thread(target=self._load, args=(s,), daemon=True) for s in self.streams]
             for loader in loaders:
                 loader.start()
             for loader in loaders:
-                loader.join()
+                while loader.is_alive():
+                    loader.join(_SLICE)
+                    if self.deadline.stopped:
+                        raise self._stopped()
+            self._raise_stopped()
             retry = next((e for e in self._load_errors if isinstance(e, TopNIncomplete)), None)
             error = retry or self._fragment_error() or next((e for e in self._load_errors if e is not None), None)
             if error is not None:
                 raise error
+            self.deadline.phase = "local step"
             if self.truncated:
                 reader = self._checked_top_n()
             else:
                 reader = self.con.sql(self.plan.local_sql).to_arrow_reader(self.settings.batch_size)
         except duckdb.Error as exc:
             self.close()
+            self._raise_stopped()
             raise self._fragment_error() or ExecutionError(
                 f"local DuckDB step failed: {exc}", remote_sql=None
             ) from None
         except BaseException:
             self.close()
+            self._raise_stopped()
             raise
         return pa.RecordBatchReader.from_batches(reader.schema, self._guarded(reader))
+
+    def _on_cancel(self) -> None:
+        """The deadline passed or the query was cancelled: stop the streams, interrupt DuckDB."""
+        self._running = [f"{s.fragment.department}.{s.fragment.source}" for s in self.streams if not s.stats.finished]
+        for stream in self.streams:
+            stream.cancel()
+        with self._duckdb_lock:
+            connections = list(self._duckdb)
+        for con in connections:
+            try:
+                con.interrupt()
+            except Exception:  # noqa: BLE001 - a connection closing meanwhile needs no interrupt
+                pass
+
+    def _track(self, con: Any) -> Any:
+        with self._duckdb_lock:
+            self._duckdb.append(con)
+        return con
+
+    def _untrack(self, con: Any) -> None:
+        with self._duckdb_lock:
+            if con in self._duckdb:
+                self._duckdb.remove(con)
+
+    def _stopped(self) -> QueryCancelledError:
+        """The typed error of a query stopped by its deadline or a cancel, naming what still ran."""
+        running = self._running or [
+            f"{s.fragment.department}.{s.fragment.source}" for s in self.streams if not s.stats.finished
+        ]
+        facts = {}
+        if len(set(running)) == 1:
+            facts["department"], facts["source"] = running[0].split(".", 1)
+        return self.deadline.error(running, **facts)
+
+    def _raise_stopped(self) -> None:
+        if self.deadline.stopped:
+            raise self._stopped() from None
 
     def _checked_top_n(self) -> pa.RecordBatchReader:
         """The local query over a driver's first rows is the answer if it still fills its LIMIT: every
@@ -285,14 +361,12 @@ class Execution:
     def _cut(self, cursor: Any, fragment: Fragment, fetched: str) -> None:
         """A top-N driver read: note whether its fetch stopped at the limit (then the answer is checked)."""
         assert fragment.top_n is not None
-        source = _table(fetched)
-        view = exp.Create(this=_table(fragment.name), kind="VIEW", expression=exp.select("*").from_(source))
-        cursor.execute(view.sql("duckdb"))
-        count = exp.select(exp.Count(this=exp.Star())).from_(source)
-        if cursor.sql(count.sql("duckdb")).fetchall()[0][0] < fragment.top_n.limit:
+        cursor.execute(_local(exp.Create(this=_table(fragment.name), kind="VIEW", expression=_all(fetched))))
+        count = exp.select(exp.Count(this=exp.Star())).from_(_table(fetched))
+        if cursor.sql(_local(count)).fetchall()[0][0] < fragment.top_n.limit:
             return  # all of the driver's rows
-        nulls = exp.or_(*[exp.column(c, quoted=True).is_(exp.null()) for c, _ in fragment.top_n.keys])
-        if cursor.sql(count.where(nulls).sql("duckdb")).fetchall()[0][0]:
+        nulls = exp.or_(*(exp.column(c, quoted=True).is_(exp.null()) for c, _ in fragment.top_n.keys))
+        if cursor.sql(_local(count.where(nulls))).fetchall()[0][0]:
             raise TopNIncomplete(unlimited=True)  # NULL sort keys: each source places them its own way
         self.truncated.add(fragment.name)
 
@@ -318,23 +392,24 @@ class Execution:
 
     def _producer_keys(self, producer: str, column: str, limit: int) -> tuple[pa.Array | None, Any, Any]:
         """The producer's distinct non-null keys (None past ``limit``), and their min and max."""
-        cursor = self.con.cursor()
+        cursor = self._track(self.con.cursor())
+        key = exp.column(column, quoted=True)
         try:
-            key = exp.column(column, quoted=True)
             distinct = (
-                exp.select(exp.alias_(key, "k"))
+                exp.select(key.as_("k", quoted=True))
                 .distinct()
                 .from_(_table(producer))
-                .where(exp.Not(this=key.is_(exp.null())))
+                .where(key.is_(exp.null()).not_())
                 .limit(limit + 1)
             )
-            keys = cursor.sql(distinct.sql("duckdb")).to_arrow_table().column("k").combine_chunks()
+            keys = cursor.sql(_local(distinct)).to_arrow_table().column("k").combine_chunks()
             if len(keys) <= limit:
                 return keys, None, None
-            bounds = exp.select(exp.Min(this=key), exp.Max(this=key.copy())).from_(_table(producer))
-            low, high = cursor.sql(bounds.sql("duckdb")).fetchall()[0]
+            bounds = exp.select(exp.Min(this=key.copy()), exp.Max(this=key.copy())).from_(_table(producer))
+            low, high = cursor.sql(_local(bounds)).fetchall()[0]
             return None, low, high
         finally:
+            self._untrack(cursor)
             cursor.close()
 
     def _filter_by_keys(self, stream: FragmentStream, target: exp.Expr, keys: pa.Array) -> None:
@@ -367,15 +442,14 @@ class Execution:
         """Stream one fragment into a DuckDB table named after it."""
         import duckdb
 
-        cursor = self.con.cursor()
+        cursor = self._track(self.con.cursor())
         try:
             schema = stream.wait_schema()
             source = f"{stream.fragment.name}_stream"
             cursor.register(source, pa.RecordBatchReader.from_batches(schema, stream.batches()))
             top_n = stream.fragment.top_n is not None
             table = f"{stream.fragment.name}__fetched" if top_n else stream.fragment.name
-            create = exp.Create(this=_table(table), kind="TABLE", expression=exp.select("*").from_(_table(source)))
-            cursor.execute(create.sql("duckdb"))
+            cursor.execute(_local(exp.Create(this=_table(table), kind="TABLE", expression=_all(source))))
             cursor.unregister(source)
             if top_n:
                 self._cut(cursor, stream.fragment, table)
@@ -389,6 +463,7 @@ class Execution:
             )
             self._cancel_all()
         finally:
+            self._untrack(cursor)
             cursor.close()
             if not self.loaded[stream.fragment.name].is_set():
                 self._cancel_all()  # a producer that did not load: nobody waits for it
@@ -402,13 +477,19 @@ class Execution:
         import duckdb
 
         try:
-            yield from reader
+            self.deadline.phase = "output"
+            for batch in reader:
+                self._raise_stopped()
+                yield batch
+            self._raise_stopped()
             error = self._fragment_error()
             if error is not None:
                 raise error
         except duckdb.Error as exc:
+            self._raise_stopped()
             raise self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}") from None
         except (pa.ArrowException, OSError) as exc:
+            self._raise_stopped()
             raise self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}") from None
         finally:
             self.close()
@@ -439,18 +520,22 @@ class Execution:
             con = duckdb.connect(":memory:", config=config)
         except duckdb.Error as exc:
             raise ExecutionError(f"cannot start the local DuckDB (check [settings]): {exc}") from None
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
+        con.execute(_local(_setting("enable_external_access", exp.false())))
+        con.execute(_local(_setting("lock_configuration", exp.true())))
         return con
 
     def close(self) -> None:
+        # Statements still running at a source get their cancel request (a result closed early, a failure).
+        self.deadline.close()
         for stream in self.streams:
             stream.cancel()
-        # Wait for every reader to stop, so no source connection is in use after the query ends.
-        deadline = time.monotonic() + 10.0
+        # Wait for every reader to stop, so no source connection is in use after the query ends; a
+        # cancelled query does not wait on a source that ignores its cancel request.
+        until = time.monotonic() + (2.0 if self.deadline.stopped else 10.0)
         for stream in self.streams:
-            stream.join(max(0.0, deadline - time.monotonic()))
+            stream.join(max(0.0, until - time.monotonic()))
         if self.con is not None:
+            self._untrack(self.con)
             try:
                 self.con.close()
             except Exception:  # noqa: BLE001 - closing is best effort
@@ -459,7 +544,36 @@ class Execution:
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
+        on_close, self.on_close = self.on_close, None
+        if on_close is not None:
+            on_close()
+
+    def cancel(self) -> None:
+        """Stop the query from any thread: its reader raises :class:`QueryCancelledError`."""
+        self.deadline.root.cancel()
 
     @property
     def stats(self) -> list[FragmentStats]:
         return [s.stats for s in self.streams] + self.earlier
+
+
+def _table(name: str) -> exp.Table:
+    """A table of the local DuckDB, by its exact name (quoted by the generator)."""
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
+
+
+def _all(name: str) -> exp.Select:
+    return exp.select(exp.Star()).from_(_table(name))
+
+
+def _setting(name: str, value: exp.Expr) -> exp.Set:
+    return exp.Set(expressions=[exp.SetItem(this=exp.EQ(this=exp.var(name), expression=value))])
+
+
+def _local(tree: exp.Expr) -> str:
+    """A statement for the local DuckDB, rendered by sqlglot (identifiers and literals quoted by it).
+
+    >>> _local(_all('k" + 1000 + "k'))
+    'SELECT * FROM "k"" + 1000 + ""k"'
+    """
+    return tree.sql(dialect="duckdb")

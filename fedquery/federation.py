@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fedquery.catalog import Catalog
-from fedquery.config import Config, load_config
-from fedquery.errors import FedQueryError
+from fedquery.config import Config, check_timeout, load_config
+from fedquery.deadline import Deadline, bound
+from fedquery.errors import FedQueryError, QueryError
 from fedquery.executor import Execution, FragmentStats, TopNIncomplete
 from fedquery.planner import Plan, plan
 from fedquery.planner.top_n import MAX_SCALE, RETRY_SCALE
@@ -46,18 +49,22 @@ class Federation:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.catalog = Catalog(config)
+        #: the deadlines of the queries running now (``interrupt`` cancels them)
+        self._running: weakref.WeakSet[Deadline] = weakref.WeakSet()
+        self._running_lock = threading.Lock()
 
     @_contained
-    def explain(self, sql: str, *, pushdown: str = "auto", analyze: bool = False) -> Plan:
+    def explain(self, sql: str, *, pushdown: str = "auto", analyze: bool = False, timeout: float | None = None) -> Plan:
         """Plan ``sql``; with ``analyze=True`` also run it and record what each fragment did.
 
         ``pushdown``: ``none`` (fetch whole tables), ``filters`` (projections and filters
         only), ``full`` (largest single-source subtrees) or ``auto`` (the default).
+        ``timeout``: as for :meth:`sql` (with ``analyze=True``).
         """
         if not analyze:
             return plan(sql, self.catalog, pushdown=pushdown)
         started = time.perf_counter()
-        result = self.sql(sql, pushdown=pushdown)
+        result = self.sql(sql, pushdown=pushdown, timeout=timeout)
         rows = sum(batch.num_rows for batch in result.reader())
         the_plan = result.plan
         the_plan.actuals = {s.fragment: s for s in result.stats}
@@ -66,12 +73,39 @@ class Federation:
         return the_plan
 
     @_contained
-    def sql(self, sql: str, *, pushdown: str = "auto") -> Result:
-        """Plan and run ``sql``; the result streams. ``pushdown`` as for :meth:`explain`."""
+    def sql(self, sql: str, *, pushdown: str = "auto", timeout: float | None = None) -> Result:
+        """Plan and run ``sql``; the result streams. ``pushdown`` as for :meth:`explain`.
+
+        ``timeout``: seconds the whole query may take, reading the result included (default
+        ``[settings] query_timeout``); past it every source's statement is cancelled, the local
+        DuckDB interrupted, and :class:`~fedquery.errors.QueryTimeoutError` raised. ``Result.cancel()``
+        and :meth:`interrupt` stop it from another thread (:class:`~fedquery.errors.QueryCancelledError`).
+        """
+        seconds = self.config.settings.query_timeout
+        if timeout is not None:
+            seconds = check_timeout(timeout, "timeout", QueryError)
+        deadline = Deadline(seconds)
+        with self._running_lock:
+            self._running.add(deadline)
+        try:
+            return self._run(sql, pushdown, deadline)
+        except BaseException:
+            deadline.finish()
+            raise
+
+    def _run(self, sql: str, pushdown: str, deadline: Deadline) -> Result:
         scale, attempt, earlier = 1, 1, list[FragmentStats]()
         while True:
-            the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale)
-            execution = Execution(the_plan, self.catalog, self.config.settings, earlier=earlier)
+            deadline.phase = "planning"
+            try:
+                with bound(deadline):  # catalog queries at sources register their cancel requests
+                    the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale)
+            except FedQueryError:
+                if deadline.stopped:
+                    raise deadline.error() from None
+                raise
+            deadline.check()
+            execution = Execution(the_plan, self.catalog, self.config.settings, earlier=earlier, deadline=deadline)
             try:
                 reader = execution.start()
             except TopNIncomplete as retry:
@@ -86,7 +120,19 @@ class Federation:
                     f"top-N: the driver's first rows were too few; this is attempt {attempt} ({how}); "
                     "earlier attempts' fragments are listed as name@attempt"
                 )
+            execution.on_close = deadline.finish
             return Result(reader, execution)
+
+    def interrupt(self) -> None:
+        """Cancel every query of this federation that is running now (from any thread): each source's
+        statement gets its cancel request, the local DuckDB is interrupted, and the thread running or
+        reading the query gets :class:`~fedquery.errors.QueryCancelledError`."""
+        with self._running_lock:
+            running = list(self._running)
+        for deadline in running:
+            if not deadline.finished:
+                deadline.cancel()
+
 
     @_contained
     def tables(self, department: str | None = None) -> list[dict[str, Any]]:

@@ -65,6 +65,11 @@ class Result:
     def close(self) -> None:
         self._execution.close()
 
+    def cancel(self) -> None:
+        """Stop the query from any thread: statements still running at sources are cancelled, the local
+        DuckDB is interrupted, and whoever reads the result gets :class:`~fedquery.errors.QueryCancelledError`."""
+        self._execution.cancel()
+
     def _repr_html_(self) -> str:
         table = self.arrow()
         head = "".join(f"<th>{html.escape(n)}</th>" for n in table.column_names)

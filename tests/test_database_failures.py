@@ -5,6 +5,7 @@ result; no connection left open. And the sessions themselves are read-only and i
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -201,22 +202,37 @@ def big_mysql(mysql_database: str):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("driver", ["auto", "pymysql"])
 def test_mysql_connection_killed_mid_stream(big_mysql: str, driver: str) -> None:
+    """KILL from a second session while the statement runs (connectorx reads a fragment whole, PyMySQL
+    streams it): a typed error, and the killed statement is not run again through the other driver."""
     fed = _fed("mysql", mysql_url(big_mysql), driver=driver, batch_size=1000)
     (fragment,) = fed.explain("SELECT id, payload FROM dept.trickle").fragments
     connector = fed.catalog.connector("dept", "db")
-    reader = connector.scan(fragment)
-    assert reader.read_next_batch().num_rows > 0
+    killed = threading.Event()
+
+    def killer() -> None:
+        admin = mysql_admin()
+        until = time.monotonic() + 20
+        with admin.cursor() as cur:
+            while not killed.is_set() and time.monotonic() < until:
+                cur.execute(
+                    "SELECT id FROM information_schema.processlist WHERE info LIKE '%trickle%' "
+                    "AND info NOT LIKE '%processlist%' AND time >= 0 AND id <> CONNECTION_ID()"
+                )
+                for (pid,) in cur.fetchall():
+                    cur.execute("KILL %s", (pid,))
+                    killed.set()
+                time.sleep(0.02)
+        admin.close()
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        with pytest.raises(fedquery.SourceError) as info:
+            connector.scan(fragment).read_all()
+    finally:
+        killed.set()
+        thread.join()
     assert connector.drivers[fragment.name] == ("connectorx" if driver == "auto" else "pymysql")
-    admin = mysql_admin()
-    with admin.cursor() as cur:
-        cur.execute(
-            "SELECT id FROM information_schema.processlist WHERE info LIKE '%trickle%' AND id <> CONNECTION_ID()"
-        )
-        for (pid,) in cur.fetchall():
-            cur.execute("KILL %s", (pid,))
-    admin.close()
-    with pytest.raises(fedquery.SourceError) as info:
-        reader.read_all()
     assert info.value.department == "dept" and info.value.remote_sql == fragment.sql
     fed.close()
     assert connector.pool.open == 0

@@ -138,3 +138,32 @@ def test_no_keys_into_a_derived_aggregate_column(analyzed, oracle) -> None:  # t
     assert not partsupp.reducers, str(result.plan)
     expected = oracle.sql(sql.format(part="part", partsupp="partsupp")).fetchall()
     assert rows == expected and len(expected) > 5
+
+
+def test_hostile_key_column_name_round_trips(pg_schema: str, tmp_path: Path) -> None:
+    """A CSV header that would change the local key query if spliced into it (issue 10: it made the
+    keys sent to PostgreSQL wrong and the answer 0 instead of 3); the executor quotes it through sqlglot."""
+    from tests.conftest import PG_DSN, pg_run
+
+    pg_run(
+        f'CREATE TABLE "{pg_schema}".hostile_people AS SELECT g AS id FROM generate_series(1, 200000) g',
+        f'ANALYZE "{pg_schema}".hostile_people',
+    )
+    hostile = 'k" + 1000 + "k'
+    (tmp_path / "keys.csv").write_text('"k"" + 1000 + ""k"\n1\n2\n3\n')
+    fed = fedquery.connect(
+        {
+            "departments": {
+                "files": {"sources": {"csv": {"kind": "csv", "path": str(tmp_path)}}},
+                "pg": {"sources": {"db": {"kind": "postgres", "url": PG_DSN, "schema": pg_schema,
+                                          "schemas": [pg_schema]}}},
+            }
+        }
+    )  # fmt: skip
+    column = '"k"" + 1000 + ""k"'
+    result = fed.sql(f"SELECT count(*) FROM files.keys k JOIN pg.hostile_people p ON k.{column} = p.id")
+    assert result.fetchall() == [(3,)]
+    people = next(s for s in result.stats if s.department == "pg")
+    assert people.reduced_keys == 3 and people.rows == 3, people
+    assert hostile in [f.name for f in fed.sql("SELECT * FROM files.keys").arrow().schema]
+    fed.close()
