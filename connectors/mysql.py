@@ -61,6 +61,7 @@ from connectors.remote import (
     first_line,
     is_function_call,
     pooled_stream,
+    semantic_reason,
 )
 from connectors.types import arrow_type, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
@@ -233,7 +234,7 @@ class MySQLConnector(RemoteConnector):
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
         for sub in node.walk():
-            reason = cast_reason(sub)
+            reason = cast_reason(sub) or semantic_reason(sub, "MySQL")
             if reason:
                 return reason
             if is_function_call(sub) and not isinstance(sub, _FUNCTIONS):

@@ -43,6 +43,7 @@ from connectors.remote import (
     is_function_call,
     pooled_stream,
     rtrim,
+    semantic_reason,
 )
 from connectors.types import arrow_type, parse_pg_array, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
@@ -195,7 +196,7 @@ class PostgresConnector(RemoteConnector):
         for sub in node.walk():
             if is_function_call(sub) and not isinstance(sub, _FUNCTIONS) and not _is_structural(sub):
                 return f"function {sub.sql('duckdb')[:40]} is not on the PostgreSQL allowlist"
-            reason = cast_reason(sub)
+            reason = cast_reason(sub) or semantic_reason(sub, "PostgreSQL")
             if reason:
                 return reason
             if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:

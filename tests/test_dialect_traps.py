@@ -23,6 +23,9 @@ ROWS = [
     (3, "abc ", "AB", 9, 4, Decimal("0.10"), 1, dt.date(2019, 12, 31)),
     (4, "àbc", "x", -7, 2, Decimal("10.00"), None, dt.date(2020, 3, 1)),
     (5, "abd", None, 1, 3, Decimal("3.33"), 2, dt.date(2021, 6, 15)),
+    (6, "a\\%c", "ß", 3, 2, Decimal("1.50"), 4, dt.date(2020, 1, 1)),
+    (7, "a%c", "ǅx", 6, 5, Decimal("2.50"), None, dt.date(2020, 1, 2)),
+    (8, "straße", "ÀÉ", 8, 3, Decimal("0.50"), 1, dt.date(2020, 1, 3)),
 ]
 DDL = (
     "CREATE TABLE {t} (id INT PRIMARY KEY, name VARCHAR(10), code CHAR(5), a INT, b INT, "
@@ -97,6 +100,17 @@ TRAPS = [
     ("implicit cast of a string literal", "SELECT id FROM {t} WHERE a = '07'", False),
     ("implicit cast in IN", "SELECT id FROM {t} WHERE a IN ('5', '09')", False),
     ("text concatenation with NULL", "SELECT id, name || code FROM {t}", False),
+    # Expressions the servers compute differently from DuckDB (connectors.remote.semantic_reason).
+    ("LIKE: backslash is no escape character", "SELECT id FROM {t} WHERE name LIKE 'a\\%c'", False),
+    ("LIKE: backslash in a pattern column", "SELECT a.id FROM {t} a, {t} b WHERE a.name LIKE b.name", False),
+    ("SUBSTRING with a negative start", "SELECT id, substring(name, -2, 2) FROM {t}", False),
+    ("SUBSTRING with start 0", "SELECT id, substring(name, 0, 2) FROM {t}", False),
+    ("upper/lower of non-ASCII text", "SELECT id, upper(name), lower(name) FROM {t}", False),
+    ("% of a double", "SELECT id, CAST(a AS DOUBLE) % 2 FROM {t}", False),
+    ("a double cast to text", "SELECT id, CAST(CAST(a AS DOUBLE) AS VARCHAR) FROM {t}", False),
+    ("COUNT(DISTINCT) of several columns", "SELECT count(DISTINCT (v, b)) FROM {t}", False),
+    ("GROUP BY ROLLUP", "SELECT b, count(*) FROM {t} GROUP BY ROLLUP (b)", False),
+    ("aggregate FILTER", "SELECT count(*) FILTER (WHERE a > 2), sum(b) FILTER (WHERE v IS NULL) FROM {t}", False),
 ]
 
 
