@@ -149,6 +149,9 @@ class Connector(ABC):
     kind: ClassVar[str]
     dialect: ClassVar[str] = "duckdb"
     capabilities: ClassVar[Capabilities] = Capabilities()
+    #: Session settings every connection is opened with so that pushed SQL means what DuckDB means
+    #: (shown in EXPLAIN).
+    session_settings: ClassVar[dict[str, str]] = {}
     #: The ``pip install 'fedquery[extra]'`` that brings this connector's driver.
     extra: ClassVar[str | None] = None
     #: Every key a source of this kind takes (beyond ``kind``, ``tables`` and ``metadata``); checked at load.

@@ -85,6 +85,7 @@ _SERVER_FAILURE = re.compile(
 
 class MySQLConnector(RemoteConnector):
     kind = "mysql"
+    session_settings = {"time_zone": "+00:00", "transaction": "READ ONLY"}
     dialect = "mysql"
     default_port = 3306
     extra = "mysql"

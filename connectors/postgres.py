@@ -51,6 +51,11 @@ from fedquery.errors import FedQueryError
 from fedquery.fragment import Fragment
 from fedquery.planner.gate import gate
 
+#: Every session is set up so that what is pushed means what it means in DuckDB, whatever the
+#: server's, database's or role's defaults: time zone (timestamptz comparisons, casts to DATE),
+#: date output, float output at full precision.
+SESSION_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO", "IntervalStyle": "postgres", "extra_float_digits": "3"}
+
 _FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Coalesce, exp.Case, exp.If, exp.Abs, exp.Upper, exp.Lower,
     exp.Length, exp.Substring, exp.Extract, exp.Cast, exp.Nullif, exp.Greatest, exp.Least, exp.StrPosition,
@@ -69,6 +74,7 @@ class PostgresConnector(RemoteConnector):
     capabilities = replace(RemoteConnector.capabilities, ranges=True)
     default_schema = "public"
     default_port = 5432
+    session_settings = SESSION_SETTINGS
     extra = "postgres"
     options = {**RemoteConnector.options, "schema": Option("str")}
 
@@ -86,6 +92,7 @@ class PostgresConnector(RemoteConnector):
         if a.password:
             auth += ":" + quote(a.password.reveal(), safe="")
         options = f"-c default_transaction_read_only=on -c statement_timeout={_ms(self.statement_timeout)}"
+        options += "".join(f" -c {name}={value}" for name, value in SESSION_SETTINGS.items())
         if self._client_check:
             options += f" -c client_connection_check_interval={CLIENT_CHECK_MS}"
         params = "&".join(p for p in (a.query, "application_name=fedquery", f"options={quote(options)}") if p)

@@ -101,6 +101,7 @@ def make_fragment(
         pushed=pushed,
         output_aliases=aliases,
         estimated_rows=estimate_query(query, context),
+        session=dict(connector.session_settings),
     )
     for item in from_items(_first_select(query)):
         if isinstance(item, exp.Table) and item.name in context.tables:

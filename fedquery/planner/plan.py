@@ -63,6 +63,8 @@ class Plan:
             lines.append("")
             lines.append(f"[{f.name}] {f.department}.{f.source} ({f.kind}, {f.dialect}) tables: {', '.join(f.tables)}")
             lines.append(f"  pushed: {', '.join(f.pushed)}")
+            if f.session:
+                lines.append(f"  session: {', '.join(f'{k}={v}' for k, v in f.session.items())}")
             lines.append(f"  estimated: {_figure(f.estimated_rows)} rows, {_size(f.estimated_bytes)}")
             if f.name in self.actuals:
                 a = _actual(self.actuals[f.name])
