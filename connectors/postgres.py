@@ -144,10 +144,20 @@ class PostgresConnector(RemoteConnector):
             "FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
             table.remote,
         )
+        fuzzy = {
+            r[0]
+            for r in self.query_rows(
+                "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_collation co ON co.oid = a.attcollation "
+                "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT co.collisdeterministic",
+                table.remote,
+            )
+        }
         out = []
         for name, data_type, udt, precision, scale, nullable, collation in rows:
             binary = collation in _C_COLLATIONS if collation else bool(self._db_collation_is_c)
-            out.append(ColumnInfo(name, _arrow(data_type, udt, precision, scale), nullable == "YES", binary, udt))
+            arrow = _arrow(data_type, udt, precision, scale)
+            out.append(ColumnInfo(name, arrow, nullable == "YES", binary, udt, exact_equality=name not in fuzzy))
         return out
 
     def statistics(self, table: TableInfo) -> TableStats:
@@ -208,6 +218,10 @@ class PostgresConnector(RemoteConnector):
                 return reason
             if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:
                 return f"EXTRACT({sub.name}) differs between PostgreSQL and DuckDB"
+            if _compares_values(sub):
+                column = _fuzzy_equality_column(self, sub)
+                if column:
+                    return f"{column} has a nondeterministic collation in PostgreSQL ('A' may equal 'a')"
             if isinstance(sub, _ORDERING + (exp.Ordered, exp.Min, exp.Max)):
                 column = _non_binary_string_column(self, sub)
                 if column:
@@ -215,11 +229,19 @@ class PostgresConnector(RemoteConnector):
         return None
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
-        """LIKE on ``char(n)`` sees the padding in PostgreSQL: match on the text value, as DuckDB does."""
+        """``char(n)`` in PostgreSQL: LIKE sees the padding and comparisons ignore trailing blanks
+        (``'ab' = 'ab '``); DuckDB holds the unpadded text. Compare the text value, as DuckDB does."""
 
         def unpad(node: exp.Expr) -> exp.Expr:
             if isinstance(node, (exp.Like, exp.ILike)) and self._is_bpchar(node.this):
-                node.set("this", exp.Cast(this=node.this, to=exp.DataType.build("TEXT")))
+                node.set("this", _as_text(node.this))
+            elif isinstance(node, _COMPARISONS):
+                for key in ("this", "expression", "low", "high"):
+                    operand = node.args.get(key)
+                    if operand is not None and self._is_bpchar(operand):
+                        node.set(key, _as_text(operand))
+                if isinstance(node, exp.In):
+                    node.set("expressions", [_as_text(e) if self._is_bpchar(e) else e for e in node.expressions])
             return node
 
         return tree.transform(unpad, copy=False)
@@ -400,8 +422,52 @@ def _is_structural(node: exp.Expr) -> bool:
     return isinstance(node, (exp.Cast, exp.Interval))
 
 
-def _non_binary_string_column(connector: RemoteConnector, node: exp.Expr) -> str | None:
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between)
+
+
+def _as_text(node: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=node, to=exp.DataType.build("TEXT"))
+
+
+def _source_columns(node: exp.Expr) -> list[exp.Column]:
+    """The columns ``node`` reads, looking through a reference to an output alias (``ORDER BY l``
+    where ``l`` is ``label AS l``) to the expression it names."""
+    out: list[exp.Column] = []
     for column in node.find_all(exp.Column):
+        select = column.find_ancestor(exp.Select)
+        if column.meta.get("fq_table") or column.table or select is None:
+            out.append(column)
+            continue
+        named = [p for p in select.expressions if isinstance(p, exp.Alias) and p.alias == column.name]
+        if named:
+            out.extend(c for p in named for c in p.this.find_all(exp.Column))
+        else:
+            out.append(column)
+    return out
+
+
+def _compares_values(node: exp.Expr) -> bool:
+    """Does ``node`` decide whether two values are equal (a filter, a join, grouping, DISTINCT, a set operation)?"""
+    if isinstance(node, (exp.EQ, exp.NEQ, exp.In, exp.Like, exp.ILike, exp.Group, exp.Distinct, exp.Window)):
+        return True
+    if isinstance(node, exp.Select) and node.args.get("distinct") is not None:
+        return True
+    return isinstance(node, exp.SetOperation) and bool(node.args.get("distinct"))
+
+
+def _fuzzy_equality_column(connector: RemoteConnector, node: exp.Expr) -> str | None:
+    for column in _source_columns(node):
+        tag = column.meta.get("fq_table")
+        if not tag or tuple(tag[:2]) != (connector.department, connector.name):
+            continue
+        info = connector.column_info(tuple(tag[2:]), column.name)
+        if info is not None and not info.exact_equality:
+            return f"{'.'.join(tag[2:])}.{column.name}"
+    return None
+
+
+def _non_binary_string_column(connector: RemoteConnector, node: exp.Expr) -> str | None:
+    for column in _source_columns(node):
         tag = column.meta.get("fq_table")
         if not tag or tuple(tag[:2]) != (connector.department, connector.name):
             continue

@@ -266,6 +266,8 @@ class ColumnInfo:
     #: compares and sorts like DuckDB (byte order, no padding, case-sensitive)
     binary_collation: bool
     native_type: str
+    #: ``=`` compares exactly (false under a nondeterministic collation: 'APPLE' = 'apple')
+    exact_equality: bool = True
 
 
 def conformed(

@@ -86,6 +86,8 @@ TRAPS = [
     ("LIKE on padded CHAR", "SELECT id FROM {t} WHERE code LIKE 'ab'", False),
     ("CHAR padding: values come back unpadded", "SELECT id, code, length(code) FROM {t}", False),
     ("CHAR padding: equality", "SELECT id FROM {t} WHERE code = 'ab'", False),
+    ("CHAR padding: a literal with trailing blanks", "SELECT id FROM {t} WHERE code = 'ab ' OR code IN ('x  ')", False),
+    ("CHAR padding: ordering against blanks", "SELECT id FROM {t} WHERE code < 'ab ' AND code >= 'a'", False),
     ("integer division", "SELECT id, a / b FROM {t}", False),
     ("integer division in a filter", "SELECT id FROM {t} WHERE a / b > 2", False),
     ("scale of DECIMAL division", "SELECT id, x / 3 FROM {t}", False),
