@@ -49,7 +49,7 @@ from connectors.types import arrow_type, parse_pg_array, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError
 from fedquery.fragment import Fragment
-from fedquery.planner.gate import gate
+from fedquery.planner.gate import CATALOG_TAG, gate
 
 #: Every session is set up so that what is pushed means what it means in DuckDB, whatever the
 #: server's, database's or role's defaults: time zone (timestamptz comparisons, casts to DATE),
@@ -157,7 +157,12 @@ class PostgresConnector(RemoteConnector):
         for name, data_type, udt, precision, scale, nullable, collation in rows:
             binary = collation in _C_COLLATIONS if collation else bool(self._db_collation_is_c)
             arrow = _arrow(data_type, udt, precision, scale)
-            out.append(ColumnInfo(name, arrow, nullable == "YES", binary, udt, exact_equality=name not in fuzzy))
+            out.append(
+                ColumnInfo(
+                    name, arrow, nullable == "YES", binary, udt, exact_equality=name not in fuzzy,
+                    read_as_text=_read_as_text(data_type, udt),
+                )
+            )  # fmt: skip
         return out
 
     def statistics(self, table: TableInfo) -> TableStats:
@@ -244,7 +249,33 @@ class PostgresConnector(RemoteConnector):
                     node.set("expressions", [_as_text(e) if self._is_bpchar(e) else e for e in node.expressions])
             return node
 
-        return tree.transform(unpad, copy=False)
+        tree = tree.transform(unpad, copy=False)
+        for select in tree.find_all(exp.Select):
+            for i, projection in enumerate(select.expressions):
+                column = projection.unalias()
+                if isinstance(column, exp.Column) and self._read_as_text(column):
+                    name = projection.alias_or_name
+                    select.expressions[i] = exp.alias_(_as_text(column.copy()), name, quoted=True)
+                    select.expressions[i].parent = select
+        return tree
+
+    def _read_as_text(self, node: exp.Column) -> bool:
+        info = self._info(node)
+        return info is not None and info.read_as_text
+
+    def _info(self, node: exp.Column) -> ColumnInfo | None:
+        """What the source says of the column ``node`` reads: by its planner tag, else through the
+        catalog table its qualifier names in the enclosing query (scans are built without tags)."""
+        tag = node.meta.get("fq_table")
+        if tag:
+            return self.column_info(tuple(tag[2:]), node.name)
+        select = node.find_ancestor(exp.Select)
+        if not node.table or select is None:
+            return None
+        for table in select.find_all(exp.Table):
+            if table.meta.get(CATALOG_TAG) and table.alias_or_name == node.table:
+                return self.column_info(tuple(p.name for p in table.parts), node.name)
+        return None
 
     def _is_bpchar(self, node: exp.Expr) -> bool:
         tag = node.meta.get("fq_table") if isinstance(node, exp.Column) else None
@@ -495,7 +526,23 @@ _SIMPLE = {
     "json": pa.string(),
     "jsonb": pa.string(),
     "bytea": pa.binary(),
+    "interval": pa.month_day_nano_interval(),
 }
+#: Array elements by their ``udt_name`` (an array's own udt is ``_`` + this): read as Arrow lists.
+_ELEMENTS = {
+    "int2": pa.int16(), "int4": pa.int32(), "int8": pa.int64(), "float4": pa.float32(), "float8": pa.float64(),
+    "bool": pa.bool_(), "text": pa.string(), "varchar": pa.string(), "date": pa.date32(),
+    "timestamp": pa.timestamp("us"), "timestamptz": pa.timestamp("us", tz="UTC"),
+}  # fmt: skip
+#: Types the driver sends in their binary wire format (bit, inet, money, timetz, ranges, geometry, ...):
+#: the source is asked for their text form instead (``CAST(x AS TEXT)``), as DuckDB's scanner reads
+#: types it has no equivalent for as VARCHAR.
+_PASSED_AS_IS = {"USER-DEFINED", "ARRAY", "numeric", *_SIMPLE}
+
+# PostgreSQL's ±infinity dates and timestamps, as the driver shifts them from PostgreSQL's epoch
+# (2000-01-01) to Arrow's (1970-01-01) with 32/64-bit wrap-around; and DuckDB's own ±infinity.
+_PG_INFINITE_DAYS = {-2147472692: 2147483647, -2147472691: -2147483647}
+_PG_INFINITE_MICROS = {-9222425352054775809: 9223372036854775807, -9222425352054775808: -9223372036854775807}
 
 
 def _is_text(t: pa.DataType | None) -> bool:
@@ -507,25 +554,54 @@ def _arrow(data_type: str, udt: str, precision: int | None, scale: int | None) -
         if precision is None:
             return pa.float64()  # unconstrained NUMERIC: no fixed scale to keep (as DuckDB's scanner does)
         return arrow_type(f"decimal({precision},{scale or 0})")
+    if data_type == "ARRAY" and udt.lstrip("_") in _ELEMENTS:
+        return pa.list_(_ELEMENTS[udt.lstrip("_")])
     return _SIMPLE.get(data_type, pa.string())
+
+
+def _read_as_text(data_type: str, udt: str) -> bool:
+    """Is the column asked for as text (see ``_PASSED_AS_IS``)?"""
+    if data_type == "ARRAY":
+        return udt.lstrip("_") not in _ELEMENTS
+    return data_type not in _PASSED_AS_IS
 
 
 def _convert(array: pa.Array, field: pa.Field, target: pa.DataType) -> pa.Array:
     pg_type = (field.metadata or {}).get(b"POSTGRESQL:type", b"").decode()
-    if isinstance(array.type, pa.ExtensionType):
-        if pg_type == "uuid" or str(array.type.extension_name) == "arrow.uuid":
+    if isinstance(array.type, pa.BaseExtensionType):
+        storage = array.type.storage_type
+        if str(array.type.extension_name) == "arrow.uuid":
             array = pa.array([None if v is None else str(v) for v in array.to_pylist()], pa.string())
-        else:
+        elif pa.types.is_string(storage) or pa.types.is_large_string(storage):
             array = array.storage  # numeric (as text), json, jsonb
-        if pg_type == "numeric" and pa.types.is_null(target):
-            target = _numeric_type(field)
+        else:  # an opaque binary wire format: never guessed at
+            raise ValueError(f"column {field.name!r}: PostgreSQL type {pg_type or '?'} cannot be read as {target}")
+    if pg_type == "numeric" and pa.types.is_null(target):
+        target = _numeric_type(field)
+    if pa.types.is_date32(array.type) or pa.types.is_timestamp(array.type):
+        array = _infinities(array)
     if pg_type == "bpchar":
         array = rtrim(array)
     if pa.types.is_null(target) or array.type == target:
         return array
     if pa.types.is_decimal(target) and pa.types.is_string(array.type):
+        special = pc.is_in(pc.utf8_lower(array), pa.array(["nan", "infinity", "-infinity"]))
+        if pc.any(special).as_py():
+            shape = f"DECIMAL({target.precision}, {target.scale})"
+            raise ValueError(f"column {field.name!r} holds NaN or Infinity, which {shape} cannot hold (nor can DuckDB)")
         return pc.cast(array, target)
     return array.cast(target)
+
+
+def _infinities(array: pa.Array) -> pa.Array:
+    """PostgreSQL's ±infinity dates and timestamps as DuckDB's ±infinity (the driver wraps them around)."""
+    date = pa.types.is_date32(array.type)
+    raw = array.view(pa.int32() if date else pa.int64())
+    sentinels = _PG_INFINITE_DAYS if date else _PG_INFINITE_MICROS
+    if not pc.any(pc.is_in(raw, pa.array(list(sentinels), raw.type))).as_py():
+        return array
+    fixed = [sentinels.get(v, v) if v is not None else None for v in raw.to_pylist()]
+    return pa.array(fixed, raw.type).view(array.type)
 
 
 def _numeric_type(field: pa.Field) -> pa.DataType:

@@ -268,6 +268,8 @@ class ColumnInfo:
     native_type: str
     #: ``=`` compares exactly (false under a nondeterministic collation: 'APPLE' = 'apple')
     exact_equality: bool = True
+    #: the source is asked for the column's text form (a type with no Arrow/DuckDB equivalent)
+    read_as_text: bool = False
 
 
 def conformed(

@@ -59,7 +59,9 @@ def _from_datatype(dtype: exp.DataType) -> pa.DataType:
         precision, scale = (params + [18, 3])[:2] if params else (18, 3)
         if len(params) == 1:
             scale = 0
-        return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+        # DuckDB has no decimal wider than 38 digits: wider ones are DOUBLE, as DuckDB's own
+        # postgres and mysql scanners read them.
+        return pa.decimal128(precision, scale) if precision <= 38 else pa.float64()
     if dtype.this in (T.INT128, T.UINT128):
         return pa.decimal128(38, 0)
     if dtype.this in _SIMPLE:

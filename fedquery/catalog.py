@@ -239,21 +239,21 @@ class Catalog:
 
         with self._lock:
             con = self._typing_connection()
-            for table in tables:
-                if table.sql_name not in self._typed:
-                    con.register("_empty", pa.table({f.name: pa.array([], f.type) for f in table.arrow_schema()}))
-                    create = exp.Create(
-                        this=exp.Table(this=exp.to_identifier(table.sql_name, quoted=True)),
-                        kind="TABLE",
-                        expression=exp.select("*").from_("_empty"),
-                    )
-                    con.execute(create.sql("duckdb"))
-                    con.unregister("_empty")
-                    self._typed.add(table.sql_name)
             try:
+                for table in tables:
+                    if table.sql_name not in self._typed:
+                        con.register("_empty", pa.table({f.name: pa.array([], f.type) for f in table.arrow_schema()}))
+                        create = exp.Create(
+                            this=exp.Table(this=exp.to_identifier(table.sql_name, quoted=True)),
+                            kind="TABLE",
+                            expression=exp.select("*").from_("_empty"),
+                        )
+                        con.execute(create.sql("duckdb"))
+                        con.unregister("_empty")
+                        self._typed.add(table.sql_name)
                 return con.sql(query.sql("duckdb")).limit(0).to_arrow_table().schema
             except duckdb.Error:
-                return None
+                return None  # the caller falls back to sqlglot's typing
 
     def _typing_connection(self) -> Any:
         """The private in-memory DuckDB that types queries over empty tables (call under the lock)."""
