@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,13 @@ class _Context:
 
 
 def _fail(exc: FedQueryError) -> None:
-    click.echo(f"Error: {exc}", err=True)
+    click.echo(formats.safe(f"Error: {exc}"), err=True)
     sys.exit(exc.exit_code)
+
+
+def _echo(text: str, **kwargs: Any) -> None:
+    """``click.echo`` of text that may carry data or names from sources: control characters escaped."""
+    click.echo(formats.safe(text), **kwargs)
 
 
 def _read_sql(sql: str | None, file: Path | None) -> str:
@@ -57,16 +64,38 @@ def _read_sql(sql: str | None, file: Path | None) -> str:
 
 
 def _emit(table: Any, fmt: str | None, output: Path | None, max_rows: int | None) -> None:
+    _emit_stream(table.to_reader(), fmt, output, max_rows)
+
+
+def _emit_stream(
+    reader: Any, fmt: str | None, output: Path | None, max_rows: int | None, close: Callable[[], None] | None = None
+) -> None:
+    """Write a result batch by batch; a reader that went away (``| head``) ends it quietly, after ``close``."""
+    terminal = sys.stdout.isatty() and output is None
     if fmt is None:
-        fmt = "table" if sys.stdout.isatty() and output is None else "csv"
-    if fmt == "parquet" and output is None and sys.stdout.isatty():
+        fmt = "table" if terminal else "csv"
+    if fmt == "parquet" and terminal:
         raise click.UsageError("parquet output is binary: use -o FILE or redirect standard output")
     if output is not None:
         with output.open("wb") as fh:
-            formats.write(table, fmt, fh)
+            formats.write_stream(reader, fmt, fh)
         return
-    formats.write(table, fmt, sys.stdout.buffer, max_rows=max_rows if fmt == "table" else None)
-    sys.stdout.flush()
+    try:
+        formats.write_stream(
+            reader, fmt, sys.stdout.buffer, max_rows=max_rows if fmt == "table" else None, terminal=terminal
+        )
+        sys.stdout.flush()
+    except BrokenPipeError:
+        if close is not None:
+            close()  # stop the query: fragments cancelled, the local DuckDB closed
+        _quiet_exit()
+
+
+def _quiet_exit() -> None:
+    """The reader of standard output has gone: exit 0 at once, with no traceback and nothing left to flush
+    (the query is closed; Arrow's I/O threads of a stopped scan must not meet the interpreter's shutdown)."""
+    sys.stderr.flush()
+    os._exit(0)
 
 
 _format_option = click.option(
@@ -131,16 +160,13 @@ def query(
     text = _read_sql(sql, file)
     try:
         result = obj.federation().sql(text, pushdown=pushdown)
-        table = result.arrow()
+        _emit_stream(result.reader(), fmt, output, max_rows, close=result.close)
     except FedQueryError as exc:
         _fail(exc)
         return
-    _emit(table, fmt, output, max_rows)
     if stats:
         for s in result.stats:
-            click.echo(
-                f"{s.fragment} {s.department}.{s.source}: {s.rows} rows, {s.bytes} bytes, {s.seconds:.3f}s", err=True
-            )
+            _echo(f"{s.fragment} {s.department}.{s.source}: {s.rows} rows, {s.bytes} bytes, {s.seconds:.3f}s", err=True)
 
 
 @main.command()
@@ -164,7 +190,7 @@ def explain(obj: _Context, sql: str | None, file: Path | None, as_json: bool, an
     except FedQueryError as exc:
         _fail(exc)
         return
-    click.echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
+    _echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
 
 
 @main.command()
@@ -194,12 +220,12 @@ def _write_text(text: str, output: Path | None) -> None:
     if output is not None:
         output.write_text(text, encoding="utf-8")
     else:
-        click.echo(text, nl=False)
+        click.echo(formats.safe(text) if sys.stdout.isatty() else text, nl=False)
 
 
 def _report_problems(inventory: Any) -> None:
     for problem in inventory.problems:
-        click.echo(f"warning: {problem.department}.{problem.source} is unreachable: {problem.message}", err=True)
+        _echo(f"warning: {problem.department}.{problem.source} is unreachable: {problem.message}", err=True)
 
 
 _refresh_option = click.option("--refresh", is_flag=True, help="Re-read every source instead of the cache.")
@@ -261,7 +287,7 @@ def inventory_search(obj: _Context, text: str, limit: int, fmt: str | None, refr
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     elif not records:
-        click.echo(f"no dataset matches {text!r}", err=True)
+        _echo(f"no dataset matches {text!r}", err=True)
     else:
         _emit(formats.rows_table(records), fmt, None, None)
 
@@ -288,7 +314,7 @@ def inventory_show(obj: _Context, dataset: str, fmt: str, refresh: bool) -> None
     elif fmt == "dcat":
         click.echo(json.dumps(export.to_dcat([d]), indent=2))
     else:
-        click.echo(export.show_text(d), nl=False)
+        _echo(export.show_text(d), nl=False)
 
 
 @inventory.command("check")
@@ -307,7 +333,7 @@ def inventory_check(obj: _Context, fmt: str, refresh: bool) -> None:
         click.echo(json.dumps([{"dataset": g.dataset, "missing": g.missing} for g in gaps], indent=2))
     else:
         for gap in gaps:
-            click.echo(f"{gap.dataset}: missing {', '.join(gap.missing)}")
+            _echo(f"{gap.dataset}: missing {', '.join(gap.missing)}")
         complete = len(inv.datasets) - len(gaps)
         click.echo(f"{complete} of {len(inv.datasets)} datasets have complete metadata", err=True)
     if gaps or inv.problems:
