@@ -208,7 +208,7 @@ class FileConnector(Connector):
         """The real path that symbolic links must resolve into, and whether it is a directory
         (a single-file source may itself be a link: it is used as configured); None off the local disk."""
         fs, root = self.filesystem()
-        if not _is_local(fs):
+        if not is_local(fs):
             return None
         glob = min((root.find(ch) for ch in "*?[" if ch in root), default=-1)
         if glob >= 0:
@@ -422,7 +422,7 @@ class FileConnector(Connector):
         """What the filesystem says about the file now (size, mtime, inode, ETag or version)."""
         fs, _ = self.filesystem()
         try:
-            if not _is_local(fs):
+            if not is_local(fs):
                 fs.invalidate_cache(path)  # remote listings are cached: ask the store itself
             info = fs.info(path)
         except FileNotFoundError:
@@ -448,13 +448,13 @@ class FileConnector(Connector):
 
     def _display(self, path: str) -> str:
         fs, _ = self.filesystem()
-        return path if _is_local(fs) else str(fs.unstrip_protocol(path))
+        return path if is_local(fs) else str(fs.unstrip_protocol(path))
 
     def _parts(self, fragment: ds.Fragment, arrow_filter: Any, counter: IOCounter) -> list[ds.Fragment]:
         return [fragment]
 
 
-def _is_local(fs: Any) -> bool:
+def is_local(fs: Any) -> bool:
     from fsspec.implementations.local import LocalFileSystem
 
     return isinstance(fs, LocalFileSystem)

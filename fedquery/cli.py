@@ -2,7 +2,8 @@
 
 Exit codes: 0 success, 1 query error (bad SQL, unknown name, refused
 statement), 2 usage error, 3 configuration error, 4 a source is unreachable
-or failed, 5 ``inventory check`` found datasets with missing metadata.
+or failed, 5 ``inventory check`` found datasets with missing metadata,
+6 ``doctor`` found an account that can do more than read.
 """
 
 from __future__ import annotations
@@ -377,6 +378,42 @@ def analyze(obj: _Context, target: str | None, show: bool, fmt: str | None) -> N
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def doctor(obj: _Context, fmt: str) -> None:
+    """Connect to every source; warn when an account is a superuser or can write.
+
+    Exit 0 when every source answers with a read-only account, 4 when a source is
+    unreachable, 6 when an account can do more than read (see the README for the
+    SQL that creates a read-only account).
+
+    \b
+    Examples:
+      fedquery doctor
+      fedquery doctor --format json
+    """
+    from fedquery.doctor import exit_code
+
+    try:
+        checks = obj.federation().doctor()
+    except FedQueryError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        click.echo(json.dumps([c.to_dict() for c in checks], indent=2))
+    else:
+        for check in checks:
+            _echo(f"{check.department}.{check.source} ({check.kind}, {check.location}): {check.status}")
+            if check.error:
+                _echo(f"  error: {check.error}")
+            for warning in check.warnings:
+                _echo(f"  warning: {warning}")
+            for note in check.notes:
+                _echo(f"  note: {note}")
+    sys.exit(exit_code(checks))
 
 
 @main.command()

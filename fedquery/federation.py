@@ -15,6 +15,7 @@ from fedquery.planner.top_n import MAX_SCALE, RETRY_SCALE
 from fedquery.result import Result
 
 if TYPE_CHECKING:
+    from fedquery.doctor import SourceCheck
     from fedquery.inventory import Inventory
     from fedquery.statistics import StatisticsEntry
 
@@ -100,6 +101,12 @@ class Federation:
         from fedquery.inventory import Inventory
 
         return Inventory.build(self.catalog, refresh=refresh)
+
+    def doctor(self) -> list[SourceCheck]:
+        """Connect to every source: is it reachable, and can its account do more than read? (See fedquery.doctor.)"""
+        from fedquery.doctor import doctor
+
+        return doctor(self)
 
     def close(self) -> None:
         self.catalog.close()
