@@ -78,8 +78,7 @@ def _emit_stream(
     if fmt == "parquet" and terminal:
         raise click.UsageError("parquet output is binary: use -o FILE or redirect standard output")
     if output is not None:
-        with output.open("wb") as fh:
-            formats.write_stream(reader, fmt, fh)
+        _write_file(reader, fmt, output)
         return
     try:
         formats.write_stream(
@@ -90,6 +89,22 @@ def _emit_stream(
         if close is not None:
             close()  # stop the query: fragments cancelled, the local DuckDB closed
         _quiet_exit()
+
+
+def _write_file(reader: Any, fmt: str, output: Path) -> None:
+    """All or nothing: a query that fails while its rows are written leaves no file (nor an older one clobbered);
+    devices and pipes (``-o /dev/stdout``) are written directly."""
+    if output.exists() and not output.is_file():
+        with output.open("wb") as fh:
+            formats.write_stream(reader, fmt, fh)
+        return
+    partial = output.with_name(f".{output.name}.fedquery-partial")
+    try:
+        with partial.open("wb") as fh:
+            formats.write_stream(reader, fmt, fh)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _quiet_exit() -> None:

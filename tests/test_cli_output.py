@@ -222,3 +222,22 @@ def test_csv_output_streams_in_bounded_memory(big: Path, tmp_path: Path) -> None
     assert peak < small + 2 * size_mb
     check = pacsv.read_csv(out)
     assert check.num_rows == 3_000_000 and check.column("id")[-1].as_py() == 2_999_999
+
+
+def test_output_file_is_all_or_nothing(tmp_path: Path) -> None:
+    """A query that fails after rows were written leaves no output file, and does not clobber an older one."""
+    values = [str(i) for i in range(1_000_000)]
+    values[900_000] = "oops"
+    (tmp_path / "data").mkdir()
+    pq.write_table(pa.table({"v": values}), tmp_path / "data" / "codes.parquet", row_group_size=50_000)
+    config = tmp_path / "fedquery.toml"
+    config.write_text('[departments.d.sources.s]\nkind = "parquet"\nurl = "data"\n')
+    out = tmp_path / "out.csv"
+    result = _run(config, "query", "SELECT CAST(v AS INTEGER) AS i FROM d.codes", "-o", str(out), "--format", "csv")
+    assert result.exit_code == 1 and "oops" in result.stderr
+    assert not out.exists() and list(tmp_path.glob(".*partial")) == []
+    out.write_text("yesterday's answer\n")
+    _run(config, "query", "SELECT CAST(v AS INTEGER) AS i FROM d.codes", "-o", str(out), "--format", "csv")
+    assert out.read_text() == "yesterday's answer\n"
+    assert _run(config, "query", "SELECT count(*) AS n FROM d.codes", "-o", str(out)).exit_code == 0
+    assert out.read_text().splitlines() == ['"n"', "1000000"]
