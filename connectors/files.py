@@ -12,8 +12,9 @@ groups whose statistics cannot match are skipped.
 
 Scans are all or nothing: each file's identity (size, modification time, inode,
 ETag or version, as the filesystem reports them) is recorded when the scan
-starts and checked again after the file's last batch, before the stream can
-end; a file that changed fails the scan with a :class:`SourceError` naming it.
+starts and checked again when the file is opened and after its last batch,
+before the stream can end; a file that changed fails the scan with a
+:class:`SourceError` naming it.
 
 On a local filesystem, symbolic links are followed only while they stay inside
 the source's root directory: discovery skips (with a warning) an entry whose
@@ -391,8 +392,10 @@ class FileConnector(Connector):
         read_columns = list(dict.fromkeys(columns + (_filter_columns(fragment) if views else [])))
         current: tuple[str, tuple[Any, ...]] | None = None
         try:
-            for file_fragment, identity in files:
+            for index, (file_fragment, identity) in enumerate(files):
                 current = (file_fragment.path, identity)
+                if index:  # changed since the scan started, before a byte of it is read
+                    self._check_unchanged(*current, fragment)
                 for part in self._parts(file_fragment, None if views else arrow_filter, counter):
                     scanner = ds.Scanner.from_fragment(
                         part,

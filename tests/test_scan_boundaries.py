@@ -255,3 +255,19 @@ def test_configured_links_are_used_as_configured(tmp_path: Path) -> None:
     (tmp_path / "latest.csv").symlink_to(real / "claims.csv")  # a single-file source that is a link
     assert _connect(tmp_path / "current", "csv").sql("SELECT sum(id) FROM d.claims").fetchall() == [(6,)]
     assert _connect(tmp_path / "latest.csv", "csv").sql("SELECT sum(id) FROM d.s").fetchall() == [(6,)]
+
+
+def test_second_file_changed_before_it_is_opened_fails(tmp_path: Path) -> None:
+    for part in range(2):
+        pq.write_table(_table(10_000, offset=part * 10_000), tmp_path / f"part-{part}.parquet")
+    fed = _connect(tmp_path / "*.parquet", "parquet", batch_size=1000)
+    connector, fragment = _scan_of(fed, "SELECT id FROM d.s")
+    reader = connector.scan(fragment)
+    reader.read_next_batch()
+    pq.write_table(_table(10_000, offset=5), tmp_path / "part-1.parquet")
+    delivered = 1
+    with pytest.raises(SourceError, match="part-1.parquet changed during the scan"):
+        while True:
+            reader.read_next_batch()
+            delivered += 1
+    assert delivered == 10  # all of part-0, and not one batch of the changed part-1
