@@ -232,6 +232,12 @@ def test_explicitly_listed_link_out_of_the_root_is_refused(linked: Path) -> None
         assert "hunter2" not in str(info.value) and info.value.source == "s"
 
 
+def test_glob_matching_a_link_out_of_the_root_is_refused(linked: Path) -> None:
+    fed = _connect(linked / "*.csv", "csv")
+    with pytest.raises(SourceError, match="secret.csv is a symbolic link"):
+        fed.sql("SELECT * FROM d.s").fetchall()
+
+
 def test_links_inside_a_table_directory_are_not_read(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     (outside / "year=2025").mkdir(parents=True)
