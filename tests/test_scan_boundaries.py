@@ -234,7 +234,7 @@ def test_explicitly_listed_link_out_of_the_root_is_refused(linked: Path) -> None
 
 def test_glob_matching_a_link_out_of_the_root_is_refused(linked: Path) -> None:
     fed = _connect(linked / "*.csv", "csv")
-    with pytest.raises(SourceError, match="secret.csv is a symbolic link"):
+    with pytest.raises(SourceError, match=r"(secret|os)\.csv is a symbolic link"):
         fed.sql("SELECT * FROM d.s").fetchall()
 
 
