@@ -9,10 +9,22 @@ sub-directory. Tables can also be listed explicitly under ``tables``.
 Scans stream record batches with ``pyarrow.dataset``: only the projected
 columns are decoded, partitions are pruned by the filter, and Parquet row
 groups whose statistics cannot match are skipped.
+
+Scans are all or nothing: each file's identity (size, modification time, inode,
+ETag or version, as the filesystem reports them) is recorded when the scan
+starts and checked again when the file is opened and after its last batch,
+before the stream can end; a file that changed fails the scan with a
+:class:`SourceError` naming it.
+
+On a local filesystem, symbolic links are followed only while they stay inside
+the source's root directory: discovery skips (with a warning) an entry whose
+target is outside, and a table whose files resolve outside is refused.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +52,12 @@ from fedquery.errors import FedQueryError, SourceError
 from fedquery.fragment import Fragment
 
 _FILE_CAPS = Capabilities(sql=False)
+_log = logging.getLogger("fedquery.connectors.files")
+#: the fields of fsspec's ``info()`` that change when a file is rewritten (local, S3, GCS, HTTP, Azure)
+_IDENTITY_KEYS = (
+    "size", "mtime", "ino", "LastModified", "last_modified", "ETag", "etag", "VersionId", "version_id",
+    "generation", "md5Hash", "created",
+)  # fmt: skip
 _PROTOCOL_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "http": "http", "https": "http", "az": "azure"}
 #: botocore defaults for S3 (a source's own ``storage_options.config_kwargs`` win): one attempt per
 #: request at the botocore layer and a 5 s connect timeout, so an unreachable endpoint fails in about
@@ -195,7 +213,7 @@ class FileConnector(Connector):
         if info.get("type") != "directory":
             return [TableInfo(name=self.name, remote=(root,))]
         entries = sorted(fs.ls(root, detail=True), key=lambda e: e["name"])
-        entries = [e for e in entries if not _hidden(e["name"])]
+        entries = [e for e in entries if not _hidden(e["name"]) and self._followable(e["name"])]
         if entries and all(e["type"] == "directory" and "=" in _base(e["name"]) for e in entries):
             return [TableInfo(name=self.name, remote=(root,))]
         out = []
@@ -211,6 +229,59 @@ class FileConnector(Connector):
                         break
                 out.append(TableInfo(name=_sql_name(stem), remote=(entry["name"],)))
         return out
+
+    def _confinement(self) -> tuple[str, bool] | None:
+        """The real path that symbolic links must resolve into, and whether it is a directory
+        (a single-file source may itself be a link: it is used as configured); None off the local disk."""
+        fs, root = self.filesystem()
+        if not is_local(fs):
+            return None
+        glob = min((root.find(ch) for ch in "*?[" if ch in root), default=-1)
+        if glob >= 0:
+            prefix = root[:glob]
+            return os.path.realpath(prefix if prefix.endswith("/") else os.path.dirname(prefix)), True
+        real = os.path.realpath(root)
+        return real, os.path.isdir(real)
+
+    def _followable(self, path: str) -> bool:
+        """Is ``path`` free of symbolic links, or do they resolve inside the source's root? (Warns if not.)"""
+        target = self._escape(path)
+        if target is not None:
+            _log.warning(
+                "%s.%s: skipped %s, a symbolic link to %s outside the source's root",
+                self.department, self.name, path, target,
+            )  # fmt: skip
+        return target is None
+
+    def _escape(self, path: str) -> str | None:
+        """Where ``path`` leads, if through a symbolic link out of the source's root; else None."""
+        confinement = self._confinement()
+        if confinement is None:
+            return None
+        lexical = os.path.abspath(path)
+        real = os.path.realpath(lexical)
+        if real == lexical:
+            return None
+        base, is_dir = confinement
+        if real == base or (is_dir and real.startswith(base.rstrip("/") + "/")):
+            return None
+        return real
+
+    def _refuse_escapes(self, table: TableInfo, source: Any, pyfs: PyFileSystem) -> None:
+        """A table whose files lead out of the source's root through a symbolic link is refused
+        (checked on the listing, before any file is opened)."""
+        if self._confinement() is None:
+            return
+        listing = ds.dataset(source, filesystem=pyfs, format=self.file_format(table), schema=pa.schema([]))
+        for path in listing.files:
+            target = self._escape(path)
+            if target is not None:
+                raise self.source_error(
+                    f"{path} is a symbolic link to {target}, outside the source's root: refused "
+                    "(remove the link, or move its target under the root)",
+                    table=table.name,
+                    unavailable=True,
+                )
 
     # -- datasets ---------------------------------------------------------
     def file_format(self, table: TableInfo) -> ds.FileFormat:
@@ -233,6 +304,7 @@ class FileConnector(Connector):
                 if not fs.exists(location):
                     raise FileNotFoundError(location)
                 source = location
+            self._refuse_escapes(table, source, pyfs)
             if schema is not None:
                 # The schema is known from planning: do not open a file again to infer it.
                 return ds.dataset(
@@ -319,32 +391,45 @@ class FileConnector(Connector):
             key_filter = _is_in(column, keys, schema)
             if key_filter is not None:
                 arrow_filter = key_filter if arrow_filter is None else arrow_filter & key_filter
+        # Arrow cannot evaluate filters on view-typed columns (string_view), which some
+        # writers produce: such files are read as plain strings and filtered per batch.
+        views = table.remote[0] in self._views and arrow_filter is not None
+        try:
+            files = list(dataset.get_fragments(filter=None if views else arrow_filter))
+            # What each file is now: a file that is not the same when its last batch is read fails the scan.
+            identities = [self._identity(f.path, fragment) for f in files]
+        except (OSError, pa.ArrowException) as exc:
+            raise self.source_error(f"reading {self.kind} failed: {exc}", fragment=fragment, table=table.name) from None
         columns = list(fragment.columns)
         out_schema = pa.schema([schema.field(c) for c in columns])
         batch_size = int(self.config.options.get("batch_size", 65536))
-        return pa.RecordBatchReader.from_batches(
-            out_schema, self._batches(dataset, columns, arrow_filter, counter, batch_size, fragment)
+        batches = self._batches(
+            dataset.schema, list(zip(files, identities)), columns, arrow_filter, views, counter, batch_size, fragment
         )
+        return pa.RecordBatchReader.from_batches(out_schema, batches)
 
     def _batches(
         self,
-        dataset: ds.Dataset,
+        schema: pa.Schema,
+        files: list[tuple[ds.Fragment, tuple[Any, ...]]],
         columns: list[str],
         arrow_filter: Any,
+        views: bool,
         counter: IOCounter,
         batch_size: int,
         fragment: Fragment,
     ) -> Iterator[pa.RecordBatch]:
-        # Arrow cannot evaluate filters on view-typed columns (string_view), which some
-        # writers produce: such files are read as plain strings and filtered per batch.
-        views = fragment.table is not None and fragment.table.remote[0] in self._views and arrow_filter is not None
         read_columns = list(dict.fromkeys(columns + (_filter_columns(fragment) if views else [])))
+        current: tuple[str, tuple[Any, ...]] | None = None
         try:
-            for file_fragment in dataset.get_fragments(filter=None if views else arrow_filter):
+            for index, (file_fragment, identity) in enumerate(files):
+                current = (file_fragment.path, identity)
+                if index:  # changed since the scan started, before a byte of it is read
+                    self._check_unchanged(*current, fragment)
                 for part in self._parts(file_fragment, None if views else arrow_filter, counter):
                     scanner = ds.Scanner.from_fragment(
                         part,
-                        schema=dataset.schema,
+                        schema=schema,
                         columns=read_columns,
                         filter=None if views else arrow_filter,
                         batch_size=batch_size,
@@ -355,15 +440,51 @@ class FileConnector(Connector):
                         if views:
                             batch = batch.filter(arrow_filter).select(columns)
                         yield batch
+                # Before the stream may end: the batches of this file came from one version of it.
+                self._check_unchanged(file_fragment.path, identity, fragment)
         except FedQueryError:
             raise
         except Exception as exc:  # noqa: BLE001 - fsspec, botocore, aiohttp, OSError, Arrow: all become typed
+            if current is not None and isinstance(exc, (OSError, pa.ArrowException)):
+                self._check_unchanged(*current, fragment)  # a parse error from a file being rewritten says so
             raise self.storage_error(
                 exc,
                 f"reading {self.kind} failed",
                 fragment=fragment,
                 table=fragment.table.name if fragment.table else None,
             ) from None
+
+    def _identity(self, path: str, fragment: Fragment) -> tuple[Any, ...]:
+        """What the filesystem says about the file now (size, mtime, inode, ETag or version)."""
+        fs, _ = self.filesystem()
+        try:
+            if not is_local(fs):
+                fs.invalidate_cache(path)  # remote listings are cached: ask the store itself
+            info = fs.info(path)
+        except FileNotFoundError:
+            raise self.source_error(
+                f"file {self._display(path)} disappeared during the scan; no rows are returned",
+                fragment=fragment,
+                table=fragment.table.name if fragment.table else None,
+            ) from None
+        return tuple((key, str(info[key])) for key in _IDENTITY_KEYS if info.get(key) is not None)
+
+    def _check_unchanged(self, path: str, before: tuple[Any, ...], fragment: Fragment) -> None:
+        after = self._identity(path, fragment)
+        if after != before:
+            old, new = dict(before), dict(after)
+            changed = ", ".join(
+                f"{k} {old.get(k)} -> {new.get(k)}" for k in dict.fromkeys([*old, *new]) if old.get(k) != new.get(k)
+            )
+            raise self.source_error(
+                f"file {self._display(path)} changed during the scan ({changed}); no rows are returned",
+                fragment=fragment,
+                table=fragment.table.name if fragment.table else None,
+            )
+
+    def _display(self, path: str) -> str:
+        fs, _ = self.filesystem()
+        return path if is_local(fs) else str(fs.unstrip_protocol(path))
 
     def _parts(self, fragment: ds.Fragment, arrow_filter: Any, counter: IOCounter) -> list[ds.Fragment]:
         return [fragment]
@@ -390,6 +511,12 @@ def _with_defaults(protocol: str, options: dict[str, Any]) -> dict[str, Any]:
         return options
     config_kwargs = {**S3_CONFIG_DEFAULTS, **options.get("config_kwargs", {})}
     return {**options, "config_kwargs": config_kwargs}
+
+
+def is_local(fs: Any) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
 
 
 def _mtime(info: dict[str, Any]) -> datetime | None:

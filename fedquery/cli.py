@@ -4,7 +4,7 @@ Exit codes: 0 success, 1 query error (bad SQL, unknown name, refused
 statement), 2 usage error, 3 configuration error, 4 a source is unreachable
 or failed, 5 ``inventory check`` found datasets with missing metadata, 6 the
 query passed its deadline (``--timeout`` / ``query_timeout``), 130 interrupted
-(Ctrl-C).
+(Ctrl-C), 7 ``doctor`` found an account that can do more than read.
 Each :class:`FedQueryError` class carries its code (``exit_code``); the group
 turns any of them, raised anywhere in a command, into one line on stderr.
 
@@ -92,7 +92,7 @@ def _interruptible(obj: _Context, work: Callable[[], None]) -> None:
 
 
 def _fail(exc: FedQueryError) -> None:
-    click.echo(f"Error: {exc}", err=True)
+    click.echo(formats.safe(f"Error: {exc}"), err=True)
     sys.exit(exc.exit_code)
 
 
@@ -113,6 +113,11 @@ class _Group(click.Group):
             sys.exit(1)
 
 
+def _echo(text: str, **kwargs: Any) -> None:
+    """``click.echo`` of text that may carry data or names from sources: control characters escaped."""
+    click.echo(formats.safe(text), **kwargs)
+
+
 def _read_sql(sql: str | None, file: Path | None) -> str:
     if sql and file:
         raise click.UsageError("give the SQL as an argument or with -f FILE, not both")
@@ -128,16 +133,53 @@ def _read_sql(sql: str | None, file: Path | None) -> str:
 
 
 def _emit(table: Any, fmt: str | None, output: Path | None, max_rows: int | None) -> None:
+    _emit_stream(table.to_reader(), fmt, output, max_rows)
+
+
+def _emit_stream(
+    reader: Any, fmt: str | None, output: Path | None, max_rows: int | None, close: Callable[[], None] | None = None
+) -> None:
+    """Write a result batch by batch; a reader that went away (``| head``) ends it quietly, after ``close``."""
+    terminal = sys.stdout.isatty() and output is None
     if fmt is None:
-        fmt = "table" if sys.stdout.isatty() and output is None else "csv"
-    if fmt == "parquet" and output is None and sys.stdout.isatty():
+        fmt = "table" if terminal else "csv"
+    if fmt == "parquet" and terminal:
         raise click.UsageError("parquet output is binary: use -o FILE or redirect standard output")
     if output is not None:
-        with output.open("wb") as fh:
-            formats.write(table, fmt, fh)
+        _write_file(reader, fmt, output)
         return
-    formats.write(table, fmt, sys.stdout.buffer, max_rows=max_rows if fmt == "table" else None)
-    sys.stdout.flush()
+    try:
+        formats.write_stream(
+            reader, fmt, sys.stdout.buffer, max_rows=max_rows if fmt == "table" else None, terminal=terminal
+        )
+        sys.stdout.flush()
+    except BrokenPipeError:
+        if close is not None:
+            close()  # stop the query: fragments cancelled, the local DuckDB closed
+        _quiet_exit()
+
+
+def _write_file(reader: Any, fmt: str, output: Path) -> None:
+    """All or nothing: a query that fails while its rows are written leaves no file (nor an older one clobbered);
+    devices and pipes (``-o /dev/stdout``) are written directly."""
+    if output.exists() and not output.is_file():
+        with output.open("wb") as fh:
+            formats.write_stream(reader, fmt, fh)
+        return
+    partial = output.with_name(f".{output.name}.fedquery-partial")
+    try:
+        with partial.open("wb") as fh:
+            formats.write_stream(reader, fmt, fh)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _quiet_exit() -> None:
+    """The reader of standard output has gone: exit 0 at once, with no traceback and nothing left to flush
+    (the query is closed; Arrow's I/O threads of a stopped scan must not meet the interpreter's shutdown)."""
+    sys.stderr.flush()
+    os._exit(0)
 
 
 _format_option = click.option(
@@ -210,11 +252,10 @@ def query(
 
     def work() -> None:
         result = obj.federation().sql(text, pushdown=pushdown, timeout=timeout)
-        table = result.arrow()
-        _emit(table, fmt, output, max_rows)
+        _emit_stream(result.reader(), fmt, output, max_rows, close=result.close)
         if stats:
             for s in result.stats:
-                click.echo(
+                _echo(
                     f"{s.fragment} {s.department}.{s.source}: {s.rows} rows, {s.bytes} bytes, {s.seconds:.3f}s",
                     err=True,
                 )
@@ -248,7 +289,7 @@ def explain(
 
     def work() -> None:
         plan = obj.federation().explain(text, pushdown=pushdown, analyze=analyze, timeout=timeout)
-        click.echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
+        _echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
 
     try:
         _interruptible(obj, work)
@@ -295,7 +336,7 @@ def _write_text(text: str, output: Path | None) -> None:
     if output is not None:
         output.write_text(text, encoding="utf-8")
     else:
-        click.echo(text, nl=False)
+        click.echo(formats.safe(text) if sys.stdout.isatty() else text, nl=False)
 
 
 def _report_problems(inventory: Any) -> None:
@@ -304,7 +345,7 @@ def _report_problems(inventory: Any) -> None:
             what = f"{problem.department}.{problem.table} (source {problem.source!r}) cannot be read"
         else:
             what = f"{problem.department}.{problem.source} is unreachable"
-        click.echo(f"warning: {what}: {problem.message}", err=True)
+        _echo(f"warning: {what}: {problem.message}", err=True)
 
 
 _refresh_option = click.option("--refresh", is_flag=True, help="Re-read every source instead of the cache.")
@@ -366,7 +407,7 @@ def inventory_search(obj: _Context, text: str, limit: int, fmt: str | None, refr
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     elif not records:
-        click.echo(f"no dataset matches {text!r}", err=True)
+        _echo(f"no dataset matches {text!r}", err=True)
     else:
         _emit(formats.rows_table(records), fmt, None, None)
 
@@ -393,7 +434,7 @@ def inventory_show(obj: _Context, dataset: str, fmt: str, refresh: bool) -> None
     elif fmt == "dcat":
         click.echo(json.dumps(export.to_dcat([d]), indent=2))
     else:
-        click.echo(export.show_text(d), nl=False)
+        _echo(export.show_text(d), nl=False)
 
 
 @inventory.command("check")
@@ -412,7 +453,7 @@ def inventory_check(obj: _Context, fmt: str, refresh: bool) -> None:
         click.echo(json.dumps([{"dataset": g.dataset, "missing": g.missing} for g in gaps], indent=2))
     else:
         for gap in gaps:
-            click.echo(f"{gap.dataset}: missing {', '.join(gap.missing)}")
+            _echo(f"{gap.dataset}: missing {', '.join(gap.missing)}")
         complete = len(inv.datasets) - len(gaps)
         click.echo(f"{complete} of {len(inv.datasets)} datasets have complete metadata", err=True)
     if gaps or inv.problems:
@@ -456,6 +497,42 @@ def analyze(obj: _Context, target: str | None, show: bool, fmt: str | None) -> N
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def doctor(obj: _Context, fmt: str) -> None:
+    """Connect to every source; warn when an account is a superuser or can write.
+
+    Exit 0 when every source answers with a read-only account, 4 when a source is
+    unreachable, 7 when an account can do more than read (see the README for the
+    SQL that creates a read-only account).
+
+    \b
+    Examples:
+      fedquery doctor
+      fedquery doctor --format json
+    """
+    from fedquery.doctor import exit_code
+
+    try:
+        checks = obj.federation().doctor()
+    except FedQueryError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        click.echo(json.dumps([c.to_dict() for c in checks], indent=2))
+    else:
+        for check in checks:
+            _echo(f"{check.department}.{check.source} ({check.kind}, {check.location}): {check.status}")
+            if check.error:
+                _echo(f"  error: {check.error}")
+            for warning in check.warnings:
+                _echo(f"  warning: {warning}")
+            for note in check.notes:
+                _echo(f"  note: {note}")
+    sys.exit(exit_code(checks))
 
 
 @main.command()

@@ -230,6 +230,34 @@ def _file_scan(stream: FragmentStream) -> bool:
     return not stream.connector.capabilities.sql
 
 
+def _passed_through(plan: Plan) -> list[str] | None:
+    """The column names, when the plan is one plain fragment and the local SQL selects its columns
+    unchanged (``SELECT s.a AS a, ... FROM fragment AS s``); else None."""
+    import sqlglot
+
+    if len(plan.fragments) != 1:
+        return None
+    fragment = plan.fragments[0]
+    if fragment.reducers or fragment.top_n is not None:
+        return None
+    try:
+        local = sqlglot.parse_one(plan.local_sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return None
+    if not isinstance(local, exp.Select) or any(v for k, v in local.args.items() if k not in ("expressions", "from_")):
+        return None
+    source = local.args["from_"].this
+    if not isinstance(source, exp.Table) or source.name != fragment.name or source.db:
+        return None
+    names = []
+    for projection in local.expressions:
+        column = projection.this if isinstance(projection, exp.Alias) else projection
+        if not isinstance(column, exp.Column) or column.name != projection.alias_or_name:
+            return None
+        names.append(column.name)
+    return names
+
+
 class Execution:
     """One running query: its DuckDB connection, its fragment streams, its result stream."""
 
@@ -279,6 +307,9 @@ class Execution:
         self.deadline.phase = "fetch"
         for stream in self.streams:
             stream.start()
+        through = self._stream_through()
+        if through is not None:
+            return through
         try:
             self.deadline.check()
             self.con = self._track(self._open_duckdb())
@@ -348,6 +379,32 @@ class Execution:
     def _raise_stopped(self) -> None:
         if self.deadline.stopped:
             raise self._stopped() from None
+
+    def _stream_through(self) -> pa.RecordBatchReader | None:
+        """When the local SQL only passes one fragment's columns on, the fragment's batches are the result
+        as they arrive: nothing is loaded into DuckDB, and a reader that stops early stops the scan."""
+        names = _passed_through(self.plan)
+        if names is None:
+            return None
+        stream = self.streams[0]
+        try:
+            schema = stream.wait_schema()
+        except BaseException:
+            self.close()
+            self._raise_stopped()
+            raise
+        if schema.names != names:
+            return None
+        size = self.settings.batch_size
+
+        def sliced() -> Iterator[pa.RecordBatch]:  # batches of ``batch_size`` rows, as DuckDB's would be
+            for batch in stream.batches():
+                for offset in range(0, max(batch.num_rows, 1), size):
+                    yield batch.slice(offset, size)
+
+        return pa.RecordBatchReader.from_batches(
+            schema, self._guarded(pa.RecordBatchReader.from_batches(schema, sliced()))
+        )
 
     def _checked_top_n(self) -> pa.RecordBatchReader:
         """The local query over a driver's first rows is the answer if it still fills its LIMIT: every
@@ -485,6 +542,9 @@ class Execution:
             error = self._fragment_error()
             if error is not None:
                 raise error
+        except FedQueryError:
+            self._raise_stopped()  # a fragment read straight through was cancelled: say why
+            raise
         except duckdb.Error as exc:
             self._raise_stopped()
             raise self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}") from None

@@ -21,6 +21,7 @@ from fedquery.result import Result
 from fedquery.secrets import drop_chain
 
 if TYPE_CHECKING:
+    from fedquery.doctor import SourceCheck
     from fedquery.inventory import Inventory
     from fedquery.statistics import StatisticsEntry
 
@@ -198,6 +199,12 @@ class Federation:
         from fedquery.inventory import Inventory
 
         return Inventory.build(self.catalog, refresh=refresh)
+
+    def doctor(self) -> list[SourceCheck]:
+        """Connect to every source: is it reachable, and can its account do more than read? (See fedquery.doctor.)"""
+        from fedquery.doctor import doctor
+
+        return doctor(self)
 
     def close(self) -> None:
         self.catalog.close()

@@ -1,10 +1,25 @@
-"""Write Arrow results as table, csv, tsv, json, ndjson, markdown or parquet."""
+"""Write Arrow results as table, csv, tsv, json, ndjson, markdown or parquet, batch by batch.
+
+Every format streams from a ``RecordBatchReader``: nothing holds the whole
+result (the table format keeps its first ``max_rows`` rows and counts the rest).
+
+What reaches a terminal is made safe: control characters (C0, DEL, C1), line
+and paragraph separators and bidirectional overrides in data, names and
+messages are shown as visible escapes (``\\x1b``, ``\\u202e``), so data cannot
+move the cursor, retitle the window or reorder what is shown. The table and
+markdown formats always escape (a newline inside a cell shows as ``\\n``);
+CSV and TSV escape only when written to a terminal, and are exact to a file or
+a pipe; JSON and NDJSON escape by themselves; Parquet is never written to a
+terminal.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 import json
+import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import IO, Any
 
@@ -13,40 +28,82 @@ import pyarrow.csv as pacsv
 
 FORMATS = ("table", "csv", "tsv", "json", "ndjson", "markdown", "parquet")
 
+# C0 controls but tab and newline, DEL, C1 controls, Arabic letter mark, LRM/RLM, line and paragraph
+# separators, bidi embeddings/overrides and isolates.
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE_TEXT = re.compile(f"[{_UNSAFE}]")
+_UNSAFE_CELL = re.compile(f"[\t\n{_UNSAFE}]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
-def write(table: pa.Table, fmt: str, out: IO[bytes], *, max_rows: int | None = None) -> None:
+
+def safe(text: str, *, multiline: bool = True) -> str:
+    """``text`` with its terminal-controlling characters shown as escapes.
+
+    ``multiline`` keeps newlines and tabs (messages, EXPLAIN); otherwise they are escaped too (cells).
+
+    >>> safe("a\\x1b[2Jb\\u202ec")
+    'a\\\\x1b[2Jb\\\\u202ec'
+    >>> safe("two\\nlines"), safe("two\\nlines", multiline=False)
+    ('two\\nlines', 'two\\\\nlines')
+    """
+    pattern = _UNSAFE_TEXT if multiline else _UNSAFE_CELL
+    return pattern.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch in _NAMED:
+        return _NAMED[ch]
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def write(table: pa.Table, fmt: str, out: IO[bytes], *, max_rows: int | None = None, terminal: bool = False) -> None:
+    """Write a whole table (see :func:`write_stream`)."""
+    write_stream(table.to_reader(), fmt, out, max_rows=max_rows, terminal=terminal)
+
+
+def write_stream(
+    reader: pa.RecordBatchReader, fmt: str, out: IO[bytes], *, max_rows: int | None = None, terminal: bool = False
+) -> int:
+    """Write ``reader`` to ``out`` batch by batch; returns the number of rows.
+
+    ``terminal``: ``out`` is a terminal, so CSV/TSV escape control characters as the table does.
+    ``max_rows`` limits the rows shown by the table and markdown formats (the rest are counted).
+    """
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        buffer = io.BytesIO()
-        pq.write_table(_plain(table), buffer)
-        out.write(buffer.getvalue())
-        return
-    text = render(table, fmt, max_rows=max_rows)
-    out.write(text.encode("utf-8"))
+        return _parquet(reader, out)
+    if fmt in ("csv", "tsv"):
+        return _csv(reader, out, "\t" if fmt == "tsv" else ",", terminal)
+    if fmt == "json":
+        return _json(reader, out)
+    if fmt == "ndjson":
+        rows = 0
+        for names, row in _records(reader):
+            out.write((json.dumps(dict(zip(names, row)), default=_json_value) + "\n").encode("utf-8"))
+            rows += 1
+        return rows
+    if fmt == "markdown":
+        return _markdown(reader, out, max_rows)
+    if fmt == "table":
+        names = reader.schema.names
+        cells: list[list[str]] = []
+        total = 0
+        for batch in reader:
+            if max_rows is None or len(cells) < max_rows:
+                wanted = batch if max_rows is None else batch.slice(0, max_rows - len(cells))
+                cells.extend([_cell(v) for v in r] for r in _batch_rows(wanted))
+            total += batch.num_rows
+        out.write(_text_table(names, cells, total).encode("utf-8"))
+        return total
+    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
 def render(table: pa.Table, fmt: str, *, max_rows: int | None = None) -> str:
-    if fmt in ("csv", "tsv"):
-        buffer = io.BytesIO()
-        options = pacsv.WriteOptions(delimiter="\t" if fmt == "tsv" else ",")
-        pacsv.write_csv(_plain(table), buffer, write_options=options)
-        return buffer.getvalue().decode("utf-8")
-    rows = _rows(table)
-    if fmt == "json":
-        return json.dumps([dict(zip(table.column_names, r)) for r in rows], default=_json_value, indent=2) + "\n"
-    if fmt == "ndjson":
-        return "".join(json.dumps(dict(zip(table.column_names, r)), default=_json_value) + "\n" for r in rows)
-    shown = rows if max_rows is None else rows[:max_rows]
-    cells = [[_cell(v) for v in r] for r in shown]
-    if fmt == "markdown":
-        header = "| " + " | ".join(table.column_names) + " |"
-        rule = "| " + " | ".join("---" for _ in table.column_names) + " |"
-        body = ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in cells]
-        return "\n".join([header, rule, *body]) + "\n"
-    if fmt == "table":
-        return _text_table(table.column_names, cells, len(rows))
-    raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    """A whole (small) table as text."""
+    buffer = io.BytesIO()
+    write(table, fmt, buffer, max_rows=max_rows)
+    return buffer.getvalue().decode("utf-8")
 
 
 def rows_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -56,7 +113,106 @@ def rows_table(rows: list[dict[str, Any]]) -> pa.Table:
     return pa.table({k: [str(r[k]) if isinstance(r[k], list) else r[k] for r in rows] for k in rows[0]})
 
 
+# -- writers ----------------------------------------------------------------------------------------
+def _csv(reader: pa.RecordBatchReader, out: IO[bytes], delimiter: str, terminal: bool) -> int:
+    schema = _plain_schema(reader.schema)
+    rows = 0
+    buffer = io.BytesIO()
+    header = True
+    for batch in reader:
+        pacsv.write_csv(
+            batch.cast(schema), buffer, write_options=pacsv.WriteOptions(delimiter=delimiter, include_header=header)
+        )
+        header = False
+        _flush(buffer, out, terminal)
+        rows += batch.num_rows
+    if header:  # no batch at all: still the header line
+        pacsv.write_csv(schema.empty_table(), buffer, write_options=pacsv.WriteOptions(delimiter=delimiter))
+        _flush(buffer, out, terminal)
+    return rows
+
+
+def _flush(buffer: io.BytesIO, out: IO[bytes], terminal: bool) -> None:
+    data = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    if terminal:
+        data = safe(data.decode("utf-8")).encode("utf-8")
+    out.write(data)
+
+
+def _json(reader: pa.RecordBatchReader, out: IO[bytes]) -> int:
+    rows = 0
+    for names, row in _records(reader):
+        text = json.dumps(dict(zip(names, row)), default=_json_value, indent=2).replace("\n", "\n  ")
+        out.write((("[\n  " if rows == 0 else ",\n  ") + text).encode("utf-8"))
+        rows += 1
+    out.write(b"\n]\n" if rows else b"[]\n")
+    return rows
+
+
+def _markdown(reader: pa.RecordBatchReader, out: IO[bytes], max_rows: int | None) -> int:
+    names = [_md(safe(n, multiline=False)) for n in reader.schema.names]
+    out.write(("| " + " | ".join(names) + " |\n| " + " | ".join("---" for _ in names) + " |\n").encode("utf-8"))
+    rows = 0
+    for batch in reader:
+        shown = batch if max_rows is None else batch.slice(0, max(0, max_rows - rows))
+        lines = ("| " + " | ".join(_md(_cell(v)) for v in r) + " |\n" for r in _batch_rows(shown))
+        out.write("".join(lines).encode("utf-8"))
+        rows += batch.num_rows
+    return rows
+
+
+def _parquet(reader: pa.RecordBatchReader, out: IO[bytes]) -> int:
+    import pyarrow.parquet as pq
+
+    schema = _plain_schema(reader.schema)
+    rows = 0
+    with pq.ParquetWriter(_Sink(out), schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch.cast(schema))
+            rows += batch.num_rows
+    return rows
+
+
+class _Sink:
+    """A write-only stream that knows its position (the Parquet writer asks; pipes cannot tell)."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._out = out
+        self._position = 0
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self._out.write(data)
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+# -- values -----------------------------------------------------------------------------------------
+def _records(reader: pa.RecordBatchReader) -> Iterable[tuple[list[str], tuple[Any, ...]]]:
+    names = reader.schema.names
+    for batch in reader:
+        for row in _batch_rows(batch):
+            yield names, row
+
+
+def _batch_rows(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
+    columns = [c.to_pylist() for c in batch.columns]
+    return list(zip(*columns)) if columns else []
+
+
 def _text_table(names: list[str], cells: list[list[str]], total: int) -> str:
+    names = [safe(n, multiline=False) for n in names]
     widths = [len(n) for n in names]
     for row in cells:
         widths = [max(w, min(len(c), 60)) for w, c in zip(widths, row)]
@@ -78,9 +234,8 @@ def _fit(value: str, width: int) -> str:
     return value.ljust(width) if len(value) <= width else value[: width - 1] + "…"
 
 
-def _rows(table: pa.Table) -> list[tuple[Any, ...]]:
-    columns = [c.to_pylist() for c in table.columns]
-    return list(zip(*columns)) if columns else []
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def _cell(value: Any) -> str:
@@ -88,7 +243,7 @@ def _cell(value: Any) -> str:
         return "NULL"
     if isinstance(value, float):
         return f"{value:.6g}" if abs(value) < 1e15 else repr(value)
-    return str(value)
+    return safe(str(value), multiline=False)
 
 
 def _json_value(value: Any) -> Any:
@@ -103,13 +258,13 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-def _plain(table: pa.Table) -> pa.Table:
-    """Replace view types, which some writers cannot take yet."""
+def _plain_schema(schema: pa.Schema) -> pa.Schema:
+    """View types replaced, which some writers cannot take yet."""
     fields = []
-    for f in table.schema:
+    for f in schema:
         if pa.types.is_string_view(f.type):
             f = f.with_type(pa.string())
         elif pa.types.is_binary_view(f.type):
             f = f.with_type(pa.binary())
         fields.append(f)
-    return table.cast(pa.schema(fields))
+    return pa.schema(fields, metadata=schema.metadata)

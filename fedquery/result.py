@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import html
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -12,6 +14,8 @@ if TYPE_CHECKING:
     from fedquery.planner.plan import Plan
 
 HTML_ROW_CAP = 50
+#: results not yet read to the end: their scans may still run, and are stopped before the interpreter exits
+_OPEN: weakref.WeakSet[Result] = weakref.WeakSet()
 
 
 class Result:
@@ -21,6 +25,7 @@ class Result:
         self._reader: pa.RecordBatchReader | None = reader
         self._table: pa.Table | None = None
         self._execution = execution
+        _OPEN.add(self)
 
     @property
     def plan(self) -> Plan:
@@ -63,6 +68,8 @@ class Result:
         return list(zip(*columns)) if columns else []
 
     def close(self) -> None:
+        """Stop the query (a result not read to its end keeps its fragments' scans running until then)."""
+        _OPEN.discard(self)
         self._execution.close()
 
     def cancel(self) -> None:
@@ -82,3 +89,10 @@ class Result:
 
     def __repr__(self) -> str:
         return f"<fedquery.Result {len(self.plan.fragments)} fragment(s), columns={self.schema.names}>"
+
+
+@atexit.register
+def _close_open_results() -> None:
+    # A scan thread still inside Arrow's file readers when the interpreter finalises aborts the process.
+    for result in list(_OPEN):
+        result.close()
