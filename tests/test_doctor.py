@@ -26,31 +26,16 @@ from fedquery.doctor import SourceCheck, exit_code
 from tests.conftest import MYSQL_URL, PG_DSN, mysql_admin, pg_admin
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-# The README's "Least privilege" SQL, as documented. Once README.md carries the section, its blocks are
-# read from there instead (the ``-- PostgreSQL:``/``-- MySQL/MariaDB:`` first lines find them).
-PG_README_SQL = """\
--- PostgreSQL: a read-only account for fedquery (run as the owner of the tables)
-CREATE ROLE fedquery_reader LOGIN PASSWORD 'change-me';
-GRANT CONNECT ON DATABASE departments TO fedquery_reader;
-GRANT USAGE ON SCHEMA claims TO fedquery_reader;
-GRANT SELECT ON ALL TABLES IN SCHEMA claims TO fedquery_reader;
-ALTER DEFAULT PRIVILEGES IN SCHEMA claims GRANT SELECT ON TABLES TO fedquery_reader;
-ALTER ROLE fedquery_reader SET default_transaction_read_only = on;
-"""
-MYSQL_README_SQL = """\
--- MySQL/MariaDB: a read-only account for fedquery
-CREATE USER 'fedquery_reader'@'%' IDENTIFIED BY 'change-me';
-GRANT SELECT, SHOW VIEW ON departments.* TO 'fedquery_reader'@'%';
-"""
+# The README's "Least privilege" SQL blocks, found by their first lines and run literally (names substituted).
+PG_README_SQL = "-- PostgreSQL: a read-only account for fedquery"
+MYSQL_README_SQL = "-- MySQL/MariaDB: a read-only account for fedquery"
 
 
-def _readme_sql(fallback: str) -> list[str]:
-    """The statements of the README block that starts like ``fallback`` (or of ``fallback`` itself)."""
-    first = fallback.splitlines()[0].split("(")[0].strip()
-    text = README.read_text() if README.exists() else ""
-    block = re.search(rf"```sql\n({re.escape(first)}.*?)```", text, re.S)
-    sql = block.group(1) if block else fallback
-    body = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+def _readme_sql(first: str) -> list[str]:
+    """The statements of the README's SQL block that starts with ``first``."""
+    block = re.search(rf"```sql\n({re.escape(first)}.*?)```", README.read_text(), re.S)
+    assert block, f"README.md has no SQL block starting {first!r}"
+    body = "\n".join(line for line in block.group(1).splitlines() if not line.startswith("--"))
     return [s.strip() for s in body.split(";") if s.strip()]
 
 
