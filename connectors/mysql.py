@@ -67,6 +67,7 @@ from connectors.types import arrow_type, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError, SourceError
 from fedquery.fragment import Fragment
+from fedquery.planner.gate import CATALOG_TAG
 
 _FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.Count, exp.Sum, exp.Min, exp.Max, exp.Coalesce, exp.Case, exp.If, exp.Abs, exp.Upper, exp.Lower,
@@ -238,6 +239,12 @@ class MySQLConnector(RemoteConnector):
             reason = cast_reason(sub) or semantic_reason(sub, "MySQL")
             if reason:
                 return reason
+            if isinstance(sub, (*_COMPARISONS, exp.In)) and any(
+                _is_boolean_column(self, op) for op in sub.iter_expressions()
+            ):
+                return "TINYINT(1) holds any small integer in MySQL (= TRUE misses 2); DuckDB reads it as BOOLEAN"
+            if isinstance(sub, exp.Is) and _is_temporal_column(self, sub.this):
+                return "IS NULL on a MySQL date matches its zero dates ('0000-00-00'); DuckDB reads those as NULL"
             if is_function_call(sub) and not isinstance(sub, _FUNCTIONS):
                 return f"function {sub.sql('duckdb')[:40]} is not on the MySQL allowlist"
             if isinstance(sub, exp.Div):
@@ -299,7 +306,29 @@ class MySQLConnector(RemoteConnector):
                 node.set("expression", _as_binary(node.expression))
             return node
 
-        return tree.transform(binary, copy=False)
+        tree = tree.transform(binary, copy=False)
+        # Types DuckDB reads as text, asked for in their text form (as PostgreSQL's are).
+        for select in tree.find_all(exp.Select):
+            for i, projection in enumerate(select.expressions):
+                column = projection.unalias()
+                info = self._info(column) if isinstance(column, exp.Column) else None
+                shown = _as_text(column, info.native_type.lower()) if info is not None else None
+                if shown is not None:
+                    select.expressions[i] = exp.alias_(shown, projection.alias_or_name, quoted=True)
+                    select.expressions[i].parent = select
+        return tree
+
+    def _info(self, node: exp.Column) -> ColumnInfo | None:
+        tag = node.meta.get("fq_table")
+        if tag:
+            return self.column_info(tuple(tag[2:]), node.name)
+        select = node.find_ancestor(exp.Select)
+        if not node.table or select is None:
+            return None
+        for table in select.find_all(exp.Table):
+            if table.meta.get(CATALOG_TAG) and table.alias_or_name == node.table:
+                return self.column_info(tuple(p.name for p in table.parts), node.name)
+        return None
 
     # -- execution --------------------------------------------------------
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
@@ -506,6 +535,32 @@ def _kill(thread_id: int) -> str:
     return exp.Kill(this=exp.Literal.number(int(thread_id)), kind="QUERY").sql(dialect="mysql")
 
 
+_GEOMETRY = ("geometry", "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+             "geometrycollection")  # fmt: skip
+
+
+def _as_text(column: exp.Column, column_type: str) -> exp.Expr | None:
+    """``column`` in its text form where DuckDB has no type for it: WKT for spatial types, the bits
+    of BIT(n) as 0s and 1s (as PostgreSQL spells them); None for every other type."""
+    if column_type.startswith(_GEOMETRY):
+        return exp.Anonymous(this="ST_AsText", expressions=[column.copy()])
+    if column_type.startswith("bit("):
+        width = int(column_type[4:].split(")")[0])
+        bits = exp.Anonymous(this="BIN", expressions=[column.copy()])
+        return exp.Anonymous(this="LPAD", expressions=[bits, exp.Literal.number(width), exp.Literal.string("0")])
+    return None
+
+
+def _is_boolean_column(connector: MySQLConnector, node: exp.Expr) -> bool:
+    info = connector._info(node) if isinstance(node, exp.Column) else None
+    return info is not None and pa.types.is_boolean(info.arrow)
+
+
+def _is_temporal_column(connector: MySQLConnector, node: exp.Expr) -> bool:
+    info = connector._info(node) if isinstance(node, exp.Column) else None
+    return info is not None and (pa.types.is_date(info.arrow) or pa.types.is_timestamp(info.arrow))
+
+
 def _is_string(node: exp.Expr) -> bool:
     if isinstance(node, exp.Literal):
         return node.is_string
@@ -550,6 +605,9 @@ def _arrow(data_type: str, column_type: str, precision: int | None, scale: int |
 def _array(values: tuple[Any, ...], target: pa.DataType) -> pa.Array:
     """Build the column in the planned type directly (no lossy inference); infer only when unknown."""
     if not pa.types.is_null(target):
+        if pa.types.is_date(target) or pa.types.is_timestamp(target):
+            # MySQL's zero and partial dates ('0000-00-00', '2020-00-15') come as text: NULL, as DuckDB reads them
+            values = tuple(None if isinstance(v, (str, bytes)) else v for v in values)
         if pa.types.is_boolean(target):
             return pa.array([None if v is None else bool(v) for v in values], target)
         if pa.types.is_timestamp(target) and target.tz:

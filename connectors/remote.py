@@ -387,6 +387,15 @@ def is_function_call(node: Any) -> bool:
 _FLOATS = ("FLOAT", "DOUBLE")
 
 
+def _value_comparisons() -> tuple[type, ...]:
+    from sqlglot import exp
+
+    return (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between)
+
+
+_VALUE_COMPARISONS = _value_comparisons()
+
+
 def semantic_reason(node: Any, dialect: str) -> str | None:
     """Why ``node`` computes differently at a PostgreSQL or MySQL server than in DuckDB, or None.
 
@@ -424,6 +433,12 @@ def semantic_reason(node: Any, dialect: str) -> str | None:
         return f"ROLLUP/CUBE/GROUPING SETS are kept local for {dialect}"
     if isinstance(node, exp.Filter):
         return f"aggregate FILTER clauses are kept local for {dialect}"
+    if (
+        isinstance(node, exp.Expr)
+        and isinstance(node, _VALUE_COMPARISONS)
+        and any(_typed(op, ("FLOAT",)) for op in node.iter_expressions())
+    ):
+        return f"a REAL/FLOAT value compared in {dialect} is widened to double there, in DuckDB the other way round"
     return None
 
 
