@@ -51,6 +51,8 @@ def to_arrow_filter(node: exp.Expr, schema: pa.Schema) -> pc.Expression:
         return ~to_arrow_filter(positive, schema)
     if isinstance(node, exp.Paren):
         return to_arrow_filter(node.this, schema)
+    if isinstance(node, exp.Boolean):  # FALSE: a semi-join whose producer is empty
+        return pc.scalar(bool(node.this))
     if isinstance(node, (exp.And, exp.Or)):
         # A chain of 1,000 ORs is 1,000 levels deep: walk it flat and combine it balanced.
         terms = [to_arrow_filter(term, schema) for term in node.flatten()]
@@ -96,7 +98,11 @@ def to_arrow_filter(node: exp.Expr, schema: pa.Schema) -> pc.Expression:
         values = [_literal(v, typ) for v in node.expressions]
         if any(v is None or (isinstance(v, pa.Scalar) and not v.is_valid) for v in values):
             raise Untranslatable("IN list with NULL")
-        member = field.isin(pa.array([v.as_py() for v in values], type=typ))
+        if pa.types.is_floating(typ):
+            # Arrow's is_in hashes bits (-0.0 is not 0.0 there); SQL's = does not: compare one by one.
+            member = _balanced([field == v for v in values], and_=False)
+        else:
+            member = field.isin(pa.array([v.as_py() for v in values], type=typ))
         # SQL: NULL IN (...) is NULL; Arrow's is_in says false. Keep SQL's answer so NOT IN stays right.
         return pc.Expression._call("if_else", [field.is_null(), pc.scalar(pa.scalar(None, pa.bool_())), member])
     raise Untranslatable(type(node).__name__)

@@ -253,14 +253,17 @@ class Connector(ABC):
         remote_names = {name: (str(opts.get("table", name)), opts.get("schema")) for name, opts in listed.items()}
         out: list[TableInfo] = []
         seen: set[str] = set()
+        # A listed table without a schema is the one in the source's default schema (where it has one).
+        default = getattr(self, "default_schema", None)
+
+        def is_listed_as(info: TableInfo, remote: str, schema: str | None) -> bool:
+            if info.remote[-1] != remote:
+                return False
+            return info.schema == schema if schema else default is None or info.schema in (default, None)
+
         for info in found:
             match = next(
-                (
-                    name
-                    for name, (remote, schema) in remote_names.items()
-                    if info.remote[-1] == remote and (schema is None or info.schema == schema)
-                ),
-                None,
+                (n for n, (remote, schema) in remote_names.items() if is_listed_as(info, remote, schema)), None
             )
             if match is not None:
                 seen.add(match)

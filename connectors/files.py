@@ -386,7 +386,10 @@ class FileConnector(Connector):
         schema = dataset.schema
         arrow_filter = None
         if fragment.predicate is not None:
-            arrow_filter = to_arrow_filter(_unqualify(fragment.predicate), schema)
+            try:
+                arrow_filter = to_arrow_filter(_unqualify(fragment.predicate), schema)
+            except Untranslatable as exc:  # planning checks every pushed filter; this is a planner bug
+                raise self.source_error(f"filter cannot be evaluated by Arrow: {exc}", fragment=fragment) from None
         for column, keys in fragment.key_filters:
             key_filter = _is_in(column, keys, schema)
             if key_filter is not None:
@@ -592,4 +595,6 @@ def _is_in(column: str, keys: pa.Array, schema: pa.Schema) -> Any:
         typed = keys.cast(schema.field(column).type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError):
         return None  # read unreduced: correct, only slower
+    if pa.types.is_floating(typed.type):
+        return None  # is_in hashes bits: -0.0 would miss 0.0 (SQL's = matches them); read unreduced
     return pc.field(column).isin(typed)
