@@ -424,8 +424,11 @@ class FileConnector(Connector):
     ) -> Iterator[pa.RecordBatch]:
         read_columns = list(dict.fromkeys(columns + (_filter_columns(fragment) if views else [])))
         current: tuple[str, tuple[Any, ...]] | None = None
+        left = fragment.limit  # rows still wanted (None: all): a LIMIT over the scan stops reading early
         try:
             for index, (file_fragment, identity) in enumerate(files):
+                if left is not None and left <= 0:
+                    return
                 current = (file_fragment.path, identity)
                 if index:  # changed since the scan started, before a byte of it is read
                     self._check_unchanged(*current, fragment)
@@ -442,7 +445,14 @@ class FileConnector(Connector):
                         counter.rows_scanned += batch.num_rows
                         if views:
                             batch = batch.filter(arrow_filter).select(columns)
+                        if left is not None:
+                            batch = batch.slice(0, left)
+                            left -= batch.num_rows
                         yield batch
+                        if left is not None and left <= 0:
+                            break
+                    if left is not None and left <= 0:
+                        break
                 # Before the stream may end: the batches of this file came from one version of it.
                 self._check_unchanged(file_fragment.path, identity, fragment)
         except FedQueryError:

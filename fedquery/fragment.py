@@ -68,6 +68,8 @@ class Fragment:
     #: parallel reads: read as this many ranges of the table of ``range_alias`` at once (0: one read)
     ranges: int = 0
     range_alias: str | None = None
+    #: file scans: the source may stop after this many rows (a LIMIT with nothing between it and the scan)
+    limit: int | None = None
     #: the session settings the source's connections are opened with (EXPLAIN shows them)
     session: dict[str, str] = field(default_factory=dict)
     #: planning only: the catalog table behind each table alias of its top-level FROM list
@@ -96,4 +98,5 @@ class Fragment:
             "top_n": self.top_n.to_dict() if self.top_n is not None else None,
             "ranges": {"parts": self.ranges, "of": self.range_alias} if self.ranges else None,
             "session": dict(self.session),
+            "limit": self.limit,
         }

@@ -96,3 +96,41 @@ def test_csv_is_read_in_blocks_not_whole(tmp_path: Path) -> None:
     reader = fed.sql("SELECT k FROM d.big WHERE k % 2 = 0").reader()
     batches = [b.num_rows for b in reader]
     assert sum(batches) == n // 2 and len(batches) > 1
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_a_limit_stops_the_file_scan(wide: Path, tmp_path: Path, kind: str) -> None:
+    """A LIMIT with nothing but pushed filters between it and the scan: the scan stops after it."""
+    import duckdb
+
+    source = wide / "data" / "events.parquet"
+    if kind == "csv":
+        pacsv.write_csv(pq.read_table(source), tmp_path / "events.csv")
+        source = tmp_path / "events.csv"
+    fed = fedquery.connect({"departments": {"ons": {"sources": {"events": {"kind": kind, "url": str(source)}}}}})
+    oracle = duckdb.connect()
+    oracle.execute(
+        f"CREATE TABLE events AS SELECT * FROM {'read_parquet' if kind == 'parquet' else 'read_csv'}(?)", [str(source)]
+    )
+    for sql, stops, whole in [
+        ("SELECT id, small FROM ons.events LIMIT 5", 5, "SELECT id, small FROM events"),
+        ("SELECT id FROM ons.events WHERE small = 3 LIMIT 4 OFFSET 3", 7, "SELECT id FROM events WHERE small = 3"),
+        ("SELECT count(*) FROM (SELECT id FROM ons.events WHERE id >= 1000 LIMIT 10) s", 10, None),
+        ("SELECT id FROM ons.events ORDER BY id DESC LIMIT 3", None, None),  # ordered: every row is needed
+        ("SELECT small, count(*) FROM ons.events GROUP BY small ORDER BY small LIMIT 2", None, None),
+    ]:
+        result = fed.sql(sql)
+        rows = result.fetchall()
+        (stat,) = result.stats
+        (fragment,) = result.plan.fragments
+        expected = oracle.sql(sql.replace("ons.", "")).fetchall()
+        assert fragment.limit == stops, sql
+        assert len(rows) == len(expected), sql
+        if whole is None:
+            assert rows == expected, sql
+        else:  # any rows the filters admit answer a LIMIT without ORDER BY: each must be a row of the answer
+            assert set(rows) <= set(oracle.sql(whole).fetchall()), sql
+        if stops is not None:
+            assert stat.rows == stops and "limit" in fragment.pushed, sql
+            assert fed.sql(sql, pushdown="filters").stats[0].rows > stops  # the baseline reads on
+    fed.close()

@@ -432,7 +432,27 @@ def _push_scan(select: exp.Select, table: exp.Table, context: PlanContext, *, nu
     subquery = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
     table.replace(subquery)
     fragment = make_fragment(inner, connector, context, scan_table=catalog_table, predicates=predicates)
+    if not connector.capabilities.sql and context.pushes_subtrees:
+        fragment.limit = _scan_limit(select)
+        if fragment.limit is not None:
+            fragment.pushed.append("limit")
     _replace_with_fragment(inner, fragment.name, fragment.output_aliases)
+
+
+def _scan_limit(select: exp.Select) -> int | None:
+    """Rows a file scan may stop after: LIMIT (+ OFFSET) of a query that only filters (all of it at the
+    scan) and projects that one table; any such rows answer it, since nothing orders them."""
+    limit, offset = select.args.get("limit"), select.args.get("offset")
+    if limit is None or len(from_items(select)) != 1 or select.args.get("where") is not None:
+        return None
+    if any(select.args.get(k) for k in ("group", "having", "order", "distinct", "qualify", "joins")):
+        return None
+    if any(p.find(exp.AggFunc, exp.Window) for p in select.expressions):
+        return None
+    count, skip = limit.expression, offset.expression if offset is not None else exp.Literal.number(0)
+    if not (isinstance(count, exp.Literal) and count.is_int and isinstance(skip, exp.Literal) and skip.is_int):
+        return None
+    return int(count.to_py()) + int(skip.to_py())
 
 
 def scoped_column_nodes(select: exp.Select, alias: str) -> list[exp.Column]:
