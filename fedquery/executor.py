@@ -13,7 +13,6 @@ fails fails the query with its own typed error: never a partial result.
 from __future__ import annotations
 
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +23,8 @@ import pyarrow as pa
 from sqlglot import exp
 
 from connectors.base import literal
-from fedquery.errors import ExecutionError, FedQueryError, SourceError
+from fedquery.errors import ExecutionError, FedQueryError, ResourceError, SourceError
+from fedquery.memory import Session, local_database
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 
 if TYPE_CHECKING:
@@ -234,8 +234,9 @@ class Execution:
             for f in plan.fragments
         ]
         self.con: Any = None
+        #: this query's part of the process's one local DuckDB (its schema, its connections)
+        self.session: Session | None = None
         self._load_errors: list[BaseException | None] = []
-        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
 
     def start(self) -> pa.RecordBatchReader:
         import duckdb
@@ -249,6 +250,8 @@ class Execution:
                 loader.start()
             for loader in loaders:
                 loader.join()
+            self._check_memory()
+            self.session.phase = "running the local step"  # type: ignore[union-attr]
             retry = next((e for e in self._load_errors if isinstance(e, TopNIncomplete)), None)
             error = retry or self._fragment_error() or next((e for e in self._load_errors if e is not None), None)
             if error is not None:
@@ -257,10 +260,13 @@ class Execution:
                 reader = self._checked_top_n()
             else:
                 reader = self.con.sql(self.plan.local_sql).to_arrow_reader(self.settings.batch_size)
+            self.session.phase = "streaming the result"  # type: ignore[union-attr]
         except duckdb.Error as exc:
             self.close()
-            raise self._fragment_error() or ExecutionError(
-                f"local DuckDB step failed: {exc}", remote_sql=None
+            raise (
+                self._memory_error(exc)
+                or self._fragment_error()
+                or ExecutionError(f"local DuckDB step failed: {exc}", remote_sql=None)
             ) from None
         except BaseException:
             self.close()
@@ -311,7 +317,7 @@ class Execution:
 
     def _producer_keys(self, producer: str, column: str, limit: int) -> tuple[pa.Array | None, Any, Any]:
         """The producer's distinct non-null keys (None past ``limit``), and their min and max."""
-        cursor = self.con.cursor()
+        cursor = self._cursor()
         try:
             keys = (
                 cursor.sql(
@@ -358,7 +364,7 @@ class Execution:
         """Stream one fragment into a DuckDB table named after it."""
         import duckdb
 
-        cursor = self.con.cursor()
+        cursor = self._cursor()
         try:
             schema = stream.wait_schema()
             source = f"{stream.fragment.name}_stream"
@@ -375,7 +381,9 @@ class Execution:
             self._cancel_all()
         except duckdb.Error as exc:
             self._load_errors.append(
-                stream.error or ExecutionError(f"loading fragment {stream.fragment.name} into DuckDB failed: {exc}")
+                self._memory_error(exc)
+                or stream.error
+                or ExecutionError(f"loading fragment {stream.fragment.name} into DuckDB failed: {exc}")
             )
             self._cancel_all()
         finally:
@@ -397,7 +405,9 @@ class Execution:
             if error is not None:
                 raise error
         except duckdb.Error as exc:
-            raise self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}") from None
+            raise (
+                self._memory_error(exc) or self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}")
+            ) from None
         except (pa.ArrowException, OSError) as exc:
             raise self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}") from None
         finally:
@@ -410,28 +420,33 @@ class Execution:
         return None
 
     def _open_duckdb(self) -> Any:
+        """This query's connection to the process's one local DuckDB (see fedquery.memory)."""
+        self.session = local_database(self.settings).session(on_stop=self._cancel_all)
+        return self.session.con
+
+    def _cursor(self) -> Any:
+        assert self.session is not None
+        return self.session.cursor()
+
+    def _check_memory(self) -> None:
+        error = self._memory_error(None)
+        if error is not None:
+            raise error
+
+    def _memory_error(self, exc: BaseException | None) -> ResourceError | None:
+        """The watchdog stopped this query, or DuckDB itself ran out of the budget."""
         import duckdb
 
-        temp_dir = self.settings.temp_directory
-        if temp_dir is None:
-            self._tempdir = tempfile.TemporaryDirectory(prefix="fedquery-spill-")
-            temp_dir = self._tempdir.name
-        config: dict[str, Any] = {
-            "memory_limit": self.settings.memory_limit,
-            "temp_directory": temp_dir,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "preserve_insertion_order": True,
-        }
-        if self.settings.threads:
-            config["threads"] = self.settings.threads
-        try:
-            con = duckdb.connect(":memory:", config=config)
-        except duckdb.Error as exc:
-            raise ExecutionError(f"cannot start the local DuckDB (check [settings]): {exc}") from None
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
-        return con
+        session = self.session
+        if session is None:
+            return None
+        if session.exceeded is not None:
+            message = "the query was stopped: the process's resident memory passed the budget"
+            return ResourceError(message, limit=session.database.limit, phase=session.exceeded)
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            message = f"the local DuckDB ran out of memory: {str(exc).splitlines()[0]}"
+            return ResourceError(message, limit=session.database.limit, phase=session.phase)
+        return None
 
     def close(self) -> None:
         for stream in self.streams:
@@ -440,15 +455,12 @@ class Execution:
         deadline = time.monotonic() + 10.0
         for stream in self.streams:
             stream.join(max(0.0, deadline - time.monotonic()))
-        if self.con is not None:
+        if self.session is not None:
             try:
-                self.con.close()
+                self.session.close()
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
-            self.con = None
-        if self._tempdir is not None:
-            self._tempdir.cleanup()
-            self._tempdir = None
+        self.con = None
 
     @property
     def stats(self) -> list[FragmentStats]:

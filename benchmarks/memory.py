@@ -1,0 +1,211 @@
+"""Memory bombs: the peak resident memory of each against ``[settings] memory_limit``.
+
+    python -m benchmarks.memory [--limit 500MB] [--threads 2] [--cap 4GB]
+
+Each bomb runs in a fresh child process (one Parquet table of 100,000 rows in one
+department) and ends in an answer (checked against the expected one) or in a typed
+error. The child reports its kernel-measured peak (``VmHWM``) and its resident set
+before the query (python + duckdb + pyarrow imported, the catalog open, the local DuckDB
+opened: the fixed overhead). The parent samples the child every 5 ms and kills it past
+``--cap`` (and the child runs under ``RLIMIT_AS``), so a bomb that escapes cannot take
+the machine down: it is reported as ``KILLED``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: name -> (SQL, the correct answer's first row, or None when only a typed error is expected)
+BOMBS: dict[str, tuple[str, tuple[Any, ...] | None]] = {
+    "unnest(range(2e8))": ("SELECT count(*) FROM (SELECT unnest(range(200000000)))", (200_000_000,)),
+    "unnest(range(2e8)) over a table": (
+        "SELECT count(*) FROM (SELECT unnest(range(200000000)) AS x FROM d.t WHERE id = 1) AS u",
+        (200_000_000,),
+    ),
+    "repeat('x', 1e9)": ("SELECT length(repeat('x', 1000000000))", (1_000_000_000,)),
+    "repeat() over a column": ("SELECT max(length(repeat(s, 1000000))) FROM d.t", (5_000_000,)),
+    "string_agg over 1e8 rows": (
+        "SELECT length(string_agg(a.s || b.s, ',')) FROM d.t AS a, d.t AS b WHERE b.id < 1000",
+        (1_099_999_999,),
+    ),
+    "list() over 1e8 rows": ("SELECT len(list(a.id + b.id)) FROM d.t AS a, d.t AS b WHERE b.id < 1000", (100_000_000,)),
+    "cross join, distinct of 2.5e7": (
+        "SELECT count(DISTINCT a.id * 100000 + b.id) FROM d.t AS a, d.t AS b WHERE a.id < 5000 AND b.id < 5000",
+        (25_000_000,),
+    ),
+    "wide strings sorted (100k x 50 KB)": (
+        "SELECT max(length(w)) FROM (SELECT lpad(s, 50000, 'x') AS w FROM d.t ORDER BY w LIMIT 100000) AS q",
+        (50_000,),
+    ),
+}
+
+#: the heavy query four threads run at once (one budget for all four)
+CONCURRENT = "cross join, distinct of 2.5e7"
+
+ROWS = 100_000
+
+
+@dataclass
+class Outcome:
+    name: str
+    #: "answer", an error class name, or "KILLED" (past the parent's cap or its timeout)
+    result: str
+    correct: bool | None
+    peak: int
+    baseline: int
+    seconds: float
+    message: str = ""
+
+
+def write_federation(directory: Path, limit: str = "500MB", threads: int = 2) -> Path:
+    """A one-table federation (``d.t``: id, s, n) with the given memory limit."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = directory / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "id": pa.array(range(ROWS), pa.int64()),
+            "s": pa.array([f"v{i % 1000:04d}" for i in range(ROWS)]),
+            "n": pa.array([i % 97 for i in range(ROWS)], pa.int64()),
+        }
+    )
+    pq.write_table(table, data / "t.parquet")
+    config = directory / "fedquery.toml"
+    config.write_text(
+        f'[settings]\nmemory_limit = "{limit}"\nthreads = {threads}\ntemp_directory = "{directory / "spill"}"\n'
+        f'[departments.d.sources.files]\nkind = "parquet"\npath = "{data}"\n'
+    )
+    return config
+
+
+def run(config: Path, names: list[str], *, cap: int = 4 * 2**30, timeout: float = 60.0) -> list[Outcome]:
+    """Run the bombs ``names`` at once (threads) in one child process; bounded by ``cap`` bytes."""
+    command = [sys.executable, "-m", "benchmarks.memory", "--child", str(config), *names]
+    root = Path(__file__).resolve().parent.parent
+
+    def bound() -> None:  # the child's address space: a backstop well above the cap (allocators reserve)
+        resource.setrlimit(resource.RLIMIT_AS, (cap * 4, cap * 4))
+
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=bound
+    )
+    peak, killed = 0, False
+    while child.poll() is None:
+        rss = _rss(child.pid)
+        peak = max(peak, rss)
+        if rss > cap or time.perf_counter() - started > timeout:
+            child.kill()
+            killed = True
+            break
+        time.sleep(0.005)
+    out, err = child.communicate()
+    seconds = time.perf_counter() - started
+    if killed or child.returncode != 0:
+        why = "past the cap" if peak > cap else f"exit {child.returncode}: {err.strip()[-300:]}"
+        return [Outcome(n, "KILLED", None, peak, 0, seconds, why) for n in names]
+    report = json.loads(out.strip().splitlines()[-1])
+    outcomes = []
+    for name, (result, message, row) in zip(names, report["results"]):
+        expected = BOMBS[name][1]
+        correct = None if result != "answer" else (expected is not None and tuple(row) == expected)
+        outcomes.append(Outcome(name, result, correct, max(peak, report["peak"]), report["baseline"], seconds, message))
+    return outcomes
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _child(config: str, names: list[str]) -> None:
+    import fedquery
+
+    fed = fedquery.connect(config)
+    fed.tables()
+    fed.sql("SELECT count(*) FROM d.t").fetchall()  # the local DuckDB is open: the fixed overhead
+    baseline = _status("VmRSS")
+    results: list[Any] = [None] * len(names)
+
+    def one(index: int, name: str) -> None:
+        try:
+            row = fed.sql(BOMBS[name][0]).fetchall()[0]
+            results[index] = ("answer", "", list(row))
+        except fedquery.FedQueryError as exc:
+            results[index] = (type(exc).__name__, str(exc).splitlines()[0][:200], None)
+        except Exception as exc:  # noqa: BLE001 - reported as untyped, which the test refuses
+            results[index] = (f"untyped {type(exc).__name__}", str(exc)[:200], None)
+
+    threads = [threading.Thread(target=one, args=(i, n)) for i, n in enumerate(names)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(json.dumps({"baseline": baseline, "peak": _status("VmHWM"), "results": results}))
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", default="500MB")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cap", default="4GB", help="kill a child past this resident size")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child[0], args.child[1:])
+        return 0
+    from fedquery.memory import headroom, parse_size
+
+    limit, cap = parse_size(args.limit), parse_size(args.cap)
+    with tempfile.TemporaryDirectory(prefix="fedquery-memory-") as tmp:
+        config = write_federation(Path(tmp), args.limit, args.threads)
+        print(f"memory bombs at memory_limit {args.limit}, threads {args.threads} (MB = 10^6 bytes)\n")
+        print("| bomb | outcome | peak RSS MB | baseline MB | peak - baseline MB | limit + headroom MB | s |")
+        print("|---|---|--:|--:|--:|--:|--:|")
+        runs = [[name] for name in BOMBS] + [[CONCURRENT] * 4]
+        for names in runs:
+            outcomes = run(config, names, cap=cap)
+            label = names[0] if len(names) == 1 else f"4 x {names[0]} at once"
+            results = ", ".join(sorted({_shown(o) for o in outcomes}))
+            o = outcomes[0]
+            if o.result == "KILLED":
+                results += f" ({o.message})"
+            print(
+                f"| {label} | {results} | {o.peak / 1e6:.0f} | {o.baseline / 1e6:.0f} | "
+                f"{(o.peak - o.baseline) / 1e6:.0f} | {(limit + headroom(limit)) / 1e6:.0f} | {o.seconds:.1f} |"
+            )
+    return 0
+
+
+def _shown(outcome: Outcome) -> str:
+    if outcome.result == "answer":
+        return "correct answer" if outcome.correct else "WRONG answer"
+    return outcome.result if outcome.result == "KILLED" else f"{outcome.result}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,262 @@
+"""One memory budget for the whole process: ``[settings] memory_limit``.
+
+Three layers, each chosen by measurement (``benchmarks/memory.py``; DuckDB 2.0):
+
+1. **One local DuckDB per process** (per distinct memory_limit/temp_directory/threads): its
+   ``memory_limit`` is the budget, so every query's hash tables, sorts, aggregates
+   (``list``, ``string_agg``) and loaded fragments share it and spill to its temp directory.
+   Each query gets a :class:`Session`: its own connections and its own schema, dropped
+   after, so no query sees another's tables (and no query pays for opening a DuckDB).
+2. **A watchdog thread** samples the process's resident set every 10 ms. Past
+   the RSS at opening + ``memory_limit`` + headroom (Arrow batches in flight, DuckDB's
+   untracked vectors), it interrupts every running query's DuckDB connections and
+   cancels their fragment streams; they fail with :class:`~fedquery.errors.ResourceError`.
+   DuckDB's buffer manager does not see values built inside one function call
+   (``range()`` lists, ``repeat()``/``lpad()`` strings): 200M-element ``unnest(range())``
+   reached 14 GB at a 500 MB limit.
+3. **Bounded builders** (the planner pass :func:`fedquery.planner.bound_builders.bound_builders`):
+   DuckDB checks interrupts between vectors, never inside one function call, so a single
+   value built by ``range``/``repeat``/``lpad``/``list_resize`` is capped by the plan itself.
+
+``RLIMIT_AS`` was measured and rejected as the budget: a failed allocation ends DuckDB's query
+cleanly, but the address space of python + duckdb + pyarrow is ~1 GB before any query, the
+allocators keep several GB of address space reserved beyond what is resident (5.9 GB mapped
+for a 2.9 GB resident peak) and the limit would fail every allocation of the host process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from fedquery.errors import ConfigError, ExecutionError
+
+if TYPE_CHECKING:
+    from fedquery.config import Settings
+
+#: the watchdog's sampling period (seconds)
+SAMPLE_SECONDS = 0.01
+#: resident memory allowed above memory_limit before the watchdog stops queries: a quarter of the
+#: budget, at least 64 MiB (Arrow batches in flight, DuckDB's vectors outside its buffer manager)
+HEADROOM_FRACTION = 4
+HEADROOM_MIN = 64 * 2**20
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+_UNITS = {
+    "": 1, "b": 1, "byte": 1, "bytes": 1,
+    "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+    "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
+}  # fmt: skip
+
+
+def parse_size(value: str | int) -> int:
+    """A memory size as DuckDB reads it (``MB`` is 1000², ``MiB`` 1024²), in bytes.
+
+    >>> parse_size("500MB"), parse_size("1 GiB"), parse_size(4096)
+    (500000000, 1073741824, 4096)
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _UNITS or float(match.group(1)) <= 0:
+        raise ConfigError(f"settings.memory_limit must be a size such as '500MB' or '4GB', got {value!r}")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def headroom(limit: int) -> int:
+    return max(HEADROOM_MIN, limit // HEADROOM_FRACTION)
+
+
+def resident_bytes() -> int | None:
+    """This process's resident set now (Linux ``/proc``; None elsewhere: no watchdog)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+class LocalDatabase:
+    """The process's DuckDB for one set of limits; queries run in :class:`Session`\\ s of it."""
+
+    def __init__(self, settings: Settings) -> None:
+        import duckdb
+
+        self.limit = parse_size(settings.memory_limit)
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        temp_dir = settings.temp_directory
+        if temp_dir is None:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="fedquery-spill-")
+            temp_dir = self._tempdir.name
+        config: dict[str, Any] = {
+            "memory_limit": settings.memory_limit,
+            "temp_directory": temp_dir,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "preserve_insertion_order": True,
+        }
+        if settings.threads:
+            config["threads"] = settings.threads
+        try:
+            self.con = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as exc:
+            raise ExecutionError(f"cannot start the local DuckDB (check [settings]): {exc}") from None
+        for name in ("enable_external_access", "lock_configuration"):
+            value = exp.false() if name == "enable_external_access" else exp.true()
+            setting = exp.EQ(this=exp.column(name), expression=value)
+            self.con.execute(exp.Set(expressions=[exp.SetItem(this=setting)]).sql("duckdb"))
+        #: the resident set before any query ran: the watchdog's zero
+        self.baseline = resident_bytes() or 0
+        self._lock = threading.Lock()
+        self._names = itertools.count(1)
+
+    @property
+    def threshold(self) -> int:
+        """Resident bytes past which the watchdog stops this database's queries."""
+        return self.baseline + self.limit + headroom(self.limit)
+
+    def cursor(self) -> Any:
+        with self._lock:
+            return self.con.cursor()
+
+    def session(self, on_stop: Callable[[], None] | None = None) -> Session:
+        return Session(self, f"fedquery_query_{os.getpid()}_{next(self._names)}", on_stop)
+
+
+class Session:
+    """One query's private part of the shared DuckDB: its schema and its connections.
+
+    The watchdog stops a session by interrupting its connections; ``exceeded`` then names
+    the phase it was in, so the query fails with a ResourceError, not the interrupt.
+    """
+
+    def __init__(self, database: LocalDatabase, schema: str, on_stop: Callable[[], None] | None) -> None:
+        self.database = database
+        self.schema = schema
+        self.on_stop = on_stop
+        self.phase = "loading fragments"
+        self.exceeded: str | None = None
+        self._lock = threading.Lock()
+        self._cursors: list[Any] = []
+        self._closed = False
+        creator = database.cursor()
+        try:
+            creator.execute(exp.Create(kind="SCHEMA", this=self._schema()).sql("duckdb"))
+        finally:
+            creator.close()
+        self.con = self.cursor()
+        WATCHDOG.register(self)
+
+    def _schema(self) -> exp.Table:
+        return exp.Table(this=exp.to_identifier(self.schema, quoted=True))
+
+    def cursor(self) -> Any:
+        """A new connection of this query, its tables resolved in the query's own schema."""
+        cursor = self.database.cursor()
+        where = exp.Table(this=exp.to_identifier(self.schema, quoted=True), db=exp.to_identifier("memory"))
+        cursor.execute(exp.Use(this=where).sql("duckdb"))
+        with self._lock:
+            if self._closed:
+                cursor.close()
+                raise ExecutionError("the query was closed")
+            self._cursors.append(cursor)
+        return cursor
+
+    def stop(self) -> None:
+        """Past the budget: interrupt every connection of this query and cancel its fragments."""
+        if self.exceeded is None:
+            self.exceeded = self.phase
+            if self.on_stop is not None:
+                self.on_stop()
+        with self._lock:
+            cursors = list(self._cursors)
+        for cursor in cursors:
+            try:
+                cursor.interrupt()
+            except Exception:  # noqa: BLE001 - a connection closing meanwhile is stopped already
+                pass
+
+    def close(self) -> None:
+        WATCHDOG.unregister(self)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            cursors, self._cursors = self._cursors, []
+        for cursor in cursors:
+            try:
+                cursor.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+        dropper = self.database.cursor()
+        try:
+            dropper.execute(exp.Drop(kind="SCHEMA", this=self._schema(), exists=True, cascade=True).sql("duckdb"))
+        finally:
+            dropper.close()
+
+
+class Watchdog:
+    """Samples the process's resident set while queries run; stops them past their budget."""
+
+    def __init__(self) -> None:
+        self._sessions: set[Session] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        #: the highest resident set sampled (for tests and benchmarks)
+        self.peak = 0
+
+    def register(self, session: Session) -> None:
+        if resident_bytes() is None:
+            return  # no /proc: DuckDB's own limit and the bounded builders only
+        with self._lock:
+            self._sessions.add(session)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="fedquery-memory-watchdog", daemon=True)
+                self._thread.start()
+
+    def unregister(self, session: Session) -> None:
+        with self._lock:
+            self._sessions.discard(session)
+
+    def _run(self) -> None:
+        event = threading.Event()
+        while True:
+            with self._lock:
+                sessions = list(self._sessions)
+                if not sessions:
+                    self._thread = None
+                    return
+            rss = resident_bytes() or 0
+            self.peak = max(self.peak, rss)
+            for session in sessions:
+                if rss > session.database.threshold:
+                    session.stop()
+            event.wait(SAMPLE_SECONDS)
+
+
+WATCHDOG = Watchdog()
+
+_databases: dict[tuple[str, str | None, int | None], LocalDatabase] = {}
+_databases_lock = threading.Lock()
+
+
+def local_database(settings: Settings) -> LocalDatabase:
+    """The process's local DuckDB for these limits (opened on first use, kept for the process)."""
+    key = (str(settings.memory_limit), settings.temp_directory, settings.threads)
+    with _databases_lock:
+        database = _databases.get(key)
+        if database is None:
+            database = _databases[key] = LocalDatabase(settings)
+        return database
