@@ -138,11 +138,11 @@ class ResourceError(FedQueryError):
 def format_size(size: int) -> str:
     """A byte count as people write it.
 
-    >>> format_size(500 * 1000**2), format_size(4 * 1000**3), format_size(1536)
-    ('500MB', '4GB', '1536 bytes')
+    >>> format_size(500 * 1000**2), format_size(4 * 1000**3), format_size(30517), format_size(999)
+    ('500MB', '4GB', '30.5KB', '999 bytes')
     """
     for unit, factor in (("TB", 1000**4), ("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
-        if size >= factor and size % (factor // 10) == 0:
+        if size >= factor:
             text = f"{size / factor:.1f}".removesuffix(".0")
             return f"{text}{unit}"
     return f"{size} bytes"

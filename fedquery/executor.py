@@ -24,7 +24,7 @@ from sqlglot import exp
 
 from connectors.base import literal
 from fedquery.errors import ExecutionError, FedQueryError, ResourceError, SourceError
-from fedquery.memory import Session, local_database
+from fedquery.memory import BUILDER_MARKER, Session, local_database
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 
 if TYPE_CHECKING:
@@ -443,6 +443,9 @@ class Execution:
         if session.exceeded is not None:
             message = "the query was stopped: the process's resident memory passed the budget"
             return ResourceError(message, limit=session.database.limit, phase=session.exceeded)
+        if exc is not None and BUILDER_MARKER in str(exc):
+            message = str(exc).split(BUILDER_MARKER, 1)[1].strip().splitlines()[0]
+            return ResourceError(message, limit=session.database.limit, phase=session.phase)
         if isinstance(exc, duckdb.OutOfMemoryException):
             message = f"the local DuckDB ran out of memory: {str(exc).splitlines()[0]}"
             return ResourceError(message, limit=session.database.limit, phase=session.phase)

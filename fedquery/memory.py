@@ -41,6 +41,8 @@ from fedquery.errors import ConfigError, ExecutionError
 if TYPE_CHECKING:
     from fedquery.config import Settings
 
+#: the start of the message of the guards fedquery.planner.bound_builders puts in local SQL
+BUILDER_MARKER = "fedquery: value past the memory budget:"
 #: the watchdog's sampling period (seconds)
 SAMPLE_SECONDS = 0.01
 #: resident memory allowed above memory_limit before the watchdog stops queries: a quarter of the

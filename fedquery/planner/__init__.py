@@ -1,6 +1,7 @@
 """The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
 
-parse -> validate -> bind -> normalise -> decorrelate -> derive_filters -> place -> split -> render. Callers can
+parse -> validate -> bind -> normalise -> decorrelate -> derive_filters -> place -> split -> render -> bound_builders.
+Callers can
 pass their own tuple of passes to :func:`plan`.
 """
 
@@ -14,6 +15,7 @@ from sqlglot import exp
 
 from fedquery.errors import PlanError
 from fedquery.planner.bind import bind
+from fedquery.planner.bound_builders import bound_builders
 from fedquery.planner.context import PlanContext
 from fedquery.planner.decorrelate import decorrelate
 from fedquery.planner.derive_filters import derive_filters
@@ -29,7 +31,17 @@ if TYPE_CHECKING:
     from fedquery.catalog import Catalog
 
 Pass = Callable[..., exp.Expr]
-PASSES: tuple[Pass, ...] = (validate, bind, normalise, decorrelate, derive_filters, place, split, render)
+PASSES: tuple[Pass, ...] = (
+    validate,
+    bind,
+    normalise,
+    decorrelate,
+    derive_filters,
+    place,
+    split,
+    render,
+    bound_builders,
+)
 
 
 STRATEGIES = ("none", "filters", "full", "auto")
