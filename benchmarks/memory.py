@@ -44,14 +44,31 @@ BOMBS: dict[str, tuple[str, tuple[Any, ...] | None]] = {
         "SELECT count(DISTINCT a.id * 100000 + b.id) FROM d.t AS a, d.t AS b WHERE a.id < 5000 AND b.id < 5000",
         (25_000_000,),
     ),
-    "wide strings sorted (100k x 15 KB)": (
-        "SELECT max(length(w)) FROM (SELECT lpad(s, 15000, 'x') AS w FROM d.t ORDER BY w LIMIT 100000) AS q",
+    "cross join, distinct of 9e6": (
+        "SELECT count(DISTINCT a.id * 100000 + b.id) FROM d.t AS a, d.t AS b WHERE a.id < 3000 AND b.id < 3000",
+        (9_000_000,),
+    ),
+    "wide strings sorted (50k x 15 KB)": (
+        "SELECT max(length(w)) FROM "
+        "(SELECT lpad(s, 15000, 'x') AS w FROM d.t WHERE id < 50000 ORDER BY w LIMIT 50000) AS q",
         (15_000,),
+    ),
+    "unnest(range(3.9e6)), just under the cap": ("SELECT count(*) FROM (SELECT unnest(range(3900000)))", (3_900_000,)),
+    "unnest(range(id)) per row": (
+        "SELECT count(*) FROM (SELECT unnest(range(a.id)) FROM d.t AS a WHERE a.id < 30000) AS q",
+        (449_985_000,),
+    ),
+    "big constant concatenated per row": ("SELECT max(length(repeat('x', 60000000) || s)) FROM d.t", (60_000_005,)),
+    "doubling chain of CTEs": (
+        "WITH a AS (SELECT repeat('x', 60000000) AS s), b AS (SELECT s || s AS s FROM a), "
+        "c AS (SELECT s || s AS s FROM b), e AS (SELECT s || s AS s FROM c), f AS (SELECT s || s AS s FROM e), "
+        "g AS (SELECT s || s AS s FROM f) SELECT length(s) FROM g",
+        (1_920_000_000,),
     ),
 }
 
 #: the heavy query four threads run at once (one budget for all four)
-CONCURRENT = "cross join, distinct of 2.5e7"
+CONCURRENT = "cross join, distinct of 9e6"
 
 ROWS = 100_000
 
@@ -91,13 +108,17 @@ def write_federation(directory: Path, limit: str = "500MB", threads: int = 2) ->
     return config
 
 
-def run(config: Path, names: list[str], *, cap: int = 4 * 2**30, timeout: float = 60.0) -> list[Outcome]:
-    """Run the bombs ``names`` at once (threads) in one child process; bounded by ``cap`` bytes."""
+def run(
+    config: Path, names: list[str], *, cap: int = 4 * 2**30, address_space: int | None = None, timeout: float = 60.0
+) -> list[Outcome]:
+    """Run the bombs ``names`` at once (threads) in one child process, killed past ``cap`` resident
+    bytes; its ``RLIMIT_AS`` is ``address_space`` (default: twice the cap, the allocators reserve)."""
+    space = address_space or 2 * cap
     command = [sys.executable, "-m", "benchmarks.memory", "--child", str(config), *names]
     root = Path(__file__).resolve().parent.parent
 
     def bound() -> None:  # the child's address space: a backstop well above the cap (allocators reserve)
-        resource.setrlimit(resource.RLIMIT_AS, (cap * 4, cap * 4))
+        resource.setrlimit(resource.RLIMIT_AS, (space, space))
 
     started = time.perf_counter()
     child = subprocess.Popen(

@@ -175,6 +175,10 @@ def _parse_settings(raw: Any, where: str) -> Settings:
     for key in _POSITIVE_SETTINGS:
         if key in values and (not isinstance(values[key], int) or values[key] < 1):
             raise ConfigError(f"{where}: settings.{key} must be a positive integer, got {values[key]!r}")
+    if "memory_limit" in values:
+        from fedquery.memory import parse_size
+
+        parse_size(values["memory_limit"])  # a ConfigError naming the setting when it does not parse
     return Settings(**values)
 
 

@@ -50,27 +50,28 @@ SAMPLE_SECONDS = 0.01
 HEADROOM_FRACTION = 4
 HEADROOM_MIN = 64 * 2**20
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z%]+)\s*$")
 _UNITS = {
-    "": 1, "b": 1, "byte": 1, "bytes": 1,
+    "b": 1, "byte": 1, "bytes": 1,
     "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
     "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
     "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
 }  # fmt: skip
 
 
-def parse_size(value: str | int) -> int:
-    """A memory size as DuckDB reads it (``MB`` is 1000², ``MiB`` 1024²), in bytes.
+def parse_size(value: object) -> int:
+    """A memory size as DuckDB reads it (``MB`` is 1000², ``MiB`` 1024², ``%`` of the machine's memory).
 
-    >>> parse_size("500MB"), parse_size("1 GiB"), parse_size(4096)
-    (500000000, 1073741824, 4096)
+    >>> parse_size("500MB"), parse_size("1 GiB")
+    (500000000, 1073741824)
     """
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
     match = _SIZE.match(value) if isinstance(value, str) else None
     unit = match.group(2).lower() if match else ""
-    if match is None or unit not in _UNITS or float(match.group(1)) <= 0:
+    if match is None or (unit not in _UNITS and unit != "%") or float(match.group(1)) <= 0:
         raise ConfigError(f"settings.memory_limit must be a size such as '500MB' or '4GB', got {value!r}")
+    if unit == "%":
+        return int(float(match.group(1)) / 100 * os.sysconf("SC_PHYS_PAGES") * _PAGE)
     return int(float(match.group(1)) * _UNITS[unit])
 
 
@@ -85,9 +86,6 @@ def resident_bytes() -> int | None:
             return int(statm.read().split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
         return None
-
-
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 class LocalDatabase:
