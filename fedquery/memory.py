@@ -202,7 +202,8 @@ class Session:
                 pass
         dropper = self.database.cursor()
         try:
-            dropper.execute(exp.Drop(kind="SCHEMA", this=self._schema(), exists=True, cascade=True).sql("duckdb"))
+            schema = exp.Table(db=exp.to_identifier(self.schema, quoted=True))
+            dropper.execute(exp.Drop(kind="SCHEMA", tables=[schema], exists=True, cascade=True).sql("duckdb"))
         finally:
             dropper.close()
 
