@@ -15,6 +15,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -422,6 +423,7 @@ class Execution:
     def _open_duckdb(self) -> Any:
         """This query's connection to the process's one local DuckDB (see fedquery.memory)."""
         self.session = local_database(self.settings).session(on_stop=self._cancel_all)
+        weakref.finalize(self, self.session.close)  # a result dropped unread still frees its tables
         return self.session.con
 
     def _cursor(self) -> Any:

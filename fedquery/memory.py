@@ -26,11 +26,14 @@ for a 2.9 GB resident peak) and the limit would fail every allocation of the hos
 
 from __future__ import annotations
 
+import atexit
+import inspect
 import itertools
 import os
 import re
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -45,10 +48,15 @@ if TYPE_CHECKING:
 BUILDER_MARKER = "fedquery: value past the memory budget:"
 #: the watchdog's sampling period (seconds)
 SAMPLE_SECONDS = 0.01
-#: resident memory allowed above memory_limit before the watchdog stops queries: a quarter of the
-#: budget, at least 64 MiB (Arrow batches in flight, DuckDB's vectors outside its buffer manager)
-HEADROOM_FRACTION = 4
-HEADROOM_MIN = 64 * 2**20
+#: resident memory allowed above memory_limit before the watchdog stops queries: half the budget,
+#: at least 256 MiB. What DuckDB's buffer manager does not count, measured with a 300 MB fragment
+#: sorted or grouped at a 500 MB limit: Arrow batches in flight and the Parquet scanner's read-ahead
+#: (~120 MB), DuckDB's vectors and allocator caches (~150 MB)
+HEADROOM_FRACTION = 2
+HEADROOM_MIN = 256 * 2**20
+#: DuckDB returns freed memory to the system past this much (its default, 128 MB, kept ~100 MB more
+#: resident in the measurements above)
+ALLOCATOR_FLUSH = 32 * 10**6
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z%]+)\s*$")
@@ -106,6 +114,7 @@ class LocalDatabase:
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
             "preserve_insertion_order": True,
+            "allocator_flush_threshold": f"{min(ALLOCATOR_FLUSH, self.limit // 8)}B",
         }
         if settings.threads:
             config["threads"] = settings.threads
@@ -145,7 +154,10 @@ class Session:
     def __init__(self, database: LocalDatabase, schema: str, on_stop: Callable[[], None] | None) -> None:
         self.database = database
         self.schema = schema
-        self.on_stop = on_stop
+        # weakly: the watchdog's registry must not keep a dropped query (and its tables) alive
+        self._on_stop: Callable[[], Callable[[], None] | None] = (
+            weakref.WeakMethod(on_stop) if inspect.ismethod(on_stop) else (lambda: on_stop)  # type: ignore[arg-type]
+        )
         self.phase = "loading fragments"
         self.exceeded: str | None = None
         self._lock = threading.Lock()
@@ -178,8 +190,9 @@ class Session:
         """Past the budget: interrupt every connection of this query and cancel its fragments."""
         if self.exceeded is None:
             self.exceeded = self.phase
-            if self.on_stop is not None:
-                self.on_stop()
+            on_stop = self._on_stop()
+            if on_stop is not None:
+                on_stop()
         with self._lock:
             cursors = list(self._cursors)
         for cursor in cursors:
@@ -231,6 +244,14 @@ class Watchdog:
         with self._lock:
             self._sessions.discard(session)
 
+    def stop(self) -> None:
+        """Forget every query and wait for the sampling thread to end (at exit)."""
+        with self._lock:
+            self._sessions.clear()
+            thread = self._thread
+        if thread is not None:
+            thread.join(1.0)
+
     def _run(self) -> None:
         event = threading.Event()
         while True:
@@ -261,3 +282,18 @@ def local_database(settings: Settings) -> LocalDatabase:
         if database is None:
             database = _databases[key] = LocalDatabase(settings)
         return database
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close the local databases before the interpreter tears down: a DuckDB destroyed during
+    finalization, with the watchdog still sampling, aborted the process now and then."""
+    WATCHDOG.stop()
+    with _databases_lock:
+        databases = list(_databases.values())
+        _databases.clear()
+    for database in databases:
+        try:
+            database.con.close()
+        except Exception:  # noqa: BLE001 - closing at exit is best effort
+            pass
