@@ -443,7 +443,7 @@ class Execution:
         if session is None:
             return None
         if session.exceeded is not None:
-            message = "the query was stopped: the process's resident memory passed the budget"
+            message = "the query was stopped: the process's resident memory grew past the budget"
             return ResourceError(message, limit=session.database.limit, phase=session.exceeded)
         if exc is not None and BUILDER_MARKER in str(exc):
             message = str(exc).split(BUILDER_MARKER, 1)[1].strip().splitlines()[0]

@@ -1,27 +1,32 @@
 """One memory budget for the whole process: ``[settings] memory_limit``.
 
-Three layers, each chosen by measurement (``benchmarks/memory.py``; DuckDB 2.0):
+Three layers, each chosen by measurement (``python -m benchmarks.memory``; DuckDB 2.0):
 
 1. **One local DuckDB per process** (per distinct memory_limit/temp_directory/threads): its
    ``memory_limit`` is the budget, so every query's hash tables, sorts, aggregates
-   (``list``, ``string_agg``) and loaded fragments share it and spill to its temp directory.
+   (``list``, ``string_agg``) and loaded fragments share it and spill to its temp directory
+   (four concurrent heavy queries: 1.6 GB resident with a DuckDB each, 0.6 GB shared).
    Each query gets a :class:`Session`: its own connections and its own schema, dropped
-   after, so no query sees another's tables (and no query pays for opening a DuckDB).
-2. **A watchdog thread** samples the process's resident set every 10 ms. Past
-   the RSS at opening + ``memory_limit`` + headroom (Arrow batches in flight, DuckDB's
-   untracked vectors), it interrupts every running query's DuckDB connections and
-   cancels their fragment streams; they fail with :class:`~fedquery.errors.ResourceError`.
-   DuckDB's buffer manager does not see values built inside one function call
-   (``range()`` lists, ``repeat()``/``lpad()`` strings): 200M-element ``unnest(range())``
-   reached 14 GB at a 500 MB limit.
-3. **Bounded builders** (the planner pass :func:`fedquery.planner.bound_builders.bound_builders`):
-   DuckDB checks interrupts between vectors, never inside one function call, so a single
-   value built by ``range``/``repeat``/``lpad``/``list_resize`` is capped by the plan itself.
+   after (or when its result is dropped unread), so no query sees another's tables; and no
+   query pays for opening a DuckDB (a small query: 74 ms before, 24 ms after).
+2. **A watchdog thread** samples the process's resident set every 10 ms while queries run.
+   Past the resident set when the first running query started + ``memory_limit`` +
+   :func:`headroom`, it interrupts every running query's DuckDB connections and cancels
+   their fragment streams; they fail with :class:`~fedquery.errors.ResourceError`. It
+   catches what DuckDB's buffer manager does not count but builds vector by vector.
+3. **Bounded builders** (the planner pass :mod:`fedquery.planner.bound_builders`): DuckDB
+   neither counts a value built inside one function call nor checks interrupts inside one,
+   so ``range``/``repeat``/``lpad``/``list_resize``/... are capped by the plan itself
+   (``unnest(range(200000000))`` reached 14 GB at a 500 MB limit; the watchdog alone,
+   interrupting at 0.6 GB, could not stop it).
 
-``RLIMIT_AS`` was measured and rejected as the budget: a failed allocation ends DuckDB's query
-cleanly, but the address space of python + duckdb + pyarrow is ~1 GB before any query, the
-allocators keep several GB of address space reserved beyond what is resident (5.9 GB mapped
-for a 2.9 GB resident peak) and the limit would fail every allocation of the host process.
+Rejected, measured: DuckDB settings alone (no setting bounds those values; ``memory_limit``
+covers aggregates, sorts and joins only); ``RLIMIT_AS`` (a failed allocation does end
+DuckDB's query cleanly, but python + duckdb + pyarrow map ~1 GB before any query, the
+allocators keep address space far beyond what is resident: 5.9 GB mapped for a 2.9 GB
+resident peak, and the limit would fail every allocation of the host process); lowering
+``RLIMIT_AS`` from the watchdog when the budget is passed (the bomb's one allocation is
+already mapped: 2.4 GB resident for ``len(range(300000000))``).
 """
 
 from __future__ import annotations
@@ -126,15 +131,13 @@ class LocalDatabase:
             value = exp.false() if name == "enable_external_access" else exp.true()
             setting = exp.EQ(this=exp.column(name), expression=value)
             self.con.execute(exp.Set(expressions=[exp.SetItem(this=setting)]).sql("duckdb"))
-        #: the resident set before any query ran: the watchdog's zero
-        self.baseline = resident_bytes() or 0
         self._lock = threading.Lock()
         self._names = itertools.count(1)
 
     @property
-    def threshold(self) -> int:
-        """Resident bytes past which the watchdog stops this database's queries."""
-        return self.baseline + self.limit + headroom(self.limit)
+    def allowance(self) -> int:
+        """Resident bytes a process may grow by while queries run, before the watchdog stops them."""
+        return self.limit + headroom(self.limit)
 
     def cursor(self) -> Any:
         with self._lock:
@@ -230,11 +233,16 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         #: the highest resident set sampled (for tests and benchmarks)
         self.peak = 0
+        #: the resident set when the first of the running queries started: what the host holds
+        #: (its own data, results it kept) is not charged to the queries
+        self.zero = 0
 
     def register(self, session: Session) -> None:
         if resident_bytes() is None:
             return  # no /proc: DuckDB's own limit and the bounded builders only
         with self._lock:
+            if not self._sessions:
+                self.zero = resident_bytes() or 0
             self._sessions.add(session)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="fedquery-memory-watchdog", daemon=True)
@@ -263,7 +271,7 @@ class Watchdog:
             rss = resident_bytes() or 0
             self.peak = max(self.peak, rss)
             for session in sessions:
-                if rss > session.database.threshold:
+                if rss > self.zero + session.database.allowance:
                     session.stop()
             event.wait(SAMPLE_SECONDS)
 
