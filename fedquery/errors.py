@@ -127,7 +127,7 @@ class ResourceError(FedQueryError):
     (planning, loading fragments, local step, streaming the result).
     """
 
-    exit_code = 5
+    exit_code = 6
 
     def __init__(self, message: str, *, limit: int, phase: str, **facts: str) -> None:
         self.limit = limit

@@ -410,7 +410,9 @@ class Execution:
                 self._memory_error(exc) or self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}")
             ) from None
         except (pa.ArrowException, OSError) as exc:
-            raise self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}") from None
+            raise (
+                self._memory_error(exc) or self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}")
+            ) from None
         finally:
             self.close()
 

@@ -124,3 +124,14 @@ def test_memory_limit_must_parse() -> None:
     config = {"settings": {"memory_limit": "lots"}, "departments": {"d": {"sources": {}}}}
     with pytest.raises(fedquery.ConfigError, match="memory_limit"):
         fedquery.connect(config)
+
+
+def test_the_cli_reports_a_resource_error(bomb_config: Path) -> None:
+    from click.testing import CliRunner
+
+    from fedquery.cli import main
+
+    sql = "SELECT count(*) FROM (SELECT unnest(range(200000000)))"
+    result = CliRunner().invoke(main, ["-c", str(bomb_config), "query", sql], catch_exceptions=False)
+    assert result.exit_code == fedquery.ResourceError.exit_code == 6
+    assert "memory_limit 500MB" in result.output and "Traceback" not in result.output
