@@ -35,6 +35,14 @@ BOMBS: dict[str, tuple[str, tuple[Any, ...] | None]] = {
     ),
     "repeat('x', 1e9)": ("SELECT length(repeat('x', 1000000000))", (1_000_000_000,)),
     "repeat() over a column": ("SELECT max(length(repeat(s, 1000000))) FROM d.t", (5_000_000,)),
+    "repeat() pushed to a DuckDB file (in process)": (
+        "SELECT max(length(repeat(s, 1000000))) FROM f.t",
+        (5_000_000,),
+    ),
+    "unnest(range(2e8)) pushed to a DuckDB file": (
+        "SELECT count(*) FROM (SELECT unnest(range(200000000)) AS x FROM f.t WHERE id = 1) AS u",
+        (200_000_000,),
+    ),
     "string_agg over 1e8 rows": (
         "SELECT length(string_agg(a.s || b.s, ',')) FROM d.t AS a, d.t AS b WHERE b.id < 1000",
         (1_099_999_999,),
@@ -95,7 +103,8 @@ class Outcome:
 
 
 def write_federation(directory: Path, limit: str = "500MB", threads: int = 2) -> Path:
-    """A one-table federation (``d.t``: id, s, n) with the given memory limit."""
+    """A one-table federation with the given memory limit: ``d.t`` (id, s, n) in Parquet, and
+    the same table as ``f.t`` in a DuckDB file (a source that answers inside this process)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -109,10 +118,18 @@ def write_federation(directory: Path, limit: str = "500MB", threads: int = 2) ->
         }
     )
     pq.write_table(table, data / "t.parquet")
+    in_process = directory / "f.duckdb"
+    if not in_process.exists():
+        import duckdb
+
+        with duckdb.connect(str(in_process)) as con:
+            con.register("source", table)
+            con.execute("CREATE TABLE t AS SELECT * FROM source")
     config = directory / "fedquery.toml"
     config.write_text(
         f'[settings]\nmemory_limit = "{limit}"\nthreads = {threads}\ntemp_directory = "{directory / "spill"}"\n'
         f'[departments.d.sources.files]\nkind = "parquet"\npath = "{data}"\n'
+        f'[departments.f.sources.db]\nkind = "duckdb"\npath = "{in_process}"\n'
     )
     return config
 

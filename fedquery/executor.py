@@ -25,7 +25,7 @@ from sqlglot import exp
 
 from connectors.base import literal
 from fedquery.errors import ExecutionError, FedQueryError, ResourceError, SourceError
-from fedquery.memory import BUILDER_MARKER, Session, local_database
+from fedquery.memory import BUILDER_MARKER, Session, local_database, parse_size
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 
 if TYPE_CHECKING:
@@ -419,8 +419,21 @@ class Execution:
     def _fragment_error(self) -> BaseException | None:
         for stream in self.streams:
             if stream.error is not None:
-                return stream.error
+                return self._guard_error(stream.error)
         return None
+
+    def _guard_error(self, error: BaseException) -> BaseException:
+        """A bounded-builder guard that failed at an in-process source (a DuckDB file) is a ResourceError."""
+        if not isinstance(error, SourceError) or BUILDER_MARKER not in error.message:
+            return error
+        message = error.message.split(BUILDER_MARKER, 1)[1].strip().splitlines()[0]
+        return ResourceError(
+            message,
+            limit=parse_size(self.settings.memory_limit),
+            phase="reading fragments",
+            department=error.department or "",
+            source=error.source or "",
+        )
 
     def _open_duckdb(self) -> Any:
         """This query's connection to the process's one local DuckDB (see fedquery.memory)."""

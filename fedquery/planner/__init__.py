@@ -1,6 +1,6 @@
 """The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
 
-parse -> validate -> bind -> normalise -> decorrelate -> derive_filters -> place -> split -> render -> bound_builders.
+parse -> validate -> bind -> normalise -> bound_builders -> decorrelate -> derive_filters -> place -> split -> render.
 Callers can
 pass their own tuple of passes to :func:`plan`.
 """
@@ -35,12 +35,12 @@ PASSES: tuple[Pass, ...] = (
     validate,
     bind,
     normalise,
+    bound_builders,
     decorrelate,
     derive_filters,
     place,
     split,
     render,
-    bound_builders,
 )
 
 

@@ -40,7 +40,13 @@ _WIDTH = re.compile(r"\d+")
 
 
 def bound_builders(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
-    """Bound the builders of the local SQL by ``[settings] memory_limit`` (see :func:`bound`)."""
+    """Bound the builders of the query by ``[settings] memory_limit`` (see :func:`bound`).
+
+    It runs before anything is placed or typed: typing a fragment runs it in DuckDB over
+    empty tables, where a builder of literals is still evaluated; and a guard travels with
+    its builder, to a DuckDB-file source (in this process) as to the local SQL. Where the
+    guard's ``error()`` cannot be pushed, the builder stays local, guarded.
+    """
     settings = context.catalog.config.settings
     return bound(expression, parse_size(settings.memory_limit), settings.threads or os.cpu_count() or 1)
 
@@ -58,8 +64,8 @@ REPEAT() would build a value of more than 30.5KB') ELSE n END) FROM t"
     fedquery.errors.ResourceError: RANGE() would build a value of 3.2GB, more than the 62.5MB one value may \
 take (memory_limit 500MB, while planning)
     >>> bound(sqlglot.parse_one("SELECT range(a.id) FROM a", read="duckdb"), 500_000_000, 4).sql("duckdb")
-    "SELECT RANGE(0, CASE WHEN ((a.id) - (0)) * 16 > 30517 THEN ERROR('fedquery: value past the memory budget: \
-RANGE() would build a value of more than 30.5KB') ELSE a.id END) FROM a"
+    "SELECT RANGE(0, CASE WHEN CAST((a.id) - (0) AS DOUBLE) * 16 > 30517 THEN ERROR('fedquery: value past the \
+memory budget: RANGE() would build a value of more than 30.5KB') ELSE a.id END) FROM a"
     """
     caps = (limit // 8, max(4096, limit // (2 * VECTOR * threads)))
     for node in list(expression.find_all(exp.GenerateSeries, exp.Repeat, exp.Pad, exp.Anonymous, exp.Format)):
@@ -144,7 +150,12 @@ def _by_series(node: exp.Expr) -> tuple[exp.Expr | None, exp.Expr | None]:
         return None, None
     span = exp.Sub(this=exp.paren(end.copy()), expression=exp.paren((start or exp.Literal.number(0)).copy()))
     count = exp.Div(this=span, expression=exp.paren(step.copy())) if step is not None else span
-    return end, exp.Mul(this=exp.paren(count), expression=exp.Literal.number(LIST_ELEMENT))
+    return end, exp.Mul(this=_double(count), expression=exp.Literal.number(LIST_ELEMENT))
+
+
+def _double(size: exp.Expr) -> exp.Expr:
+    """In DOUBLE, so that the size check itself cannot overflow an INTEGER."""
+    return exp.cast(size.copy(), exp.DataType.Type.DOUBLE)
 
 
 def _temporal(node: exp.Expr) -> bool:
@@ -161,7 +172,7 @@ def _by_argument(argument: exp.Expr | None, factor: int) -> tuple[exp.Expr | Non
     literal = _number(argument)
     if literal is not None:
         return argument, int(literal) * factor
-    size = argument.copy() if factor == 1 else exp.Mul(this=argument.copy(), expression=exp.Literal.number(factor))
+    size = argument.copy() if factor == 1 else exp.Mul(this=_double(argument), expression=exp.Literal.number(factor))
     return argument, size
 
 
