@@ -25,7 +25,7 @@ from sqlglot import exp
 
 from connectors.base import literal
 from fedquery.errors import ExecutionError, FedQueryError, ResourceError, SourceError
-from fedquery.memory import BUILDER_MARKER, Session, local_database, parse_size
+from fedquery.memory import BUILDER_MARKER, Session, dropped, local_database, parse_size
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 
 if TYPE_CHECKING:
@@ -438,7 +438,7 @@ class Execution:
     def _open_duckdb(self) -> Any:
         """This query's connection to the process's one local DuckDB (see fedquery.memory)."""
         self.session = local_database(self.settings).session(on_stop=self._cancel_all)
-        weakref.finalize(self, self.session.close)  # a result dropped unread still frees its tables
+        weakref.finalize(self, dropped, self.session)  # a result dropped unread still frees its tables
         return self.session.con
 
     def _cursor(self) -> Any:

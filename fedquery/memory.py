@@ -32,6 +32,7 @@ already mapped: 2.4 GB resident for ``len(range(300000000))``).
 from __future__ import annotations
 
 import atexit
+import collections
 import inspect
 import itertools
 import os
@@ -144,6 +145,7 @@ class LocalDatabase:
             return self.con.cursor()
 
     def session(self, on_stop: Callable[[], None] | None = None) -> Session:
+        close_dropped()
         return Session(self, f"fedquery_query_{os.getpid()}_{next(self._names)}", on_stop)
 
 
@@ -224,6 +226,29 @@ class Session:
             dropper.close()
 
 
+#: sessions of queries that were garbage-collected unclosed (closed by the next query, not by the
+#: collector: it can run inside any lock of the thread that allocated)
+_dropped: collections.deque[Session] = collections.deque()
+
+
+def dropped(session: Session) -> None:
+    """A query was garbage-collected without being closed: free its tables soon (no locks here)."""
+    _dropped.append(session)
+
+
+def close_dropped() -> None:
+    """Close the sessions of queries dropped unclosed."""
+    while True:
+        try:
+            session = _dropped.popleft()
+        except IndexError:
+            return
+        try:
+            session.close()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            pass
+
+
 class Watchdog:
     """Samples the process's resident set while queries run; stops them past their budget."""
 
@@ -297,6 +322,7 @@ def _close_all() -> None:
     """Close the local databases before the interpreter tears down: a DuckDB destroyed during
     finalization, with the watchdog still sampling, aborted the process now and then."""
     WATCHDOG.stop()
+    close_dropped()
     with _databases_lock:
         databases = list(_databases.values())
         _databases.clear()

@@ -106,6 +106,7 @@ def test_a_result_dropped_unread_frees_its_tables(bomb_config: Path) -> None:
         assert len(_query_schemas(fed)) == 1
         del result
         gc.collect()
+        fed.sql("SELECT 1").fetchall()  # the next query frees what the collector found
         assert _query_schemas(fed) == []
 
 
