@@ -43,6 +43,10 @@ BOMBS: dict[str, tuple[str, tuple[Any, ...] | None]] = {
         "SELECT count(*) FROM (SELECT unnest(range(200000000)) AS x FROM f.t WHERE id = 1) AS u",
         (200_000_000,),
     ),
+    "DISTINCT of 3.6e7 pushed to a DuckDB file": (
+        "SELECT count(DISTINCT a.id * 100000 + b.id) FROM f.t AS a, f.t AS b WHERE a.id < 6000 AND b.id < 6000",
+        (36_000_000,),
+    ),
     "string_agg over 1e8 rows": (
         "SELECT length(string_agg(a.s || b.s, ',')) FROM d.t AS a, d.t AS b WHERE b.id < 1000",
         (1_099_999_999,),
@@ -82,7 +86,12 @@ BOMBS: dict[str, tuple[str, tuple[Any, ...] | None]] = {
 }
 
 #: queries that fit by spilling: they must answer, never be stopped
-SPILLS = ("sort of 1e7 rows that spills", "group by of 1e7 keys that spills", "cross join, distinct of 9e6")
+SPILLS = (
+    "sort of 1e7 rows that spills",
+    "group by of 1e7 keys that spills",
+    "cross join, distinct of 9e6",
+    "DISTINCT of 3.6e7 pushed to a DuckDB file",
+)
 
 #: the heavy query four threads run at once (one budget for all four)
 CONCURRENT = "cross join, distinct of 9e6"
