@@ -7,7 +7,7 @@ Three layers, each chosen by measurement (``python -m benchmarks.memory``; DuckD
    (``list``, ``string_agg``) and loaded fragments share it and spill to its temp directory
    (four concurrent heavy queries: 1.6 GB resident with a DuckDB each, 0.6 GB shared).
    Each query gets a :class:`Session`: its own connections and its own schema, dropped
-   after (or when its result is dropped unread), so no query sees another's tables; and no
+   after (a result dropped unread: at the next query), so no query sees another's tables; no
    query pays for opening a DuckDB (a small query: 74 ms before, 24 ms after).
 2. **A watchdog thread** samples the process's resident set every 10 ms while queries run.
    Past the resident set when the first running query started + ``memory_limit`` +
@@ -19,6 +19,9 @@ Three layers, each chosen by measurement (``python -m benchmarks.memory``; DuckD
    so ``range``/``repeat``/``lpad``/``list_resize``/... are capped by the plan itself
    (``unnest(range(200000000))`` reached 14 GB at a 500 MB limit; the watchdog alone,
    interrupting at 0.6 GB, could not stop it).
+
+A DuckDB-file source answers inside this process too: its engine gets the same
+``memory_limit`` (a pushed 36M-key DISTINCT: 1.26 GB above the baseline before, 0.5 GB after).
 
 Rejected, measured: DuckDB settings alone (no setting bounds those values; ``memory_limit``
 covers aggregates, sorts and joins only); ``RLIMIT_AS`` (a failed allocation does end
