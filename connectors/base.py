@@ -177,6 +177,9 @@ class Connector(ABC):
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config
+        #: ``[settings] memory_limit``, set by the catalog: a source that answers inside this
+        #: process (a DuckDB file) gives it to its engine
+        self.memory_limit: str | None = None
 
     # -- identity ---------------------------------------------------------
     @property

@@ -54,6 +54,8 @@ class DuckDBConnector(Connector):
                 try:
                     # Read-only, and locked like the local engine: no file access beyond this
                     # database, no extension loading, no configuration changes.
+                    # It answers inside this process: within the process's memory budget too.
+                    limit = {"memory_limit": self.memory_limit} if self.memory_limit else {}
                     self._con = duckdb.connect(
                         str(path),
                         read_only=True,
@@ -62,6 +64,7 @@ class DuckDBConnector(Connector):
                             "autoload_known_extensions": False,
                             "autoinstall_known_extensions": False,
                             "lock_configuration": True,
+                            **limit,
                         },
                     )
                 except duckdb.Error as exc:

@@ -137,7 +137,9 @@ class Catalog:
                 from connectors import connector_class
 
                 src = self.config.departments[department].sources[source]
-                self._connectors[key] = connector_class(src.kind)(src)
+                connector = connector_class(src.kind)(src)
+                connector.memory_limit = self.config.settings.memory_limit
+                self._connectors[key] = connector
             return self._connectors[key]
 
     def department_name(self, department: str) -> str:

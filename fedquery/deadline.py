@@ -31,6 +31,7 @@ import contextvars
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 
 from fedquery.errors import QueryCancelledError, QueryTimeoutError
@@ -60,7 +61,9 @@ class Deadline:
         if parent is not None:
             parent._adopt(self)
         elif timeout:
-            self._timer = threading.Timer(timeout, self.cancel, kwargs={"reason": "timeout"})
+            # The timer holds the deadline weakly: a query dropped unread must not be kept alive (and its
+            # local tables held) by a timer still waiting for its deadline.
+            self._timer = threading.Timer(timeout, _expire, args=(weakref.ref(self),))
             self._timer.name = "fedquery-deadline"
             self._timer.daemon = True
             self._timer.start()
@@ -226,3 +229,9 @@ def seconds_for_source(deadline: Deadline, ceiling: float, margin: float = 0.25)
 
 
 _NONE = Deadline(None)
+
+
+def _expire(ref: weakref.ref[Deadline]) -> None:
+    deadline = ref()
+    if deadline is not None:
+        deadline.cancel(reason="timeout")

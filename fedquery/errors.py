@@ -166,6 +166,34 @@ class QueryTimeoutError(QueryCancelledError):
         return f"query timed out: its deadline of {self.timeout:g} s passed"
 
 
+class ResourceError(FedQueryError):
+    """A query would take more memory than ``[settings] memory_limit`` allows: stopped, not spilled.
+
+    ``limit`` is the budget in bytes and ``phase`` where the query was when it was stopped
+    (planning, loading fragments, local step, streaming the result).
+    """
+
+    exit_code = 8
+
+    def __init__(self, message: str, *, limit: int, phase: str, **facts: str) -> None:
+        self.limit = limit
+        self.phase = phase
+        super().__init__(f"{message} (memory_limit {format_size(limit)}, while {phase})", **facts)
+
+
+def format_size(size: int) -> str:
+    """A byte count as people write it.
+
+    >>> format_size(500 * 1000**2), format_size(4 * 1000**3), format_size(30517), format_size(999)
+    ('500MB', '4GB', '30.5KB', '999 bytes')
+    """
+    for unit, factor in (("TB", 1000**4), ("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        if size >= factor:
+            text = f"{size / factor:.1f}".removesuffix(".0")
+            return f"{text}{unit}"
+    return f"{size} bytes"
+
+
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """Return a "Did you mean ...?" hint, or an empty string.
 

@@ -19,9 +19,9 @@ the caller's thread is uninterruptible: it joins in short slices.
 from __future__ import annotations
 
 import queue
-import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,8 @@ from sqlglot import exp
 
 from connectors.base import literal
 from fedquery.deadline import Deadline, bind
-from fedquery.errors import ExecutionError, FedQueryError, QueryCancelledError, SourceError
+from fedquery.errors import ExecutionError, FedQueryError, QueryCancelledError, ResourceError, SourceError
+from fedquery.memory import BUILDER_MARKER, Session, dropped, local_database, parse_size
 from fedquery.planner.render import render_fragment
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 
@@ -291,7 +292,8 @@ class Execution:
         ]
         self.con: Any = None
         self._load_errors: list[BaseException | None] = []
-        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        #: this query's part of the process's one local DuckDB (its schema, its connections)
+        self.session: Session | None = None
         #: open DuckDB connections and cursors, interrupted when the query is cancelled
         self._duckdb: list[Any] = []
         self._duckdb_lock = threading.Lock()
@@ -323,19 +325,25 @@ class Execution:
                         raise self._stopped()
             self._raise_stopped()
             retry = next((e for e in self._load_errors if isinstance(e, TopNIncomplete)), None)
+            self._check_memory()
             error = retry or self._fragment_error() or next((e for e in self._load_errors if e is not None), None)
             if error is not None:
                 raise error
             self.deadline.phase = "local step"
+            assert self.session is not None
+            self.session.phase = "running the local step"
             if self.truncated:
                 reader = self._checked_top_n()
             else:
                 reader = self.con.sql(self.plan.local_sql).to_arrow_reader(self.settings.batch_size)
+            self.session.phase = "streaming the result"
         except duckdb.Error as exc:
             self.close()
             self._raise_stopped()
-            raise self._fragment_error() or ExecutionError(
-                f"local DuckDB step failed: {exc}", remote_sql=None
+            raise (
+                self._memory_error(exc)
+                or self._fragment_error()
+                or ExecutionError(f"local DuckDB step failed: {exc}", remote_sql=None)
             ) from None
         except BaseException:
             self.close()
@@ -389,9 +397,12 @@ class Execution:
         stream = self.streams[0]
         try:
             schema = stream.wait_schema()
-        except BaseException:
+        except BaseException as exc:
             self.close()
             self._raise_stopped()
+            guarded = self._guard_error(exc)
+            if guarded is not exc:
+                raise guarded from None
             raise
         if schema.names != names:
             return None
@@ -449,7 +460,7 @@ class Execution:
 
     def _producer_keys(self, producer: str, column: str, limit: int) -> tuple[pa.Array | None, Any, Any]:
         """The producer's distinct non-null keys (None past ``limit``), and their min and max."""
-        cursor = self._track(self.con.cursor())
+        cursor = self._track(self._cursor())
         key = exp.column(column, quoted=True)
         try:
             distinct = (
@@ -499,7 +510,7 @@ class Execution:
         """Stream one fragment into a DuckDB table named after it."""
         import duckdb
 
-        cursor = self._track(self.con.cursor())
+        cursor = self._track(self._cursor())
         try:
             schema = stream.wait_schema()
             source = f"{stream.fragment.name}_stream"
@@ -516,7 +527,9 @@ class Execution:
             self._cancel_all()
         except duckdb.Error as exc:
             self._load_errors.append(
-                stream.error or ExecutionError(f"loading fragment {stream.fragment.name} into DuckDB failed: {exc}")
+                self._memory_error(exc)
+                or stream.error
+                or ExecutionError(f"loading fragment {stream.fragment.name} into DuckDB failed: {exc}")
             )
             self._cancel_all()
         finally:
@@ -542,47 +555,71 @@ class Execution:
             error = self._fragment_error()
             if error is not None:
                 raise error
-        except FedQueryError:
+        except FedQueryError as exc:
             self._raise_stopped()  # a fragment read straight through was cancelled: say why
+            guarded = self._guard_error(exc)
+            if guarded is not exc:
+                raise guarded from None
             raise
-        except duckdb.Error as exc:
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:
             self._raise_stopped()
-            raise self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}") from None
-        except (pa.ArrowException, OSError) as exc:
-            self._raise_stopped()
-            raise self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}") from None
+            raise (
+                self._memory_error(exc) or self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}")
+            ) from None
         finally:
             self.close()
 
     def _fragment_error(self) -> BaseException | None:
         for stream in self.streams:
             if stream.error is not None:
-                return stream.error
+                return self._guard_error(stream.error)
         return None
 
+    def _guard_error(self, error: BaseException) -> BaseException:
+        """A bounded-builder guard that failed at an in-process source (a DuckDB file) is a ResourceError."""
+        if not isinstance(error, SourceError) or BUILDER_MARKER not in error.message:
+            return error
+        message = error.message.split(BUILDER_MARKER, 1)[1].strip().splitlines()[0]
+        return ResourceError(
+            message,
+            limit=parse_size(self.settings.memory_limit),
+            phase="reading fragments",
+            department=error.department or "",
+            source=error.source or "",
+        )
+
     def _open_duckdb(self) -> Any:
+        """This query's connection to the process's one local DuckDB (see fedquery.memory)."""
+        self.session = local_database(self.settings).session(on_stop=self._cancel_all)
+        weakref.finalize(self, dropped, self.session)  # a result dropped unread still frees its tables
+        return self.session.con
+
+    def _cursor(self) -> Any:
+        assert self.session is not None
+        return self.session.cursor()
+
+    def _check_memory(self) -> None:
+        error = self._memory_error(None)
+        if error is not None:
+            raise error
+
+    def _memory_error(self, exc: BaseException | None) -> ResourceError | None:
+        """The watchdog stopped this query, or DuckDB itself ran out of the budget."""
         import duckdb
 
-        temp_dir = self.settings.temp_directory
-        if temp_dir is None:
-            self._tempdir = tempfile.TemporaryDirectory(prefix="fedquery-spill-")
-            temp_dir = self._tempdir.name
-        config: dict[str, Any] = {
-            "memory_limit": self.settings.memory_limit,
-            "temp_directory": temp_dir,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "preserve_insertion_order": True,
-        }
-        if self.settings.threads:
-            config["threads"] = self.settings.threads
-        try:
-            con = duckdb.connect(":memory:", config=config)
-        except duckdb.Error as exc:
-            raise ExecutionError(f"cannot start the local DuckDB (check [settings]): {exc}") from None
-        con.execute(_local(_setting("enable_external_access", exp.false())))
-        con.execute(_local(_setting("lock_configuration", exp.true())))
-        return con
+        session = self.session
+        if session is None:
+            return None
+        if session.exceeded is not None:
+            message = "the query was stopped: the process's resident memory grew past the budget"
+            return ResourceError(message, limit=session.database.limit, phase=session.exceeded)
+        if exc is not None and BUILDER_MARKER in str(exc):
+            message = str(exc).split(BUILDER_MARKER, 1)[1].strip().splitlines()[0]
+            return ResourceError(message, limit=session.database.limit, phase=session.phase)
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            message = f"the local DuckDB ran out of memory: {str(exc).splitlines()[0]}"
+            return ResourceError(message, limit=session.database.limit, phase=session.phase)
+        return None
 
     def close(self) -> None:
         # Statements still running at a source get their cancel request (a result closed early, a failure).
@@ -596,14 +633,12 @@ class Execution:
             stream.join(max(0.0, until - time.monotonic()))
         if self.con is not None:
             self._untrack(self.con)
+        if self.session is not None:
             try:
-                self.con.close()
+                self.session.close()
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
-            self.con = None
-        if self._tempdir is not None:
-            self._tempdir.cleanup()
-            self._tempdir = None
+        self.con = None
         on_close, self.on_close = self.on_close, None
         if on_close is not None:
             on_close()
@@ -624,10 +659,6 @@ def _table(name: str) -> exp.Table:
 
 def _all(name: str) -> exp.Select:
     return exp.select(exp.Star()).from_(_table(name))
-
-
-def _setting(name: str, value: exp.Expr) -> exp.Set:
-    return exp.Set(expressions=[exp.SetItem(this=exp.EQ(this=exp.var(name), expression=value))])
 
 
 def _local(tree: exp.Expr) -> str:

@@ -1,6 +1,7 @@
 """The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
 
-parse -> validate -> bind -> normalise -> decorrelate -> derive_filters -> place -> split -> render. Callers can
+parse -> validate -> bind -> normalise -> bound_builders -> decorrelate -> derive_filters -> place -> split -> render.
+Callers can
 pass their own tuple of passes to :func:`plan`.
 """
 
@@ -15,6 +16,7 @@ from sqlglot import exp
 from fedquery.deep import deep_call
 from fedquery.errors import PlanError
 from fedquery.planner.bind import bind
+from fedquery.planner.bound_builders import bound_builders
 from fedquery.planner.context import PlanContext
 from fedquery.planner.decorrelate import decorrelate
 from fedquery.planner.derive_filters import derive_filters
@@ -30,7 +32,17 @@ if TYPE_CHECKING:
     from fedquery.catalog import Catalog
 
 Pass = Callable[..., exp.Expr]
-PASSES: tuple[Pass, ...] = (validate, bind, normalise, decorrelate, derive_filters, place, split, render)
+PASSES: tuple[Pass, ...] = (
+    validate,
+    bind,
+    normalise,
+    bound_builders,
+    decorrelate,
+    derive_filters,
+    place,
+    split,
+    render,
+)
 
 
 STRATEGIES = ("none", "filters", "full", "auto")
