@@ -67,7 +67,6 @@ from connectors.types import arrow_type, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError, SourceError
 from fedquery.fragment import Fragment
-from fedquery.planner.gate import CATALOG_TAG
 
 _FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.Count, exp.Sum, exp.Min, exp.Max, exp.Coalesce, exp.Case, exp.If, exp.Abs, exp.Upper, exp.Lower,
@@ -317,18 +316,6 @@ class MySQLConnector(RemoteConnector):
                     select.expressions[i] = exp.alias_(shown, projection.alias_or_name, quoted=True)
                     select.expressions[i].parent = select
         return tree
-
-    def _info(self, node: exp.Column) -> ColumnInfo | None:
-        tag = node.meta.get("fq_table")
-        if tag:
-            return self.column_info(tuple(tag[2:]), node.name)
-        select = node.find_ancestor(exp.Select)
-        if not node.table or select is None:
-            return None
-        for table in select.find_all(exp.Table):
-            if table.meta.get(CATALOG_TAG) and table.alias_or_name == node.table:
-                return self.column_info(tuple(p.name for p in table.parts), node.name)
-        return None
 
     # -- execution --------------------------------------------------------
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:

@@ -49,7 +49,7 @@ from connectors.types import arrow_type, parse_pg_array, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError
 from fedquery.fragment import Fragment
-from fedquery.planner.gate import CATALOG_TAG, gate
+from fedquery.planner.gate import gate
 
 #: Every session is set up so that what is pushed means what it means in DuckDB, whatever the
 #: server's, database's or role's defaults: time zone (timestamptz comparisons, casts to DATE),
@@ -262,20 +262,6 @@ class PostgresConnector(RemoteConnector):
     def _read_as_text(self, node: exp.Column) -> bool:
         info = self._info(node)
         return info is not None and info.read_as_text
-
-    def _info(self, node: exp.Column) -> ColumnInfo | None:
-        """What the source says of the column ``node`` reads: by its planner tag, else through the
-        catalog table its qualifier names in the enclosing query (scans are built without tags)."""
-        tag = node.meta.get("fq_table")
-        if tag:
-            return self.column_info(tuple(tag[2:]), node.name)
-        select = node.find_ancestor(exp.Select)
-        if not node.table or select is None:
-            return None
-        for table in select.find_all(exp.Table):
-            if table.meta.get(CATALOG_TAG) and table.alias_or_name == node.table:
-                return self.column_info(tuple(p.name for p in table.parts), node.name)
-        return None
 
     def _is_bpchar(self, node: exp.Expr) -> bool:
         tag = node.meta.get("fq_table") if isinstance(node, exp.Column) else None

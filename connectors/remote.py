@@ -242,6 +242,24 @@ class RemoteConnector(Connector):
             columns = self._columns.get(remote, [])
         return next((c for c in columns if c.name == column), None)
 
+    def _info(self, node: Any) -> ColumnInfo | None:
+        """What the source says of the column ``node`` reads: by its planner tag, else through the
+        catalog table its qualifier names in the enclosing query (scans are built without tags)."""
+        from sqlglot import exp
+
+        from fedquery.planner.gate import CATALOG_TAG
+
+        tag = node.meta.get("fq_table")
+        if tag:
+            return self.column_info(tuple(tag[2:]), node.name)
+        select = node.find_ancestor(exp.Select)
+        if not node.table or select is None:
+            return None
+        for table in select.find_all(exp.Table):
+            if table.meta.get(CATALOG_TAG) and table.alias_or_name == node.table:
+                return self.column_info(tuple(p.name for p in table.parts), node.name)
+        return None
+
     def _explicit_names(self) -> dict[str, str]:
         return {opts.get("table", name): name for name, opts in self.config.tables.items()}
 
