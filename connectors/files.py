@@ -422,7 +422,10 @@ class FileConnector(Connector):
         batch_size: int,
         fragment: Fragment,
     ) -> Iterator[pa.RecordBatch]:
-        read_columns = list(dict.fromkeys(columns + (_filter_columns(fragment) if views else [])))
+        # The filter's columns are read too (then dropped): a scanner of one file of a hive-partitioned
+        # table cannot evaluate a filter on a partition column it does not project.
+        read_columns = list(dict.fromkeys(columns + _filter_columns(fragment)))
+        extra = len(read_columns) > len(columns)
         current: tuple[str, tuple[Any, ...]] | None = None
         left = fragment.limit  # rows still wanted (None: all): a LIMIT over the scan stops reading early
         try:
@@ -432,7 +435,7 @@ class FileConnector(Connector):
                 current = (file_fragment.path, identity)
                 if index:  # changed since the scan started, before a byte of it is read
                     self._check_unchanged(*current, fragment)
-                for part in self._parts(file_fragment, None if views else arrow_filter, counter):
+                for part in self._parts(file_fragment, None if views else arrow_filter, counter, schema):
                     scanner = ds.Scanner.from_fragment(
                         part,
                         schema=schema,
@@ -444,7 +447,9 @@ class FileConnector(Connector):
                     for batch in scanner.to_batches():
                         counter.rows_scanned += batch.num_rows
                         if views:
-                            batch = batch.filter(arrow_filter).select(columns)
+                            batch = batch.filter(arrow_filter)
+                        if extra:
+                            batch = batch.select(columns)
                         if left is not None:
                             batch = batch.slice(0, left)
                             left -= batch.num_rows
@@ -499,7 +504,9 @@ class FileConnector(Connector):
         fs, _ = self.filesystem()
         return path if is_local(fs) else str(fs.unstrip_protocol(path))
 
-    def _parts(self, fragment: ds.Fragment, arrow_filter: Any, counter: IOCounter) -> list[ds.Fragment]:
+    def _parts(
+        self, fragment: ds.Fragment, arrow_filter: Any, counter: IOCounter, schema: pa.Schema | None = None
+    ) -> list[ds.Fragment]:
         return [fragment]
 
     def storage_error(
@@ -553,9 +560,8 @@ def _mtime(info: dict[str, Any]) -> datetime | None:
 
 
 def _filter_columns(fragment: Fragment) -> list[str]:
-    if fragment.predicate is None:
-        return []
-    return list(dict.fromkeys(c.name for c in fragment.predicate.find_all(exp.Column)))
+    named = [c.name for c in fragment.predicate.find_all(exp.Column)] if fragment.predicate is not None else []
+    return list(dict.fromkeys(named + [column for column, _ in fragment.key_filters]))
 
 
 def _without_views(schema: pa.Schema) -> pa.Schema:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.dataset as ds
 
 from connectors.base import ColumnStats, TableInfo, TableStats
@@ -17,9 +18,15 @@ class ParquetConnector(FileConnector):
     def file_format(self, table: TableInfo) -> ds.FileFormat:
         return ds.ParquetFileFormat()
 
-    def _parts(self, fragment: ds.Fragment, arrow_filter: Any, counter: IOCounter) -> list[ds.Fragment]:
-        # One part per row group that the filter may match (statistics pruning).
-        parts = fragment.split_by_row_group(filter=arrow_filter) if arrow_filter is not None else [fragment]
+    def _parts(
+        self, fragment: ds.Fragment, arrow_filter: Any, counter: IOCounter, schema: pa.Schema | None = None
+    ) -> list[ds.Fragment]:
+        # One part per row group that the filter may match (statistics pruning). The table's schema
+        # lets a filter on a hive partition column (not in the file itself) be evaluated.
+        if arrow_filter is not None:
+            parts = fragment.split_by_row_group(filter=arrow_filter, schema=schema)
+        else:
+            parts = [fragment]
         if arrow_filter is None:
             counter.row_groups += fragment.metadata.num_row_groups
         else:
