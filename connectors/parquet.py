@@ -23,14 +23,10 @@ class ParquetConnector(FileConnector):
     ) -> list[ds.Fragment]:
         # One part per row group that the filter may match (statistics pruning). The table's schema
         # lets a filter on a hive partition column (not in the file itself) be evaluated.
-        if arrow_filter is not None:
-            parts = fragment.split_by_row_group(filter=arrow_filter, schema=schema)
-        else:
-            parts = [fragment]
-        if arrow_filter is None:
-            counter.row_groups += fragment.metadata.num_row_groups
-        else:
-            counter.row_groups += len(parts)
+        # Split without a filter too: a scan that stops early (a LIMIT) then reads only the row groups
+        # it needs, where one scanner over the whole file would read ahead through the rest of it.
+        parts = fragment.split_by_row_group(filter=arrow_filter, schema=schema)
+        counter.row_groups += len(parts)
         return list(parts)
 
     def statistics(self, table: TableInfo) -> TableStats:
