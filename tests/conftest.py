@@ -142,11 +142,14 @@ def killing_pg_queries(condition: str, params: tuple[Any, ...] = ()) -> Iterator
     """While the block runs, a second session terminates fedquery's active PostgreSQL queries that
     also match ``condition`` (over pg_stat_activity); the event is set once one was killed."""
     killed = threading.Event()
+    done = threading.Event()
 
     def killer() -> None:
+        # Keeps killing until the block ends: a statement killed as it starts on a reused pooled
+        # connection is retried once on a fresh one (the pool's rule), and that one must die too.
         admin = pg_admin()
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not killed.is_set():
+        while time.monotonic() < deadline and not done.is_set():
             with admin.cursor() as cur:
                 cur.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'fedquery' "
@@ -163,7 +166,7 @@ def killing_pg_queries(condition: str, params: tuple[Any, ...] = ()) -> Iterator
     try:
         yield killed
     finally:
-        killed.set()
+        done.set()
         thread.join()
 
 
