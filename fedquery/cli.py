@@ -3,8 +3,9 @@
 Exit codes: 0 success, 1 query error (bad SQL, unknown name, refused
 statement), 2 usage error, 3 configuration error, 4 a source is unreachable
 or failed, 5 ``inventory check`` found datasets with missing metadata, 6 the
-query passed its deadline (``--timeout`` / ``query_timeout``), 130 interrupted
-(Ctrl-C), 7 ``doctor`` found an account that can do more than read.
+query passed its deadline (``--timeout`` / ``query_timeout``), 7 ``doctor``
+found an account that can do more than read, 8 the query would exceed
+``memory_limit``, 130 interrupted (Ctrl-C).
 Each :class:`FedQueryError` class carries its code (``exit_code``); the group
 turns any of them, raised anywhere in a command, into one line on stderr.
 
