@@ -146,12 +146,13 @@ class MySQLConnector(RemoteConnector):
         schemas = self._schemas()
         if not schemas:
             raise self.source_error("a mysql source needs a database in its url or a 'schemas' list", unavailable=True)
-        marks = ", ".join(["%s"] * len(schemas))
-        rows = self.query_rows(
-            f"SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ({marks}) "
-            "ORDER BY 1, 2",
-            tuple(schemas),
+        query = (
+            exp.select("table_schema", "table_name")
+            .from_(exp.to_table("information_schema.tables"))
+            .where(exp.column("table_schema").isin(*[exp.Literal.string(s) for s in schemas]))
+            .order_by("1", "2")
         )
+        rows = self.query_rows(query.sql(dialect="mysql"))
         return self._tables_from(rows)
 
     def _read_columns(self, table: TableInfo) -> list[ColumnInfo]:
