@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from fedquery.catalog import Catalog
 from fedquery.config import Config, check_timeout, load_config
 from fedquery.deadline import Deadline, bound
-from fedquery.errors import FedQueryError, QueryError
+from fedquery.errors import FedQueryError, QueryError, ResourceError
 from fedquery.executor import Execution, FragmentStats, TopNIncomplete
+from fedquery.memory import parse_size
 from fedquery.planner import Plan, plan
 from fedquery.planner.top_n import MAX_SCALE, RETRY_SCALE
 from fedquery.result import Result
@@ -42,6 +43,15 @@ def _contained(method: F) -> F:
             return method(*args, **kwargs)
         except FedQueryError as exc:
             raise drop_chain(exc)  # noqa: B904 - the chain is dropped on purpose
+        except RuntimeError as exc:
+            if "can't start new thread" not in str(exc):
+                raise
+            # A process capped in address space or threads (ulimit -v, a container's pids limit).
+            raise ResourceError(
+                "the process cannot start another thread (its address-space or thread limit is reached)",
+                limit=parse_size(args[0].config.settings.memory_limit),
+                phase="running the query",
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 

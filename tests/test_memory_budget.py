@@ -48,12 +48,12 @@ def _check(outcome: Outcome) -> None:
 
 @pytest.mark.parametrize("name", list(BOMBS))
 def test_memory_bomb(bomb_config: Path, name: str) -> None:
-    (outcome,) = run(bomb_config, [name], cap=CAP, address_space=3 * CAP, timeout=45)
+    (outcome,) = run(bomb_config, [name], cap=CAP, address_space=4 * CAP, timeout=45)
     _check(outcome)
 
 
 def test_four_concurrent_heavy_queries_share_one_budget(bomb_config: Path) -> None:
-    outcomes = run(bomb_config, [CONCURRENT] * 4, cap=CAP, address_space=3 * CAP, timeout=60)
+    outcomes = run(bomb_config, [CONCURRENT] * 4, cap=CAP, address_space=4 * CAP, timeout=60)
     for outcome in outcomes:
         _check(outcome)
 
