@@ -242,7 +242,9 @@ def _cell(value: Any) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, float):
-        return f"{value:.6g}" if abs(value) < 1e15 else repr(value)
+        # The shortest text that reads back as the same number, as DuckDB prints it: 11231.99, not
+        # 11232; 1234567.891, not 1.23457e+06.
+        return repr(value)
     return safe(str(value), multiline=False)
 
 

@@ -241,3 +241,12 @@ def test_output_file_is_all_or_nothing(tmp_path: Path) -> None:
     assert out.read_text() == "yesterday's answer\n"
     assert _run(config, "query", "SELECT count(*) AS n FROM d.codes", "-o", str(out)).exit_code == 0
     assert out.read_text().splitlines() == ['"n"', "1000000"]
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_numbers_print_at_full_precision(hostile: Path, fmt: str) -> None:
+    """A rounded average is shown as computed (11231.99, not 11232), and no ordinary value in scientific notation."""
+    sql = "SELECT round(11231.987, 2)::DOUBLE AS avg_income, 1234567.891::DOUBLE AS big, 0.1::DOUBLE + 0.2 AS sum"
+    out = _run(hostile, "query", "--format", fmt, sql).output
+    assert "11231.99" in out and "1234567.891" in out and "0.30000000000000004" in out, out
+    assert "e+" not in out, out
