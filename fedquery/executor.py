@@ -294,9 +294,6 @@ class Execution:
         self._load_errors: list[BaseException | None] = []
         #: this query's part of the process's one local DuckDB (its schema, its connections)
         self.session: Session | None = None
-        #: open DuckDB connections and cursors, interrupted when the query is cancelled
-        self._duckdb: list[Any] = []
-        self._duckdb_lock = threading.Lock()
         #: department.source of the fragments still running when the query was cancelled
         self._running: list[str] = []
         self.deadline.on_cancel(self._on_cancel)
@@ -314,7 +311,7 @@ class Execution:
             return through
         try:
             self.deadline.check()
-            self.con = self._track(self._open_duckdb())
+            self.con = self._open_duckdb()
             loaders = [threading.Thread(target=self._load, args=(s,), daemon=True) for s in self.streams]
             for loader in loaders:
                 loader.start()
@@ -356,23 +353,8 @@ class Execution:
         self._running = [f"{s.fragment.department}.{s.fragment.source}" for s in self.streams if not s.stats.finished]
         for stream in self.streams:
             stream.cancel()
-        with self._duckdb_lock:
-            connections = list(self._duckdb)
-        for con in connections:
-            try:
-                con.interrupt()
-            except Exception:  # noqa: BLE001 - a connection closing meanwhile needs no interrupt
-                pass
-
-    def _track(self, con: Any) -> Any:
-        with self._duckdb_lock:
-            self._duckdb.append(con)
-        return con
-
-    def _untrack(self, con: Any) -> None:
-        with self._duckdb_lock:
-            if con in self._duckdb:
-                self._duckdb.remove(con)
+        if self.session is not None:
+            self.session.interrupt()  # every connection of this query: the local step and the loaders
 
     def _stopped(self) -> QueryCancelledError:
         """The typed error of a query stopped by its deadline or a cancel, naming what still ran."""
@@ -460,7 +442,7 @@ class Execution:
 
     def _producer_keys(self, producer: str, column: str, limit: int) -> tuple[pa.Array | None, Any, Any]:
         """The producer's distinct non-null keys (None past ``limit``), and their min and max."""
-        cursor = self._track(self._cursor())
+        cursor = self._cursor()
         key = exp.column(column, quoted=True)
         try:
             distinct = (
@@ -477,7 +459,6 @@ class Execution:
             low, high = cursor.sql(_local(bounds)).fetchall()[0]
             return None, low, high
         finally:
-            self._untrack(cursor)
             cursor.close()
 
     def _filter_by_keys(self, stream: FragmentStream, target: exp.Expr, keys: pa.Array) -> None:
@@ -510,7 +491,7 @@ class Execution:
         """Stream one fragment into a DuckDB table named after it."""
         import duckdb
 
-        cursor = self._track(self._cursor())
+        cursor = self._cursor()
         try:
             schema = stream.wait_schema()
             source = f"{stream.fragment.name}_stream"
@@ -533,7 +514,6 @@ class Execution:
             )
             self._cancel_all()
         finally:
-            self._untrack(cursor)
             cursor.close()
             if not self.loaded[stream.fragment.name].is_set():
                 self._cancel_all()  # a producer that did not load: nobody waits for it
@@ -631,8 +611,6 @@ class Execution:
         until = time.monotonic() + (2.0 if self.deadline.stopped else 10.0)
         for stream in self.streams:
             stream.join(max(0.0, until - time.monotonic()))
-        if self.con is not None:
-            self._untrack(self.con)
         if self.session is not None:
             try:
                 self.session.close()

@@ -201,6 +201,10 @@ class Session:
             on_stop = self._on_stop()
             if on_stop is not None:
                 on_stop()
+        self.interrupt()
+
+    def interrupt(self) -> None:
+        """Interrupt whatever each connection of this query is running (the deadline's cancel too)."""
         with self._lock:
             cursors = list(self._cursors)
         for cursor in cursors:
