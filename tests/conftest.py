@@ -211,6 +211,24 @@ def mysql_database() -> Iterator[str]:
     con.close()
 
 
+@contextlib.contextmanager
+def own_schema_and_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL schema and a MariaDB database of one fresh name, dropped afterwards (for fixtures
+    whose sources must list only their own tables)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    pg_run(f'CREATE SCHEMA "{name}"')
+    my = mysql_admin()
+    with my.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}`")
+    try:
+        yield name
+    finally:
+        pg_run(f'DROP SCHEMA "{name}" CASCADE')
+        with my.cursor() as cur:
+            cur.execute(f"DROP DATABASE `{name}`")
+        my.close()
+
+
 def mysql_url(database: str) -> str:
     base = MYSQL_URL.rsplit("/", 1)[0] if MYSQL_URL.count("/") > 2 else MYSQL_URL
     return f"{base}/{database}"

@@ -10,7 +10,7 @@ MariaDB, must end in a typed error naming the relation, and no canary value may 
 from __future__ import annotations
 
 import sqlite3
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import fedquery
 from fedquery.errors import CatalogEscapeError, FedQueryError, SourceError, UnknownTableError
 from fedquery.planner import PASSES, plan
 from fedquery.planner.render import render
-from tests.conftest import PG_DSN, mysql_admin, mysql_url, pg_admin
+from tests.conftest import PG_DSN, mysql_admin, mysql_url, own_schema_and_database, pg_admin
 
 CANARY = "CANARY-7f3e9b"
 STRATEGIES = ("none", "filters", "full", "auto")
@@ -65,15 +65,14 @@ POSITIONS = {
 
 
 @pytest.fixture(scope="module")
-def escape_fed(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    pg_schema = mysql_database = f"fq_escape_{uuid.uuid4().hex[:10]}"
+def escape_fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with own_schema_and_database("fq_escape") as name:
+        yield from _escape_fed(name, tmp_path_factory)
+
+
+def _escape_fed(pg_schema: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    mysql_database = pg_schema
     pg = pg_admin()
-    with pg.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA "{pg_schema}"')
-    my = mysql_admin()
-    with my.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{mysql_database}`")
-    my.close()
     with pg.cursor() as cur:
         cur.execute(f'CREATE TABLE "{pg_schema}".people (id INT PRIMARY KEY, name TEXT)')
         cur.execute(f"INSERT INTO \"{pg_schema}\".people VALUES (1, 'a'), (2, 'b')")
@@ -113,14 +112,6 @@ def escape_fed(tmp_path_factory: pytest.TempPathFactory) -> Any:
     fed = fedquery.connect(config)
     yield fed
     fed.close()
-    pg = pg_admin()
-    with pg.cursor() as cur:
-        cur.execute(f'DROP SCHEMA "{pg_schema}" CASCADE')
-    pg.close()
-    my = mysql_admin()
-    with my.cursor() as cur:
-        cur.execute(f"DROP DATABASE `{mysql_database}`")
-    my.close()
 
 
 ATTEMPTS = [(d, x, p) for d, targets in TARGETS.items() for x in targets for p in POSITIONS]

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 import fedquery
 from fedquery.cli import main
 from fedquery.doctor import SourceCheck, exit_code
-from tests.conftest import MYSQL_URL, PG_DSN, mysql_admin, pg_admin
+from tests.conftest import MYSQL_URL, PG_DSN, mysql_admin, pg_admin, pg_run
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 # The README's "Least privilege" SQL blocks, found by their first lines and run literally (names substituted).
@@ -52,16 +52,6 @@ def _pg_url(user: str) -> str:
     return f"postgresql://{user}@{parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
-def _pg(*statements: str) -> None:
-    con = pg_admin()
-    try:
-        with con.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-    finally:
-        con.close()
-
-
 # -- PostgreSQL -----------------------------------------------------------------------------------
 @pytest.fixture
 def pg_reader() -> Iterator[tuple[str, str]]:
@@ -69,17 +59,17 @@ def pg_reader() -> Iterator[tuple[str, str]]:
     suffix = uuid.uuid4().hex[:10]
     role, schema = f"fq_reader_{suffix}", f"fq_doctor_{suffix}"
     database = urlsplit(PG_DSN).path.lstrip("/")
-    _pg(f'CREATE SCHEMA "{schema}"', f'CREATE TABLE "{schema}".claims (id int, amount numeric)')
+    pg_run(f'CREATE SCHEMA "{schema}"', f'CREATE TABLE "{schema}".claims (id int, amount numeric)')
     statements = [
         s.replace("fedquery_reader", role).replace("departments", database).replace("claims", schema)
         for s in _readme_sql(PG_README_SQL)
     ]
     try:
-        _pg(*statements)
-        _pg(f'CREATE TABLE "{schema}".later (id int)')  # default privileges cover tables created afterwards
+        pg_run(*statements)
+        pg_run(f'CREATE TABLE "{schema}".later (id int)')  # default privileges cover tables created afterwards
         yield role, schema
     finally:
-        _pg(f'DROP SCHEMA "{schema}" CASCADE', f'DROP OWNED BY "{role}"', f'DROP ROLE IF EXISTS "{role}"')
+        pg_run(f'DROP SCHEMA "{schema}" CASCADE', f'DROP OWNED BY "{role}"', f'DROP ROLE IF EXISTS "{role}"')
 
 
 def test_postgres_superuser_warns() -> None:
@@ -113,7 +103,7 @@ def test_postgres_readme_account_is_read_only(pg_reader: tuple[str, str]) -> Non
 
 def test_postgres_writer_role_warns_per_table_and_schema(pg_reader: tuple[str, str]) -> None:
     role, schema = pg_reader
-    _pg(f'GRANT INSERT, DELETE ON "{schema}".claims TO "{role}"', f'GRANT CREATE ON SCHEMA "{schema}" TO "{role}"')
+    pg_run(f'GRANT INSERT, DELETE ON "{schema}".claims TO "{role}"', f'GRANT CREATE ON SCHEMA "{schema}" TO "{role}"')
     check = _only(_connect({"pg": {"kind": "postgres", "url": _pg_url(role), "schemas": [schema]}}).doctor(), "pg")
     assert any(f'can INSERT, DELETE table "{schema}"."claims"' in w for w in check.warnings), check.warnings
     assert any(f"can CREATE in schema {schema!r}" in w for w in check.warnings), check.warnings

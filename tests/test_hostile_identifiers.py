@@ -9,7 +9,6 @@ Every statement fedquery builds quotes identifiers through sqlglot's generator, 
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from sqlglot import exp
 
 import fedquery
 from fedquery.planner import top_n
-from tests.conftest import PG_DSN, assert_same_rows, mysql_admin, mysql_url, pg_admin
+from tests.conftest import PG_DSN, assert_same_rows, mysql_admin, mysql_url, own_schema_and_database, pg_admin
 
 K = 'k" + 1000 + "k'
 NUM = "n;um) --"
@@ -91,12 +90,16 @@ def _create(cur: Any, dialect: str, prefix: str, name: str, table: pa.Table) -> 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     # Own schema and database: analyze() reads every table in them.
-    pg_schema = mysql_database = f"fq_hostile_{uuid.uuid4().hex[:10]}"
+    with own_schema_and_database("fq_hostile") as name:
+        yield from _hostile(name, tmp_path_factory)
+
+
+def _hostile(pg_schema: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    mysql_database = pg_schema
     root = tmp_path_factory.mktemp("hostile")
     sources: dict[str, dict[str, Any]] = {}
     pg = pg_admin()
     with pg.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {q(pg_schema, 'postgres')}")
         for name, table in ((FACTS, _facts("pg")), (DIM, _dim("pg"))):
             _create(cur, "postgres", f"{q(pg_schema, 'postgres')}.", name, table)
             cur.execute(f"ANALYZE {q(pg_schema, 'postgres')}.{q(name, 'postgres')}")
@@ -104,7 +107,6 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     sources["pg"] = {"kind": "postgres", "url": PG_DSN, "schema": pg_schema, "schemas": [pg_schema]}
     my = mysql_admin()
     with my.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {q(mysql_database, 'mysql')}")
         for name, table in ((FACTS, _facts("my")), (DIM, _dim("my"))):
             _create(cur, "mysql", f"{q(mysql_database, 'mysql')}.", name, table)
     my.close()
@@ -148,14 +150,6 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield fed, oracle
     fed.close()
     oracle.close()
-    pg = pg_admin()
-    with pg.cursor() as cur:
-        cur.execute(f"DROP SCHEMA {q(pg_schema, 'postgres')} CASCADE")
-    pg.close()
-    my = mysql_admin()
-    with my.cursor() as cur:
-        cur.execute(f"DROP DATABASE {q(mysql_database, 'mysql')}")
-    my.close()
 
 
 def _ref(kind: str, table: str) -> str:
