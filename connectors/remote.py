@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot import exp
 
 from connectors.base import BATCH_SIZE, SOURCE_OPTIONS, TABLE_OPTIONS, Capabilities, Connector, Option, TableInfo
 from fedquery.deadline import Deadline, current
@@ -232,8 +233,6 @@ class RemoteConnector(Connector):
         return pa.schema([pa.field(c.name, c.arrow, nullable=c.nullable) for c in self.table_columns(table)])
 
     def exact_row_count(self, table: TableInfo) -> int | None:
-        from sqlglot import exp
-
         query = exp.select(exp.Count(this=exp.Star())).from_(self.remote_table(table))
         return int(self.query_rows(query.sql(dialect=self.dialect))[0][0])
 
@@ -245,8 +244,6 @@ class RemoteConnector(Connector):
     def _info(self, node: Any) -> ColumnInfo | None:
         """What the source says of the column ``node`` reads: by its planner tag, else through the
         catalog table its qualifier names in the enclosing query (scans are built without tags)."""
-        from sqlglot import exp
-
         from fedquery.planner.gate import CATALOG_TAG
 
         tag = node.meta.get("fq_table")
@@ -397,21 +394,13 @@ def first_line(exc: BaseException) -> str:
 
 def is_function_call(node: Any) -> bool:
     """A real function call (sqlglot also models AND/OR and EXISTS as functions)."""
-    from sqlglot import exp
-
     return isinstance(node, exp.Func) and not isinstance(node, (exp.Connector, exp.SubqueryPredicate))
 
 
 _FLOATS = ("FLOAT", "DOUBLE")
 
 
-def _value_comparisons() -> tuple[type, ...]:
-    from sqlglot import exp
-
-    return (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between)
-
-
-_VALUE_COMPARISONS = _value_comparisons()
+_VALUE_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between)
 
 
 def semantic_reason(node: Any, dialect: str) -> str | None:
@@ -425,8 +414,6 @@ def semantic_reason(node: Any, dialect: str) -> str | None:
     >>> semantic_reason(sqlglot.parse_one("SUBSTRING(x, -1, 2)"), "PostgreSQL")
     'SUBSTRING with a start that may be zero or negative differs in PostgreSQL'
     """
-    from sqlglot import exp
-
     if isinstance(node, (exp.Like, exp.ILike)) and not isinstance(node.parent, exp.Escape):
         pattern = node.expression
         if not isinstance(pattern, exp.Literal) or "\\" in pattern.this:
