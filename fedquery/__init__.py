@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fedquery.errors import (
@@ -32,14 +32,21 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
-def connect(config: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Federation:
+def connect(
+    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    *,
+    user: str | None = None,
+    groups: Iterable[str] | None = None,
+    purpose: str | None = None,
+) -> Federation:
     """Open a federation from a ``fedquery.toml`` path, a dict, or the default lookup.
 
+    ``user``, ``groups`` and ``purpose`` declare who its queries run as (see ``fedquery.principal``).
     The engine (pyarrow, sqlglot, duckdb) is imported here, not by ``import fedquery``.
     """
     from fedquery.federation import connect as _connect
 
-    return _connect(config)
+    return _connect(config, user=user, groups=groups, purpose=purpose)
 
 
 def __getattr__(name: str) -> Any:

@@ -42,8 +42,10 @@ INVENTORY_FORMATS = ("table", "dcat", "frictionless", "csv", "markdown", "json")
 
 
 class _Context:
-    def __init__(self, config: str | None) -> None:
+    def __init__(self, config: str | None, principal: dict[str, Any] | None = None) -> None:
         self.config = config
+        #: --user / --group / --purpose as given (None: from the environment, see fedquery.principal)
+        self.principal = principal or {}
         self.refresh = False
         self._federation: Any = None
         self.worker: threading.Thread | None = None
@@ -52,7 +54,7 @@ class _Context:
         if self._federation is None:
             from fedquery.federation import connect
 
-            self._federation = connect(self.config)
+            self._federation = connect(self.config, **self.principal)
         return self._federation
 
 
@@ -203,9 +205,20 @@ _timeout_option = click.option(
     "-c", "--config", envvar="FEDQUERY_CONFIG", type=click.Path(dir_okay=False),
     help="Catalog file (default: $FEDQUERY_CONFIG, else ./fedquery.toml).",
 )  # fmt: skip
+@click.option(
+    "--user", envvar="FEDQUERY_USER",
+    help="Run as USER (declared, not authenticated; default: $FEDQUERY_USER, else the OS user).",
+)  # fmt: skip
+@click.option(
+    "--group", "groups", multiple=True, metavar="GROUP",
+    help="A group (role) the user holds; repeatable (default: $FEDQUERY_GROUPS, comma-separated).",
+)  # fmt: skip
+@click.option("--purpose", envvar="FEDQUERY_PURPOSE", help="The project the query serves (default: $FEDQUERY_PURPOSE).")
 @click.version_option(package_name="fedquery")
 @click.pass_context
-def main(ctx: click.Context, config: str | None) -> None:
+def main(
+    ctx: click.Context, config: str | None, user: str | None, groups: tuple[str, ...], purpose: str | None
+) -> None:
     """Query data across departments with one SQL statement.
 
     \b
@@ -216,7 +229,7 @@ def main(ctx: click.Context, config: str | None) -> None:
       fedquery explain -f report.sql
     """
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    ctx.obj = _Context(config)
+    ctx.obj = _Context(config, {"user": user, "groups": list(groups) or None, "purpose": purpose})
 
 
 @main.command()

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fedquery.catalog import Catalog
@@ -18,6 +18,7 @@ from fedquery.executor import Execution, FragmentStats, TopNIncomplete
 from fedquery.memory import parse_size
 from fedquery.planner import Plan, plan
 from fedquery.planner.top_n import MAX_SCALE, RETRY_SCALE
+from fedquery.principal import Principal
 from fedquery.result import Result
 from fedquery.secrets import drop_chain
 
@@ -57,8 +58,10 @@ def _contained(method: F) -> F:
 
 
 class Federation:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, principal: Principal | None = None) -> None:
         self.config = config
+        #: who this federation's queries run as (declared by the caller: see fedquery.principal)
+        self.principal = principal if principal is not None else Principal.from_environment()
         self.catalog = Catalog(config)
         #: the deadlines of the queries running now (``interrupt`` cancels them)
         self._running: weakref.WeakSet[Deadline] = weakref.WeakSet()
@@ -237,9 +240,21 @@ def _attempt(stats: FragmentStats, attempt: int) -> FragmentStats:
     return copy
 
 
-def connect(config: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Federation:
-    """Open a federation from a ``fedquery.toml`` path, a dict, or the default lookup."""
+def connect(
+    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    *,
+    user: str | None = None,
+    groups: Iterable[str] | None = None,
+    purpose: str | None = None,
+) -> Federation:
+    """Open a federation from a ``fedquery.toml`` path, a dict, or the default lookup.
+
+    ``user``, ``groups`` and ``purpose`` declare the principal its queries run as (default: the
+    ``FEDQUERY_USER`` / ``FEDQUERY_GROUPS`` / ``FEDQUERY_PURPOSE`` environment variables, else the
+    operating system's user name).
+    """
     try:
-        return Federation(load_config(config))
+        principal = Principal.from_environment(user, groups, purpose)
+        return Federation(load_config(config), principal)
     except FedQueryError as exc:
         raise drop_chain(exc)  # noqa: B904 - the chain is dropped on purpose
