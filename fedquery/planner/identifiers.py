@@ -35,7 +35,9 @@ def resolve_identifiers(expression: exp.Expr, *, context: PlanContext) -> exp.Ex
             _exact(column, _stored_name(column, scope, context))
     # References to output aliases in GROUP BY, HAVING, QUALIFY and ORDER BY (not in scope.columns).
     for select in expression.find_all(exp.Select):
-        aliases = [p.alias for p in select.expressions if p.alias]
+        # Output names: aliases, and the names of projected columns (``SELECT SEG ... ORDER BY SEG``,
+        # which sqlglot's scope does not list as a column reference).
+        aliases = [p.alias_or_name for p in select.expressions if p.alias_or_name]
         for clause in ("group", "having", "qualify", "order"):
             node = select.args.get(clause)
             for column in node.find_all(exp.Column) if node is not None else ():

@@ -41,6 +41,8 @@ def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
 
 
 def _split_query(query: exp.Expr, context: PlanContext) -> None:
+    while isinstance(query, exp.Subquery):  # a parenthesised query: (SELECT ...) EXCEPT (SELECT ...)
+        query = query.this
     sources = sources_of(query, context)
     if not sources:
         return
