@@ -46,6 +46,11 @@ class Capabilities:
     set_operations: bool = False
     #: ``scan_ranges``: one fragment read as several ranges at once, consistently (see executor)
     ranges: bool = False
+    #: correlated subqueries: ``"any"`` (the source decorrelates them, as PostgreSQL and DuckDB do) or
+    #: ``"key"``: pushed only where each correlation is an equality on the leading column of the inner
+    #: table's enforced primary key (MariaDB runs a correlated subquery once per outer row, a full
+    #: scan of the inner table each time unless an index serves it; DuckDB's hash join is far faster)
+    correlation: str = "any"
     unsupported: tuple[type[exp.Expr], ...] = ()
     allowed: tuple[type[exp.Expr], ...] | None = None
 

@@ -40,6 +40,7 @@ pushed unless the column's collation is binary. ``/`` (decimal scale) and AVG
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -90,6 +91,7 @@ class MySQLConnector(RemoteConnector):
     default_port = 3306
     extra = "mysql"
     options = {**RemoteConnector.options, "driver": Option("str", choices=("auto", "pymysql"))}
+    capabilities = dataclasses.replace(RemoteConnector.capabilities, correlation="key")
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 import pyarrow as pa
 from sqlglot import exp
 
-from fedquery.planner.colocated import has_subquery, subquery_filter_reason
+from fedquery.planner.colocated import correlation_reason, has_subquery, subquery_filter_reason
 from fedquery.planner.context import PlanContext
 from fedquery.planner.distinct_keys import distinct_keys
 from fedquery.planner.estimate import estimate_query, row_width
@@ -51,7 +51,7 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
     elif len(sources) == 1 and not is_correlated(query) and not _free_cte_refs(query, context):
         table = _any_table(query, context)
         connector = table.connector
-        reason = _whole_reason(query, connector)
+        reason = _whole_reason(query, connector) or correlation_reason(query, connector, context)
         if reason is None and connector.capabilities.sql:
             fragment = make_fragment(query, connector, context)
             _replace_with_fragment(query, fragment.name, fragment.output_aliases)
