@@ -29,7 +29,8 @@ def markdown(result: dict[str, Any]) -> str:
     strategies = _strategies(result)
     queries = sorted({r["query"] for r in result["results"]}, key=str)
     lines = [
-        f"TPC-H SF {result['scale_factor']:g}: median of {result['runs']} runs after a warm-up; {result['machine']}; "
+        f"{result.get('benchmark', 'TPC-H')} SF {result['scale_factor']:g}: median of {result['runs']} runs "
+        f"after a warm-up; {result['machine']}; "
         f"{result['date']}; fedquery {result['versions']['fedquery']}, duckdb {result['versions']['duckdb']}. "
         f"Set-up {result['setup_seconds']:.0f} s, analyze {result.get('analyze_seconds', 0):.0f} s, "
         f"whole run {result['total_seconds']:.0f} s.",

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from benchmarks.tpch_data import _plain_strings, _sqlite_value
+from benchmarks.tpch_data import _mysql_rows, _plain_strings, _sqlite_value
 
 QUERIES = Path(__file__).parent / "queries" / "tpcds"
 
@@ -196,6 +196,14 @@ def _load_postgres(parquet_dir: Path, dsn: str, schema: str, tables: list[str]) 
         cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         for t in tables:
             data = _plain_strings(pq.read_table(parquet_dir / f"{t}.parquet"))
+            cur.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2",
+                (schema, t),
+            )
+            if cur.fetchone()[0]:
+                cur.execute(f'SELECT count(*) FROM "{schema}"."{t}"')
+                if cur.fetchone()[0] == data.num_rows:
+                    continue  # already loaded (benchmarks reuse a scale factor's schema)
             cur.execute(f'DROP TABLE IF EXISTS "{schema}"."{t}"')
             cur.execute(_ddl(t, data.schema, '"', f'"{schema}"."{t}"'))
             cur.adbc_ingest(t, data, mode="append", db_schema_name=schema)
@@ -216,6 +224,8 @@ def _load_mysql(parquet_dir: Path, url: str, database: str, tables: list[str]) -
         cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         for t in tables:
             data = _plain_strings(pq.read_table(parquet_dir / f"{t}.parquet"))
+            if _mysql_rows(cur, database, t) == data.num_rows:
+                continue  # already loaded
             cur.execute(f"DROP TABLE IF EXISTS `{database}`.`{t}`")
             cur.execute(_ddl(t, data.schema, "`", f"`{database}`.`{t}`") + " CHARACTER SET utf8mb4")
             marks = ", ".join("%s" for _ in data.schema)
