@@ -117,6 +117,8 @@ class DepartmentConfig:
     name: str
     metadata: dict[str, Any]
     sources: dict[str, SourceConfig]
+    #: the department's access-rules file (``rules = "path"``, relative to the catalog file); None: open
+    rules: Path | None = None
 
     def __repr__(self) -> str:
         return f"DepartmentConfig({self.name}, sources={list(self.sources.values())!r})"
@@ -174,12 +176,16 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path | None) 
         sources_raw = dept_raw.get("sources", {})
         if not isinstance(sources_raw, Mapping):
             raise ConfigError(f"{where}: departments.{dept_name}.sources must be a table", department=dept_name)
-        metadata = {k: v for k, v in dept_raw.items() if k != "sources"}
+        metadata = {k: v for k, v in dept_raw.items() if k not in ("sources", "rules")}
         sources = {
             src_name: _parse_source(dept_name, src_name, src_raw, base_dir, where)
             for src_name, src_raw in sources_raw.items()
         }
-        departments[dept_name] = DepartmentConfig(dept_name, metadata, sources)
+        rules = dept_raw.get("rules")
+        if rules is not None and (not isinstance(rules, str) or not rules):
+            raise ConfigError(f"{where}: departments.{dept_name}.rules must be a file path", department=dept_name)
+        rules_path = (base_dir / rules) if rules else None
+        departments[dept_name] = DepartmentConfig(dept_name, metadata, sources, rules_path)
     for dept in departments.values():
         for source in dept.sources.values():
             remember(source.secrets)
