@@ -212,7 +212,6 @@ class Federation:
     def statistics(self, target: str | None = None) -> list[StatisticsEntry]:
         """The statistics the planner uses (cached; read from the sources where missing or expired)."""
         from fedquery.analyze import target_tables
-
         from fedquery.policy.views import governed_statistics
 
         store = self.catalog.statistics

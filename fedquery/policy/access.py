@@ -122,7 +122,7 @@ def _decide(rules: Rules, rule: TableRule, principal: Principal, table: str, nam
         if not column.allow:
             denied.add(stored)
         elif column.mask is not None:
-            masks[stored] = _bound(column.mask, by_lower, principal, lambda m: fail(m, column.line))
+            masks[stored] = _bound(column.mask, by_lower, principal, lambda m, line=column.line: fail(m, line))
     row_filter = None
     if rule.filter is not None:
         row_filter = _bound(rule.filter, by_lower, principal, lambda m: fail(m, rule.filter_line))

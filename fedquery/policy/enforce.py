@@ -161,9 +161,7 @@ def prune_views(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
             continue
         alias = select.parent.alias_or_name
         inside = {id(c) for c in select.find_all(exp.Column)}
-        used = {
-            c.name for c in expression.find_all(exp.Column) if c.table == alias and id(c) not in inside
-        }
+        used = {c.name for c in expression.find_all(exp.Column) if c.table == alias and id(c) not in inside}
         kept = [p for p in select.expressions if p.alias_or_name in used] or select.expressions[:1]
         if len(kept) < len(select.expressions) and not select.parent.args["alias"].columns:
             select.set("expressions", kept)

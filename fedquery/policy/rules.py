@@ -124,7 +124,9 @@ def load_rules(path: Path, department: str | None = None) -> Rules:
         stat = path.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
     except OSError as exc:
-        raise RulesError(f"cannot read it ({exc.strerror or type(exc).__name__})", path=key, department=department) from None
+        raise RulesError(
+            f"cannot read it ({exc.strerror or type(exc).__name__})", path=key, department=department
+        ) from None
     with _lock:
         cached = _cache.get(key)
     if cached is None or cached[0] != stamp:
@@ -164,15 +166,23 @@ def parse_rules(text: str, path: str, department: str | None = None) -> Rules:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             found = _TOML_LINE.search(str(exc))
-            raise fail(f"not valid TOML: {str(exc).split(' (at ')[0]}", int(found.group(1)) if found else None) from None
+            raise fail(
+                f"not valid TOML: {str(exc).split(' (at ')[0]}", int(found.group(1)) if found else None
+            ) from None
         headers = [n for n, line in enumerate(text.splitlines(), start=1) if re.match(r"\s*\[\[\s*tables\s*\]\]", line)]
     if not isinstance(data, dict):
         raise fail("the file must hold a table (object) with [[tables]] rules")
     unknown = set(data) - {"tables", "keys"}
     if unknown:
-        raise fail(f"unknown top-level key(s) {sorted(unknown)}; expected 'tables' and 'keys'", _find(text, sorted(unknown)[0]))
+        raise fail(
+            f"unknown top-level key(s) {sorted(unknown)}; expected 'tables' and 'keys'", _find(text, sorted(unknown)[0])
+        )
     keys = data.get("keys", {})
-    if not isinstance(keys, dict) or set(keys) - {"send", "receive"} or not all(isinstance(v, bool) for v in keys.values()):
+    if (
+        not isinstance(keys, dict)
+        or set(keys) - {"send", "receive"}
+        or not all(isinstance(v, bool) for v in keys.values())
+    ):
         raise fail("[keys] takes only send = true|false and receive = true|false", _find(text, "keys"))
     raw_rules = data.get("tables", [])
     if not isinstance(raw_rules, list):
@@ -212,11 +222,13 @@ def _rule(raw: Any, index: int, line: int | None, rules: Rules, fail: Any) -> Ta
             raise fail(f"{where}: {key} {value!r} is not a valid regular expression: {exc}", at(key)) from None
     privileges = raw.get("privileges", ["SELECT"])
     if not isinstance(privileges, list) or any(not isinstance(p, str) or p.upper() != "SELECT" for p in privileges):
-        raise fail(f"{where}: privileges must be [\"SELECT\"] or [] (deny)", at("privileges"))
+        raise fail(f'{where}: privileges must be ["SELECT"] or [] (deny)', at("privileges"))
     columns = []
     for entry in raw.get("columns", []) if isinstance(raw.get("columns", []), list) else [None]:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
-            raise fail(f"{where}: each of columns must be {{ name = \"...\", mask = \"...\" | allow = false }}", at("columns"))
+            raise fail(
+                f'{where}: each of columns must be {{ name = "...", mask = "..." | allow = false }}', at("columns")
+            )
         name = entry["name"]
         spot = at(f'"{name}"')
         extra = set(entry) - set(COLUMN_KEYS)
@@ -228,7 +240,9 @@ def _rule(raw: Any, index: int, line: int | None, rules: Rules, fail: Any) -> Ta
         mask = entry.get("mask")
         if mask is not None and not allow:
             raise fail(f"{where}: column {name!r}: give either mask or allow = false, not both", spot)
-        columns.append(ColumnRule(name, _expression(mask, f"{where}: mask of column {name!r}", spot, fail), allow, spot))
+        columns.append(
+            ColumnRule(name, _expression(mask, f"{where}: mask of column {name!r}", spot, fail), allow, spot)
+        )
     row_filter = raw.get("filter")
     filter_line = at("filter") if row_filter is not None else None
     return TableRule(
@@ -256,7 +270,9 @@ def _expression(text: Any, what: str, line: int | None, fail: Any) -> exp.Expr |
     except SqlglotError as exc:
         raise fail(f"{what} {text!r} is not valid SQL: {str(exc).splitlines()[0]}", line) from None
     if isinstance(tree, (exp.Query, exp.Command)) or tree.find(exp.Query, exp.Table, exp.AggFunc, exp.Window, exp.Star):
-        raise fail(f"{what} {text!r} must be an expression over the row (no queries, tables, aggregates or windows)", line)
+        raise fail(
+            f"{what} {text!r} must be an expression over the row (no queries, tables, aggregates or windows)", line
+        )
     return tree
 
 

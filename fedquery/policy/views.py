@@ -8,6 +8,7 @@ or column statistics at all (they describe rows the principal may not see).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +48,9 @@ def visible_schema(catalog: Catalog, access: Access, schema: pa.Schema) -> pa.Sc
     return pa.schema([pa.field(c, pa.string()) if c in access.masks else schema.field(c) for c in access.columns])
 
 
-def governed_statistics(catalog: Catalog, principal: Principal, entry: StatisticsEntry, table: CatalogTable) -> StatisticsEntry | None:
+def governed_statistics(
+    catalog: Catalog, principal: Principal, entry: StatisticsEntry, table: CatalogTable
+) -> StatisticsEntry | None:
     """``entry`` as ``principal`` may see it (None: the table is not readable)."""
     access = readable(catalog, principal, table)
     if access is None:
@@ -71,15 +74,16 @@ def governed_inventory(catalog: Catalog, principal: Principal, inventory: Invent
 
     datasets = []
     for dataset in inventory.datasets:
-        names = [c.name for c in dataset.columns]
         try:
-            access = access_by_name(catalog, principal, dataset.department, dataset.id, lambda: names)
+            access = access_by_name(catalog, principal, dataset.department, dataset.id, _names_of(dataset))
         except AccessDenied:
             continue
         if access.rule is None:
             datasets.append(replace(dataset, access_rules=access.summary()))
             continue
-        columns = [replace(c, description=_masked(c.description)) if c.name in access.masks else c for c in dataset.columns]
+        columns = [
+            replace(c, description=_masked(c.description)) if c.name in access.masks else c for c in dataset.columns
+        ]
         filtered = access.filter is not None
         datasets.append(
             replace(
@@ -92,6 +96,10 @@ def governed_inventory(catalog: Catalog, principal: Principal, inventory: Invent
             )
         )
     return Inventory(datasets, inventory.problems, inventory.built_at)
+
+
+def _names_of(dataset: Any) -> Callable[[], list[str]]:
+    return lambda: [c.name for c in dataset.columns]
 
 
 def _masked(description: str | None) -> str:
