@@ -188,7 +188,7 @@ privileges = ["SELECT"]
 group = "(dwp|dfe|hmrc)_analysts"
 table = "ppe_stock"
 columns = [{ name = "trust_name", allow = false }]
-""" + _DEMO_DEFAULT,
+""" + _OTHERS_DENIED + _DEMO_DEFAULT,
     "dwp": f"""# Access rules of the Department for Work and Pensions.
 [[tables]]                       # work-and-pensions analysts: claims, the person key masked
 group = "dwp_analysts"

@@ -107,13 +107,28 @@ class Federation:
             deadline.finish()
             raise
 
-    def _run(self, sql: str, pushdown: str, deadline: Deadline) -> Result:
+    def _statistics_sql(self, sql: str) -> Result:
+        """Run ``analyze``'s aggregate query over whole tables: the planner's statistics describe tables as
+        stored, whoever asked. Callers see them only through the rules (see fedquery.policy.views)."""
+        from fedquery.policy.access import STATISTICS
+
+        deadline = Deadline(self.config.settings.query_timeout)
+        with self._running_lock:
+            self._running.add(deadline)
+        try:
+            return self._run(sql, "full", deadline, STATISTICS)
+        except BaseException:
+            deadline.finish()
+            raise
+
+    def _run(self, sql: str, pushdown: str, deadline: Deadline, principal: Principal | None = None) -> Result:
+        principal = principal or self.principal
         scale, attempt, earlier = 1, 1, list[FragmentStats]()
         while True:
             deadline.phase = "planning"
             try:
                 with bound(deadline):  # catalog queries at sources register their cancel requests
-                    the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale, principal=self.principal)
+                    the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale, principal=principal)
             except FedQueryError:
                 if deadline.stopped:
                     raise deadline.error() from None

@@ -17,9 +17,13 @@ from sqlglot import exp
 from fedquery.errors import AccessDenied, RulesError
 from fedquery.policy.rules import PRINCIPAL_NAMES, Rules, TableRule, load_rules
 
+from fedquery.principal import Principal
+
 if TYPE_CHECKING:
     from fedquery.catalog import Catalog, CatalogTable
-    from fedquery.principal import Principal
+
+#: The principal of ``analyze``'s statistics queries (whole tables, for the planner; see Federation.analyze)
+STATISTICS = Principal("fedquery-statistics")
 
 
 @dataclass(frozen=True)

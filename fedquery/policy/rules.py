@@ -166,9 +166,8 @@ def parse_rules(text: str, path: str, department: str | None = None) -> Rules:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             found = _TOML_LINE.search(str(exc))
-            raise fail(
-                f"not valid TOML: {str(exc).split(' (at ')[0]}", int(found.group(1)) if found else None
-            ) from None
+            line = int(found.group(1)) if found else max(1, len(text.splitlines()))  # "at end of document"
+            raise fail(f"not valid TOML: {str(exc).split(' (at ')[0]}", line) from None
         headers = [n for n, line in enumerate(text.splitlines(), start=1) if re.match(r"\s*\[\[\s*tables\s*\]\]", line)]
     if not isinstance(data, dict):
         raise fail("the file must hold a table (object) with [[tables]] rules")
@@ -201,7 +200,11 @@ def _rule(raw: Any, index: int, line: int | None, rules: Rules, fail: Any) -> Ta
     end = _next_header(rules.text, line)
 
     def at(needle: str) -> int | None:
-        found = rules.line_of(needle, line)
+        """The line of ``needle`` (a key, or a quoted column name) within this rule, else the rule's."""
+        pattern = needle if needle.startswith('"') else f"{needle} ="
+        found = rules.line_of(pattern, line)
+        if found is None and not needle.startswith('"'):
+            found = rules.line_of(f'"{needle}"', line)  # JSON
         return found if found is not None and (end is None or found < end) else line
 
     unknown = set(raw) - set(RULE_KEYS)
