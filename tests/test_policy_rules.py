@@ -27,7 +27,9 @@ def _federation(tmp_path: Path, rules: str | None, name: str = "gov.toml", **pri
     if rules is not None:
         (tmp_path / name).write_text(rules)
         gov["rules"] = str(tmp_path / name)
-    config = {"departments": {"gov": gov, "open": {"sources": {"files": {"kind": "csv", "url": str(tmp_path / "open")}}}}}
+    config = {
+        "departments": {"gov": gov, "open": {"sources": {"files": {"kind": "csv", "url": str(tmp_path / "open")}}}}
+    }
     return fedquery.connect(config, **({"user": "ana"} | principal))
 
 
@@ -60,7 +62,11 @@ def test_first_match_wins_and_no_match_denies(tmp_path: Path) -> None:
         plan = fed.explain("SELECT count(*) FROM gov.people")
         assert plan.rules_applied and "gov.people" in plan.rules_applied[0] and "line 1" in plan.rules_applied[0]
         assert "rules applied:" in str(plan) and plan.to_dict()["rules_applied"] == plan.rules_applied
-        assert visible_columns(fed.catalog, fed.principal, fed.catalog.resolve(["gov", "people"])) == ["id", "nino", "region"]
+        assert visible_columns(fed.catalog, fed.principal, fed.catalog.resolve(["gov", "people"])) == [
+            "id",
+            "nino",
+            "region",
+        ]
     with _federation(tmp_path, RULES, user="boss") as fed:
         assert len(fed.sql("SELECT score FROM gov.people").fetchall()) == 3
     with _federation(tmp_path, RULES, user="eve") as fed:
@@ -85,16 +91,44 @@ def test_plan_hash_names_the_rules(tmp_path: Path) -> None:
 
 BROKEN = {
     "toml syntax": ("[[tables]]\ntable = 'people\n", "gov.toml", r"line 2"),
-    "bad regex": ('[[tables]]\n\ntable = "peo(ple"\n', "gov.toml", r"line 3: rule 1: table 'peo\(ple' is not a valid regular"),
-    "bad mask": ('[[tables]]\ncolumns = [\n  { name = "nino", mask = "right(nino," },\n]\n', "gov.toml", r"line 3: .*mask of column 'nino'"),
-    "bad filter sql": ('[[tables]]\ntable = "people"\nfilter = "region = = 1"\n', "gov.toml", r"line 3: rule 1: filter"),
+    "bad regex": (
+        '[[tables]]\n\ntable = "peo(ple"\n',
+        "gov.toml",
+        r"line 3: rule 1: table 'peo\(ple' is not a valid regular",
+    ),
+    "bad mask": (
+        '[[tables]]\ncolumns = [\n  { name = "nino", mask = "right(nino," },\n]\n',
+        "gov.toml",
+        r"line 3: .*mask of column 'nino'",
+    ),
+    "bad filter sql": (
+        '[[tables]]\ntable = "people"\nfilter = "region = = 1"\n',
+        "gov.toml",
+        r"line 3: rule 1: filter",
+    ),
     "subquery filter": ('[[tables]]\nfilter = "id IN (SELECT 1)"\n', "gov.toml", r"line 2: .*no queries"),
-    "unknown column": ('[[tables]]\ncolumns = [{ name = "ssn", mask = "NULL" }]\n', "gov.toml", r"line 2: rule 1: unknown column 'ssn'"),
-    "filter column": ('[[tables]]\n# who\nfilter = "postcode = 1"\n', "gov.toml", r"line 3: .*postcode.* is not a column"),
-    "unknown key": ('[[tables]]\ntable = "people"\nprivilege = ["SELECT"]\n', "gov.toml", r"line 3: rule 1: unknown key 'privilege'"),
+    "unknown column": (
+        '[[tables]]\ncolumns = [{ name = "ssn", mask = "NULL" }]\n',
+        "gov.toml",
+        r"line 2: rule 1: unknown column 'ssn'",
+    ),
+    "filter column": (
+        '[[tables]]\n# who\nfilter = "postcode = 1"\n',
+        "gov.toml",
+        r"line 3: .*postcode.* is not a column",
+    ),
+    "unknown key": (
+        '[[tables]]\ntable = "people"\nprivilege = ["SELECT"]\n',
+        "gov.toml",
+        r"line 3: rule 1: unknown key 'privilege'",
+    ),
     "bad privileges": ('[[tables]]\nprivileges = ["INSERT"]\n', "gov.toml", r"line 2: rule 1: privileges"),
     "json syntax": ('{"tables": [\n  {"table": "people",}\n]}', "gov.json", r"gov.json, line 2: not valid JSON"),
-    "json semantic": ('{"tables": [\n  {"table": "people",\n   "columns": [{"name": "x"}]}\n]}', "gov.json", r"line 3: .*unknown column 'x'"),
+    "json semantic": (
+        '{"tables": [\n  {"table": "people",\n   "columns": [{"name": "x"}]}\n]}',
+        "gov.json",
+        r"line 3: .*unknown column 'x'",
+    ),
 }
 
 
@@ -153,7 +187,9 @@ def test_statistics_and_inventory_hide_what_rules_hide(tmp_path: Path) -> None:
         (dataset,) = [d for d in fed.inventory().datasets if d.id == "gov.people"]
         assert [c.name for c in dataset.columns] == ["id", "nino", "region"] and dataset.row_count is None
         assert "masked: nino" in (dataset.access_rules or "") and "rows filtered" in (dataset.access_rules or "")
-        assert [t["columns"] for t in fed.tables("gov")] == [[("id", "int64"), ("nino", "string"), ("region", "string")]]
+        assert [t["columns"] for t in fed.tables("gov")] == [
+            [("id", "int64"), ("nino", "string"), ("region", "string")]
+        ]
     masked_only = '[[tables]]\ncolumns = [{ name = "nino", mask = "NULL" }]\n'
     with _federation(tmp_path, masked_only) as fed:
         fed.analyze("gov.people")
@@ -163,7 +199,9 @@ def test_statistics_and_inventory_hide_what_rules_hide(tmp_path: Path) -> None:
 
 def test_inventory_as_user_on_the_command_line(demo_config: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["-c", str(demo_config), "--group", "dhsc_analysts", "inventory", "--as", "hana", "--format", "json"])
+    result = runner.invoke(
+        main, ["-c", str(demo_config), "--group", "dhsc_analysts", "inventory", "--as", "hana", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     ids = {d["id"] for d in json.loads(result.output)["datasets"]} if result.output.startswith("{") else None
     records = json.loads(result.output)
@@ -171,7 +209,9 @@ def test_inventory_as_user_on_the_command_line(demo_config: Path) -> None:
     assert ids is None or ids == {"dhsc.ppe_stock", "dhsc.ppe_orders"}
     assert {d["id"] for d in datasets} == {"dhsc.ppe_stock", "dhsc.ppe_orders"}
     assert all("rule 1" in d["access_rules"] for d in datasets)
-    shown = runner.invoke(main, ["-c", str(demo_config), "--group", "dwp_analysts", "inventory", "--as", "wendy", "show", "dwp.claims"])
+    shown = runner.invoke(
+        main, ["-c", str(demo_config), "--group", "dwp_analysts", "inventory", "--as", "wendy", "show", "dwp.claims"]
+    )
     assert shown.exit_code == 0 and "masked: person_id" in shown.output
 
 

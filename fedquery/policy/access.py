@@ -16,7 +16,6 @@ from sqlglot import exp
 
 from fedquery.errors import AccessDenied, RulesError
 from fedquery.policy.rules import PRINCIPAL_NAMES, Rules, TableRule, load_rules
-
 from fedquery.principal import Principal
 
 if TYPE_CHECKING:
