@@ -161,7 +161,8 @@ def test_a_failing_predicate_cannot_observe_filtered_rows(federation: tuple[Path
         with pytest.raises(Exception, match="division by zero"), pg.cursor() as cur:
             cur.execute(
                 f'SELECT id FROM (SELECT * FROM "{schema}".patients '
-                "WHERE substring(substring(substring(substring(region, 1), 1), 1), 1) = 'north') AS s WHERE 1 / (x - 5) > 0"
+                "WHERE substring(substring(substring(substring(region, 1), 1), 1), 1) = 'north') AS s "
+                "WHERE 1 / (x - 5) > 0"
             )
             cur.fetchall()
     finally:

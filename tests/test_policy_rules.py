@@ -236,3 +236,45 @@ def test_mask_a_sql_source_cannot_evaluate_is_refused(tmp_path: Path) -> None:
 def test_rules_must_be_a_path(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="rules must be a file path"):
         fedquery.connect({"departments": {"d": {"rules": 3, "sources": {}}}})
+
+
+def test_readme_governed_sharing_examples(tmp_path: Path) -> None:
+    import re
+
+    from fedquery.demo import write_demo
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Governed sharing", 1)[1].split("\n## ", 1)[0]
+    rules = re.search(r"```toml\n# rules/dwp.toml\n(.*?)```", section, re.S)
+    assert rules, "the README shows a rules file"
+    config = write_demo(tmp_path)
+    (tmp_path / "rules" / "dwp.toml").write_text(rules.group(1))
+    with fedquery.connect(config, user="wendy", groups=["dwp_analysts"]) as fed:
+        got = fed.sql("SELECT * FROM dwp.claims")
+        table = got.arrow()
+        assert "weekly_amount" not in table.column_names and set(table.column("region").to_pylist()) == {"London"}
+        assert all(v.startswith("*****") for v in table.column("person_id").to_pylist())
+    with fedquery.connect(config, user="sam", purpose="support") as fed:
+        benefits = {r[0] for r in fed.sql("SELECT DISTINCT benefit FROM dwp.claims").fetchall()}
+        assert "Carer's Allowance" not in benefits and benefits
+        assert all(len(r[0]) == 16 for r in fed.sql("SELECT person_id FROM dwp.claims").fetchall())
+    with fedquery.connect(config, user="nobody") as fed, pytest.raises(AccessDenied, match="no rule"):
+        fed.sql("SELECT 1 FROM dwp.claims")
+    # the commands and the Python lines of the section, on the demo as shipped
+    write_demo(tmp_path)
+    runner = CliRunner()
+    masked = runner.invoke(
+        main, ["-c", str(config), "--group", "dwp_analysts", "query", "SELECT * FROM dwp.claims LIMIT 3"]
+    )
+    assert masked.exit_code == 0 and "*****" in masked.output
+    denied = runner.invoke(
+        main, ["-c", str(config), "--group", "dhsc_analysts", "query", "SELECT count(*) FROM dwp.claims"]
+    )
+    assert denied.exit_code == 1 and "access denied" in denied.output and "Traceback" not in denied.output
+    shown = runner.invoke(
+        main, ["-c", str(config), "--purpose", "support", "inventory", "--as", "sam", "--format", "json"]
+    )
+    assert shown.exit_code == 0 and "masked: person_id" in shown.output
+    with fedquery.connect(config, user="wendy", groups=["dwp_analysts"]) as fed:
+        plan = fed.explain("SELECT person_id, benefit FROM dwp.claims LIMIT 3")
+        assert plan.rules_applied[0].startswith("dwp.claims: ") and plan.rules_applied[0].endswith("masked person_id")
