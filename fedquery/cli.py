@@ -1,7 +1,7 @@
 """The ``fedquery`` command line.
 
 Exit codes: 0 success, 1 query error (bad SQL, unknown name, refused
-statement), 2 usage error, 3 configuration error, 4 a source is unreachable
+statement, access denied by a department's rules), 2 usage error, 3 configuration error, 4 a source is unreachable
 or failed, 5 ``inventory check`` found datasets with missing metadata, 6 the
 query passed its deadline (``--timeout`` / ``query_timeout``), 7 ``doctor``
 found an account that can do more than read, 8 the query would exceed

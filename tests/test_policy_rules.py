@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -278,3 +279,16 @@ def test_readme_governed_sharing_examples(tmp_path: Path) -> None:
     with fedquery.connect(config, user="wendy", groups=["dwp_analysts"]) as fed:
         plan = fed.explain("SELECT person_id, benefit FROM dwp.claims LIMIT 3")
         assert plan.rules_applied[0].startswith("dwp.claims: ") and plan.rules_applied[0].endswith("masked person_id")
+
+
+def test_demo_shows_one_query_allowed_one_masked_one_denied(tmp_path: Path) -> None:
+    from fedquery.demo import _run_governed, write_demo
+
+    lines: list[str] = []
+    _run_governed(write_demo(tmp_path), lines.append)
+    text = "\n".join(lines)
+    allowed, masked, denied = text.split("Allowed:")[1], text.split("Masked:")[1], text.split("Denied:")[1]
+    assert "3 rows" in allowed.split("Masked:")[0] and "access denied" not in allowed.split("Masked:")[0]
+    assert "*****" in masked.split("Denied:")[0] and "masked person_id" in masked
+    assert "refused: access denied: hana (groups: dhsc_analysts) may not read dwp.claims" in denied
+    assert not re.search(r"P\d{6}", masked.split("Denied:")[0])
