@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
-from fedquery.errors import AccessDenied
-from fedquery.policy.access import Access, access_by_name, table_access
+from fedquery.errors import AccessDenied, RulesError
+from fedquery.policy.access import Access, access_by_name, department_rules, table_access
 
 if TYPE_CHECKING:
     from fedquery.catalog import Catalog, CatalogTable
@@ -113,9 +113,8 @@ def governed_tables(catalog: Catalog, principal: Principal, rows: list[dict[str,
     for row in rows:
         table = tables.get(row["table"]) if row["table"] else None
         if table is None or row["error"]:
-            if row["department"] is None or not _department_open_to_listing(catalog, row["department"]):
-                continue
-            out.append(row)
+            if _may_see_problem(catalog, principal, row):
+                out.append(row)
             continue
         access = readable(catalog, principal, table)
         if access is None:
@@ -127,8 +126,15 @@ def governed_tables(catalog: Catalog, principal: Principal, rows: list[dict[str,
     return out
 
 
-def _department_open_to_listing(catalog: Catalog, department: str) -> bool:
-    """Problems of a governed department (source errors) are not shown to principals: they may
-    name tables. An open department's are, as before."""
-    config = catalog.config.departments.get(department)
-    return config is None or config.rules is None
+def _may_see_problem(catalog: Catalog, principal: Principal, row: dict[str, Any]) -> bool:
+    """A broken table's row is shown to the principals a rule lets read it; a source that cannot be
+    listed (no table named) to everyone, as it names only what the catalog does. Nothing of a department
+    whose rules file is broken."""
+    try:
+        rules = department_rules(catalog, row["department"])
+    except RulesError:
+        return False
+    if rules is None or row["table"] is None:
+        return True
+    rule = rules.match(principal, row["table"].split(".", 1)[1])
+    return rule is not None and rule.select
