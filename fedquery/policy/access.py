@@ -8,6 +8,7 @@ or malformed file denies every table of the department, naming the file and line
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -79,7 +80,10 @@ def department_rules(catalog: Catalog, department: str) -> Rules | None:
     config = catalog.config.departments.get(department)
     if config is None or config.rules is None:
         return None
-    return load_rules(config.rules, department)
+    shown = str(config.rules)
+    if catalog.config.path is not None:  # as the catalog file names it, relative to itself
+        shown = os.path.relpath(config.rules, catalog.config.path.parent)
+    return load_rules(config.rules, department, shown)
 
 
 def table_access(catalog: Catalog, principal: Principal, table: CatalogTable) -> Access:

@@ -113,13 +113,13 @@ _cache: dict[str, tuple[tuple[int, int], Rules | RulesError]] = {}
 _lock = threading.Lock()
 
 
-def load_rules(path: Path, department: str | None = None) -> Rules:
+def load_rules(path: Path, department: str | None = None, shown: str | None = None) -> Rules:
     """The rules in ``path``, re-read whenever the file's modification time or size changes.
 
-    Raises :class:`RulesError` (naming the file and line) for a missing, unreadable or wrong file;
-    the error is cached like a good file, until the file changes.
+    Raises :class:`RulesError` (naming the file, as ``shown``, and line) for a missing, unreadable or
+    wrong file; the error is cached like a good file, until the file changes.
     """
-    key = str(path)
+    key = shown or str(path)
     try:
         stat = path.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
@@ -128,8 +128,8 @@ def load_rules(path: Path, department: str | None = None) -> Rules:
             f"cannot read it ({exc.strerror or type(exc).__name__})", path=key, department=department
         ) from None
     with _lock:
-        cached = _cache.get(key)
-    if cached is None or cached[0] != stamp:
+        cached = _cache.get(str(path))
+    if cached is None or cached[0] != stamp or _shown(cached[1]) != key:
         try:
             loaded: Rules | RulesError = parse_rules(path.read_text(encoding="utf-8"), key, department)
         except RulesError as exc:
@@ -138,10 +138,14 @@ def load_rules(path: Path, department: str | None = None) -> Rules:
             loaded = RulesError(f"cannot read it ({type(exc).__name__})", path=key, department=department)
         cached = (stamp, loaded)
         with _lock:
-            _cache[key] = cached
+            _cache[str(path)] = cached
     if isinstance(cached[1], RulesError):
         raise cached[1]
     return cached[1]
+
+
+def _shown(loaded: Rules | RulesError) -> str:
+    return loaded.path
 
 
 def parse_rules(text: str, path: str, department: str | None = None) -> Rules:
