@@ -86,6 +86,8 @@ class Settings:
     #: seconds a query may run (planning, fetch, local step and output) before it is cancelled everywhere;
     #: ``fed.sql(q, timeout=...)`` and ``--timeout`` override it per query
     query_timeout: float = 3600.0
+    #: departments without a ``rules`` file: "open" (every principal reads every table) or "deny"
+    default_access: str = "open"
 
 
 @dataclass
@@ -227,6 +229,9 @@ def _parse_settings(raw: Any, where: str) -> Settings:
             raise ConfigError(f"{where}: settings.memory_limit: {exc}") from None
         if limit < MIN_MEMORY:
             raise ConfigError(f"{where}: settings.memory_limit must be at least 16MB, got {values['memory_limit']!r}")
+    if values.get("default_access", "open") not in ("open", "deny"):
+        given = values["default_access"]
+        raise ConfigError(f"{where}: settings.default_access must be 'open' or 'deny', got {given!r}")
     if "query_timeout" in values:
         values["query_timeout"] = check_timeout(values["query_timeout"], f"{where}: settings.query_timeout")
     return Settings(**values)

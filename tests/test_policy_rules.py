@@ -292,3 +292,18 @@ def test_demo_shows_one_query_allowed_one_masked_one_denied(tmp_path: Path) -> N
     assert "*****" in masked.split("Denied:")[0] and "masked person_id" in masked
     assert "refused: access denied: hana (groups: dhsc_analysts) may not read dwp.claims" in denied
     assert not re.search(r"P\d{6}", masked.split("Denied:")[0])
+
+
+def test_default_access_deny_closes_departments_without_rules(tmp_path: Path) -> None:
+    (tmp_path / "open").mkdir()
+    (tmp_path / "open" / "places.csv").write_text("region,name\nnorth,N\n")
+    config: dict[str, Any] = {
+        "settings": {"default_access": "deny"},
+        "departments": {"open": {"sources": {"files": {"kind": "csv", "url": str(tmp_path / "open")}}}},
+    }
+    with fedquery.connect(config, user="ana") as fed:
+        with pytest.raises(AccessDenied, match="no rules file and \\[settings\\] default_access = 'deny'"):
+            fed.sql("SELECT * FROM open.places")
+        assert fed.tables() == []
+    with pytest.raises(ConfigError, match="default_access must be 'open' or 'deny'"):
+        fedquery.connect({**config, "settings": {"default_access": "closed"}})

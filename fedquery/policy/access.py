@@ -78,6 +78,9 @@ class Access:
 def department_rules(catalog: Catalog, department: str) -> Rules | None:
     """The department's rules (None: the department is open). Raises RulesError for a broken file."""
     config = catalog.config.departments.get(department)
+    if config is not None and config.rules is None and catalog.config.settings.default_access == "deny":
+        where = str(catalog.config.path) if catalog.config.path else "the catalog"
+        raise RulesError("the department has no rules file and [settings] default_access = 'deny'", path=where)
     if config is None or config.rules is None:
         return None
     shown = str(config.rules)
