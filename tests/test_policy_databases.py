@@ -302,3 +302,21 @@ def test_property_no_leak_and_every_strategy_agrees(federation: tuple[Path, duck
         fed.close()
     assert seen["queries"] >= 1000 and 0 < seen["errors"] < seen["queries"]
     assert len(baselines) >= 100  # distinct queries
+
+
+def test_errors_show_only_values_of_visible_rows(federation: tuple[Path, Any]) -> None:
+    """A cast that fails names the value it failed on: it must be one the principal may see."""
+    from fedquery.demo import REGIONS
+
+    config, _ = federation
+    others = [r for r in REGIONS if r != "London"]
+    with fedquery.connect(config, **PRINCIPAL) as fed:
+        for pushdown in STRATEGIES:
+            with pytest.raises(FedQueryError) as failed:
+                fed.sql(
+                    "SELECT claim_id FROM dwp.claims WHERE CAST(region AS INTEGER) > 0", pushdown=pushdown
+                ).fetchall()
+            assert "London" in str(failed.value) and not any(r in str(failed.value) for r in others), pushdown
+            with pytest.raises(FedQueryError) as failed:
+                fed.sql("SELECT id FROM pg.patients WHERE CAST(note AS INTEGER) > 0", pushdown=pushdown).fetchall()
+            assert "ok-" in str(failed.value) and "HIDDENROW" not in str(failed.value), pushdown
