@@ -54,6 +54,17 @@ def test_first_match_wins_and_no_match_denies(tmp_path: Path) -> None:
         assert fed.sql("SELECT id, nino FROM gov.people ORDER BY id").fetchall() == [(1, "***1A"), (3, "***3C")]
         assert fed.sql("SELECT * FROM gov.people ORDER BY id").arrow().column_names == ["id", "nino", "region"]
         assert fed.sql("SELECT p.* FROM gov.people p JOIN open.places USING (region)").arrow().num_columns == 3
+        for sql in (
+            "WITH x AS (SELECT * FROM gov.people) SELECT * FROM x",
+            "SELECT * FROM (SELECT * FROM gov.people) AS s",
+            "SELECT * FROM gov.people UNION ALL SELECT * FROM gov.people",
+            "SELECT p.* FROM gov.people p, gov.people q WHERE p.id = q.id",
+        ):
+            got = fed.sql(sql)
+            assert got.arrow().column_names == ["id", "nino", "region"], sql
+        assert fed.sql("SELECT * FROM gov.people NATURAL JOIN open.places").arrow().num_rows == 2
+        with pytest.raises(AccessDenied, match=r"gov\.people\.score"):
+            fed.sql("WITH x AS (SELECT SCORE FROM gov.people) SELECT * FROM x")
         # a predicate on a masked column compares the masked value (as Trino's column masks do)
         assert fed.sql("SELECT count(*) FROM gov.people WHERE nino = 'AB111111A'").fetchall() == [(0,)]
         with pytest.raises(AccessDenied, match=r"ana \(groups: analysts\).*gov\.people\.score"):
