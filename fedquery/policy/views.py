@@ -95,7 +95,14 @@ def governed_inventory(catalog: Catalog, principal: Principal, inventory: Invent
                 access_rules=access.summary(),
             )
         )
-    return Inventory(datasets, inventory.problems, inventory.built_at)
+    problems = [
+        p
+        for p in inventory.problems
+        if _may_see_problem(
+            catalog, principal, {"department": p.department, "table": f"{p.department}.{p.table}" if p.table else None}
+        )
+    ]
+    return Inventory(datasets, problems, inventory.built_at)
 
 
 def _names_of(dataset: Any) -> Callable[[], list[str]]:
