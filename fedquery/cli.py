@@ -1,7 +1,7 @@
 """The ``fedquery`` command line.
 
 Exit codes: 0 success, 1 query error (bad SQL, unknown name, refused
-statement), 2 usage error, 3 configuration error, 4 a source is unreachable
+statement, access denied by a department's rules), 2 usage error, 3 configuration error, 4 a source is unreachable
 or failed, 5 ``inventory check`` found datasets with missing metadata, 6 the
 query passed its deadline (``--timeout`` / ``query_timeout``), 7 ``doctor``
 found an account that can do more than read, 8 the query would exceed
@@ -341,7 +341,15 @@ def tables(obj: _Context, department: str | None, fmt: str | None, strict: bool)
 
 def _inventory(obj: _Context, refresh: bool) -> Any:
     try:
-        return obj.federation().inventory(refresh=refresh)
+        fed = obj.federation()
+        as_user = getattr(obj, "as_user", None)
+        if as_user is None:
+            return fed.inventory(refresh=refresh)
+        from fedquery.principal import Principal
+
+        # --as USER: what that user (with the --group/--purpose given) may see
+        principal = Principal.of(as_user, groups=fed.principal.groups, purpose=fed.principal.purpose)
+        return fed.inventory(refresh=refresh, principal=principal)
     except FedQueryError as exc:
         _fail(exc)
 
@@ -368,10 +376,13 @@ _refresh_option = click.option("--refresh", is_flag=True, help="Re-read every so
 @main.group(invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(INVENTORY_FORMATS), default=None, help="Output format.")
 @click.option("--department", help="Only this department.")
+@click.option("--as", "as_user", metavar="USER", help="Show what USER may see (with --group/--purpose).")
 @_output_option
 @_refresh_option
 @click.pass_context
-def inventory(ctx: click.Context, fmt: str | None, department: str | None, output: Path | None, refresh: bool) -> None:
+def inventory(
+    ctx: click.Context, fmt: str | None, department: str | None, as_user: str | None, output: Path | None, refresh: bool
+) -> None:
     """What data exists across the federation, where it is stored and how to reach it.
 
     \b
@@ -381,7 +392,9 @@ def inventory(ctx: click.Context, fmt: str | None, department: str | None, outpu
       fedquery inventory search "national insurance"
       fedquery inventory show dwp.claims
       fedquery inventory check                    # exit code 5 if metadata is missing
+      fedquery --group dwp_analysts inventory --as ana   # what ana may see, with access rules
     """
+    ctx.obj.as_user = as_user
     if ctx.invoked_subcommand is not None:
         ctx.obj.refresh = refresh
         return
@@ -396,7 +409,9 @@ def inventory(ctx: click.Context, fmt: str | None, department: str | None, outpu
     if fmt == "table":
         from fedquery.inventory.export import rows
 
-        keep = ("id", "title", "kind", "row_count", "contact", "licence", "update_frequency")
+        keep: tuple[str, ...] = ("id", "title", "kind", "row_count", "contact", "licence", "update_frequency")
+        if any(d.access_rules and not d.access_rules.startswith("open") for d in inv.datasets):
+            keep += ("access",)  # a governed federation: how this principal may read each dataset
         table = formats.rows_table([{k: r[k] for k in keep} for r in rows(inv.datasets)])
         _emit(table, "table", output, None)
         return

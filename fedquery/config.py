@@ -86,6 +86,8 @@ class Settings:
     #: seconds a query may run (planning, fetch, local step and output) before it is cancelled everywhere;
     #: ``fed.sql(q, timeout=...)`` and ``--timeout`` override it per query
     query_timeout: float = 3600.0
+    #: departments without a ``rules`` file: "open" (every principal reads every table) or "deny"
+    default_access: str = "open"
 
 
 @dataclass
@@ -117,6 +119,8 @@ class DepartmentConfig:
     name: str
     metadata: dict[str, Any]
     sources: dict[str, SourceConfig]
+    #: the department's access-rules file (``rules = "path"``, relative to the catalog file); None: open
+    rules: Path | None = None
 
     def __repr__(self) -> str:
         return f"DepartmentConfig({self.name}, sources={list(self.sources.values())!r})"
@@ -174,12 +178,16 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path | None) 
         sources_raw = dept_raw.get("sources", {})
         if not isinstance(sources_raw, Mapping):
             raise ConfigError(f"{where}: departments.{dept_name}.sources must be a table", department=dept_name)
-        metadata = {k: v for k, v in dept_raw.items() if k != "sources"}
+        metadata = {k: v for k, v in dept_raw.items() if k not in ("sources", "rules")}
         sources = {
             src_name: _parse_source(dept_name, src_name, src_raw, base_dir, where)
             for src_name, src_raw in sources_raw.items()
         }
-        departments[dept_name] = DepartmentConfig(dept_name, metadata, sources)
+        rules = dept_raw.get("rules")
+        if rules is not None and (not isinstance(rules, str) or not rules):
+            raise ConfigError(f"{where}: departments.{dept_name}.rules must be a file path", department=dept_name)
+        rules_path = (base_dir / rules) if rules else None
+        departments[dept_name] = DepartmentConfig(dept_name, metadata, sources, rules_path)
     for dept in departments.values():
         for source in dept.sources.values():
             remember(source.secrets)
@@ -221,6 +229,9 @@ def _parse_settings(raw: Any, where: str) -> Settings:
             raise ConfigError(f"{where}: settings.memory_limit: {exc}") from None
         if limit < MIN_MEMORY:
             raise ConfigError(f"{where}: settings.memory_limit must be at least 16MB, got {values['memory_limit']!r}")
+    if values.get("default_access", "open") not in ("open", "deny"):
+        given = values["default_access"]
+        raise ConfigError(f"{where}: settings.default_access must be 'open' or 'deny', got {given!r}")
     if "query_timeout" in values:
         values["query_timeout"] = check_timeout(values["query_timeout"], f"{where}: settings.query_timeout")
     return Settings(**values)

@@ -50,6 +50,7 @@ title = "Department of Health and Social Care"
 contact = "ppe-data@dhsc.example"
 licence = "OGL-UK-3.0"
 classification = "OFFICIAL"
+rules = "rules/dhsc.toml"            # who may see what (see the README: Governed sharing)
 
 [departments.dhsc.sources.ppe_stock]
 kind = "csv"
@@ -86,6 +87,7 @@ title = "Department for Work and Pensions"
 contact = "data@dwp.example"
 licence = "OGL-UK-3.0"
 classification = "OFFICIAL-SENSITIVE"
+rules = "rules/dwp.toml"            # who may see what (see the README: Governed sharing)
 
 [departments.dwp.sources.claims]
 kind = "parquet"
@@ -109,6 +111,7 @@ title = "Department for Education"
 contact = "data@dfe.example"
 licence = "OGL-UK-3.0"
 classification = "OFFICIAL-SENSITIVE"
+rules = "rules/dfe.toml"            # who may see what (see the README: Governed sharing)
 
 [departments.dfe.sources.fsm]
 kind = "csv"
@@ -133,6 +136,7 @@ title = "HM Revenue and Customs"
 contact = "data@hmrc.example"
 licence = "OGL-UK-3.0"
 classification = "OFFICIAL-SENSITIVE"
+rules = "rules/hmrc.toml"            # who may see what (see the README: Governed sharing)
 
 [departments.hmrc.sources.income]
 kind = "duckdb"
@@ -150,6 +154,106 @@ primary_key = ["person_id", "tax_year"]
 description = "Pseudonymised National Insurance number (person key)"
 keywords = ["NINO", "national insurance number"]
 """
+
+#: The pseudonym every department's "support" rule gives a person key: the same value in each
+#: department, so the support project can link them, and not the key itself. A salted SHA-256 works
+#: today in every source; ``pseudonymise(person_id, 'support')`` (HMAC, keyed per project) replaces it.
+_SUPPORT_TOKEN = "left(sha256('demo-support-project:' || {column}), 16)"
+#: Analysts of other departments may not read a department's person-level tables.
+_OTHERS_DENIED = """
+[[tables]]                       # analysts of other departments: nothing here
+group = "(dhsc|dwp|dfe|hmrc)_analysts"
+privileges = []
+"""
+#: The last rule of each demo file: any other principal (the demo's default user) sees the tables as
+#: stored, so the walkthrough and the README's first commands run as whoever you are. A real
+#: department leaves it out: then no match means no access.
+_DEMO_DEFAULT = """
+[[tables]]                       # the demo's default principal: everything, as stored
+user = ".*"
+privileges = ["SELECT"]
+"""
+RULES: dict[str, str] = {
+    "dhsc": """# Access rules of the Department of Health and Social Care (first match wins; no match denies).
+[keys]
+send = true                      # our join keys may be sent to other departments' sources
+receive = true                   # other departments' keys may be sent to ours
+
+[[tables]]                       # health analysts: PPE stock and orders
+group = "dhsc_analysts"
+table = "ppe_stock|ppe_orders"
+privileges = ["SELECT"]
+
+[[tables]]                       # everyone else's analysts: stock by trust, not the trusts' names
+group = "(dwp|dfe|hmrc)_analysts"
+table = "ppe_stock"
+columns = [{ name = "trust_name", allow = false }]
+""" + _OTHERS_DENIED + _DEMO_DEFAULT,
+    "dwp": f"""# Access rules of the Department for Work and Pensions.
+[[tables]]                       # work-and-pensions analysts: claims, the person key masked
+group = "dwp_analysts"
+table = "claims"
+columns = [{{ name = "person_id", mask = "'*****' || right(person_id, 2)" }}]
+
+[[tables]]                       # the London office sees London's claims only
+group = "dwp_london"
+table = "claims"
+columns = [{{ name = "person_id", mask = "'*****' || right(person_id, 2)" }}]
+filter = "region = 'London'"
+
+[[tables]]                       # the cross-department support project links on a pseudonym
+purpose = "support"
+table = "claims"
+columns = [{{ name = "person_id", mask = "{_SUPPORT_TOKEN.format(column='person_id')}" }}]
+""" + _OTHERS_DENIED + _DEMO_DEFAULT,
+    "dfe": f"""# Access rules of the Department for Education.
+[[tables]]
+group = "dfe_analysts"
+table = "fsm_eligibility"
+columns = [{{ name = "parent_person_id", mask = "'*****' || right(parent_person_id, 2)" }}]
+
+[[tables]]                       # the support project: eligibility linked by the parent's pseudonym
+purpose = "support"
+table = "fsm_eligibility"
+columns = [
+  {{ name = "parent_person_id", mask = "{_SUPPORT_TOKEN.format(column='parent_person_id')}" }},
+  {{ name = "pupil_id", allow = false }},
+]
+""" + _OTHERS_DENIED + _DEMO_DEFAULT,
+    "hmrc": f"""# Access rules of HM Revenue and Customs.
+[[tables]]
+group = "hmrc_analysts"
+table = "income"
+
+[[tables]]                       # the support project: income by pseudonym, not who is self-employed
+purpose = "support"
+table = "income"
+columns = [
+  {{ name = "person_id", mask = "{_SUPPORT_TOKEN.format(column='person_id')}" }},
+  {{ name = "self_employed", allow = false }},
+]
+""" + _OTHERS_DENIED + _DEMO_DEFAULT,
+}
+
+#: ``fedquery demo``'s governed examples: (title, principal, SQL), run after the three questions.
+GOVERNED: list[tuple[str, dict[str, object], str]] = [
+    (
+        "Allowed: a health analyst reads PPE stock by trust",
+        {"user": "hana", "groups": ["dhsc_analysts"]},
+        "SELECT trust_code, item, stock_units FROM dhsc.ppe_stock WHERE as_of = DATE '2020-04-14' "
+        "ORDER BY stock_units LIMIT 3",
+    ),
+    (
+        "Masked: a work-and-pensions analyst reads claims, the person key masked",
+        {"user": "wendy", "groups": ["dwp_analysts"]},
+        "SELECT claim_id, person_id, benefit, region FROM dwp.claims ORDER BY claim_id LIMIT 3",
+    ),
+    (
+        "Denied: a health analyst asks for benefit claims",
+        {"user": "hana", "groups": ["dhsc_analysts"]},
+        "SELECT count(*) FROM dwp.claims",
+    ),
+]
 
 QUERIES: list[tuple[str, str]] = [
     (
@@ -203,6 +307,9 @@ def write_demo(directory: Path | str) -> Path:
     _write_claims(root / "dwp", people, rng)
     _write_fsm(root / "dfe", people, rng)
     _write_income(root / "hmrc", people, rng)
+    (root / "rules").mkdir(parents=True, exist_ok=True)
+    for department, text in RULES.items():
+        (root / "rules" / f"{department}.toml").write_text(text, encoding="utf-8")
     config = root / "fedquery.toml"
     config.write_text(CONFIG, encoding="utf-8")
     return config
@@ -230,6 +337,34 @@ def run_demo(config: Path, echo: Callable[[str], None] = print) -> None:
             echo(formats.render(result.arrow(), "table", max_rows=15).rstrip())
             moved = sum(s.rows for s in result.stats)
             echo(f"({moved} rows moved from {len(result.stats)} fragment(s))")
+    _run_governed(config, echo)
+
+
+def _run_governed(config: Path, echo: Callable[[str], None]) -> None:
+    """The access rules at work: one query allowed, one masked, one denied (``rules/*.toml``)."""
+    from fedquery import formats
+    from fedquery.errors import AccessDenied
+    from fedquery.federation import connect
+
+    for title, principal, sql in GOVERNED:
+        echo("")
+        echo("=" * 78)
+        echo(title)
+        echo("=" * 78)
+        with connect(config, **principal) as fed:  # type: ignore[arg-type]
+            echo(f"-- as {fed.principal}")
+            echo(sql)
+            echo("")
+            try:
+                plan = fed.explain(sql)
+            except AccessDenied as exc:
+                echo(f"refused: {exc}")
+                continue
+            for fragment in plan.fragments:
+                echo(f"[{fragment.department}.{fragment.source} · {fragment.kind}] {fragment.sql}")
+            for rule in plan.rules_applied:
+                echo(f"[rules] {rule}")
+            echo(formats.render(fed.sql(sql).arrow(), "table", max_rows=15).rstrip())
 
 
 def _people(rng: random.Random) -> list[dict[str, object]]:

@@ -56,12 +56,38 @@ class ConfigError(FedQueryError):
     exit_code = 3
 
 
+class RulesError(ConfigError):
+    """A department's access-rules file is missing or wrong; ``path`` and ``line`` say where.
+
+    The department it belongs to is then denied as a whole (never opened): queries touching it
+    raise :class:`AccessDenied` carrying this message."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None, department: str | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}, line {line}" if line is not None else path
+        super().__init__(f"rules file {where}: {message}", department=department)
+
+
 class ConnectorNotInstalledError(ConfigError):
     """A source kind needs an optional driver that is not installed."""
 
 
 class QueryError(FedQueryError):
     """Something is wrong with the SQL the user wrote."""
+
+
+class AccessDenied(QueryError):
+    """The principal may not read ``object`` (``department.table`` or ``department.table.column``).
+
+    Names the principal and the object, never data; ``reason`` says which rule (or which broken
+    rules file) decided it."""
+
+    def __init__(self, principal: str, obj: str, reason: str, *, department: str | None = None) -> None:
+        self.principal = principal
+        self.object = obj
+        self.reason = reason
+        super().__init__(f"access denied: {principal} may not read {obj}: {reason}", department=department)
 
 
 class ParseError(QueryError):

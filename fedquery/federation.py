@@ -76,7 +76,7 @@ class Federation:
         ``timeout``: as for :meth:`sql` (with ``analyze=True``).
         """
         if not analyze:
-            return plan(sql, self.catalog, pushdown=pushdown)
+            return plan(sql, self.catalog, pushdown=pushdown, principal=self.principal)
         started = time.perf_counter()
         result = self.sql(sql, pushdown=pushdown, timeout=timeout)
         rows = sum(batch.num_rows for batch in result.reader())
@@ -107,13 +107,28 @@ class Federation:
             deadline.finish()
             raise
 
-    def _run(self, sql: str, pushdown: str, deadline: Deadline) -> Result:
+    def _statistics_sql(self, sql: str) -> Result:
+        """Run ``analyze``'s aggregate query over whole tables: the planner's statistics describe tables as
+        stored, whoever asked. Callers see them only through the rules (see fedquery.policy.views)."""
+        from fedquery.policy.access import STATISTICS
+
+        deadline = Deadline(self.config.settings.query_timeout)
+        with self._running_lock:
+            self._running.add(deadline)
+        try:
+            return self._run(sql, "full", deadline, STATISTICS)
+        except BaseException:
+            deadline.finish()
+            raise
+
+    def _run(self, sql: str, pushdown: str, deadline: Deadline, principal: Principal | None = None) -> Result:
+        principal = principal or self.principal
         scale, attempt, earlier = 1, 1, list[FragmentStats]()
         while True:
             deadline.phase = "planning"
             try:
                 with bound(deadline):  # catalog queries at sources register their cancel requests
-                    the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale)
+                    the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale, principal=principal)
             except FedQueryError:
                 if deadline.stopped:
                     raise deadline.error() from None
@@ -185,7 +200,9 @@ class Federation:
                     "error": problem.message,
                 }
             )
-        return rows
+        from fedquery.policy.views import governed_tables
+
+        return governed_tables(self.catalog, self.principal, rows)
 
     @_contained
     def analyze(self, target: str | None = None) -> list[StatisticsEntry]:
@@ -194,24 +211,46 @@ class Federation:
         One aggregate query per table (run inside SQL sources): exact row counts, null
         counts, min/max and distinct counts. Cached until the next analyze.
         """
-        from fedquery.analyze import analyze
+        from fedquery.analyze import analyze, target_tables
+        from fedquery.policy.views import governed_statistics
 
-        return analyze(self, target)
+        if target and "." in target:
+            from fedquery.policy import table_access
+
+            for table in target_tables(self, target):
+                table_access(self.catalog, self.principal, table)  # AccessDenied before anything is read
+        tables = {t.sql_name: t for t in target_tables(self, target)}
+        shown = (governed_statistics(self.catalog, self.principal, e, tables[e.table]) for e in analyze(self, target))
+        return [e for e in shown if e is not None]
 
     @_contained
     def statistics(self, target: str | None = None) -> list[StatisticsEntry]:
         """The statistics the planner uses (cached; read from the sources where missing or expired)."""
         from fedquery.analyze import target_tables
+        from fedquery.policy.views import governed_statistics
 
         store = self.catalog.statistics
-        return [e for e in (store.entry(t) for t in target_tables(self, target)) if e is not None]
+        entries = []
+        for table in target_tables(self, target):
+            if target and "." in target:
+                from fedquery.policy import table_access
+
+                table_access(self.catalog, self.principal, table)  # names the table: AccessDenied if unreadable
+            entry = store.entry(table)
+            shown = governed_statistics(self.catalog, self.principal, entry, table) if entry is not None else None
+            if shown is not None:
+                entries.append(shown)
+        return entries
 
     @_contained
-    def inventory(self, *, refresh: bool = False) -> Inventory:
-        """What data exists, where it is stored and how to reach it (discovered facts are cached)."""
+    def inventory(self, *, refresh: bool = False, principal: Principal | None = None) -> Inventory:
+        """What data exists, where it is stored and how to reach it (discovered facts are cached), as
+        ``principal`` (default: this federation's) may see it: each dataset with its access summary."""
         from fedquery.inventory import Inventory
+        from fedquery.policy.views import governed_inventory
 
-        return Inventory.build(self.catalog, refresh=refresh)
+        full = Inventory.build(self.catalog, refresh=refresh)
+        return governed_inventory(self.catalog, principal or self.principal, full)
 
     def doctor(self) -> list[SourceCheck]:
         """Connect to every source: is it reachable, and can its account do more than read? (See fedquery.doctor.)"""

@@ -140,7 +140,7 @@ def _frictionless_type(arrow_type: str) -> str:
 CSV_COLUMNS = (
     "id", "department", "department_title", "title", "description", "source", "kind", "location", "columns",
     "primary_key", "row_count", "size_bytes", "modified", "contact", "licence", "update_frequency", "keywords",
-    "classification", "temporal_coverage",
+    "classification", "temporal_coverage", "access",
 )  # fmt: skip
 
 
@@ -157,6 +157,7 @@ def rows(datasets: list[Dataset]) -> list[dict[str, Any]]:
                 "modified": d.modified, "contact": m.get("contact"), "licence": m.get("licence"),
                 "update_frequency": m.get("update_frequency"), "keywords": ", ".join(d.keywords),
                 "classification": m.get("classification"), "temporal_coverage": m.get("temporal_coverage"),
+                "access": d.access_rules,
             }
         )  # fmt: skip
     return out
@@ -201,6 +202,8 @@ def show_text(d: Dataset) -> str:
         f"modified:     {d.modified or 'unknown'}",
         f"primary key:  {', '.join(d.primary_key) if d.primary_key else 'none declared'}",
     ]
+    if d.access_rules:
+        lines.append(f"access:       {d.access_rules}")
     for key in ("contact", "licence", "update_frequency", "temporal_coverage", "classification", "issued"):
         if m.get(key):
             lines.append(f"{key.replace('_', ' ') + ':':<13} {m[key]}")

@@ -52,6 +52,8 @@ class Dataset:
     size_bytes: int | None
     modified: str | None  # ISO 8601, where the source can tell
     metadata: dict[str, Any]  # merged descriptive metadata
+    #: how the principal the inventory was built for may read it (see fedquery.policy)
+    access_rules: str | None = None
 
     @property
     def title(self) -> str | None:

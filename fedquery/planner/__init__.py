@@ -1,6 +1,7 @@
 """The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
 
-parse -> validate -> bind -> normalise -> bound_builders -> decorrelate -> derive_filters -> place -> split -> render.
+parse -> validate -> bind -> enforce (access rules) -> normalise -> prune_views -> bound_builders ->
+decorrelate -> derive_filters -> place -> split -> render.
 Callers can
 pass their own tuple of passes to :func:`plan`.
 """
@@ -27,15 +28,19 @@ from fedquery.planner.plan import Plan
 from fedquery.planner.render import render
 from fedquery.planner.split import split
 from fedquery.planner.validate import validate
+from fedquery.policy.enforce import enforce, hide_estimates, prune_views
 
 if TYPE_CHECKING:
     from fedquery.catalog import Catalog
+    from fedquery.principal import Principal
 
 Pass = Callable[..., exp.Expr]
 PASSES: tuple[Pass, ...] = (
     validate,
     bind,
+    enforce,
     normalise,
+    prune_views,
     bound_builders,
     decorrelate,
     derive_filters,
@@ -49,21 +54,32 @@ STRATEGIES = ("none", "filters", "full", "auto")
 
 
 def plan(
-    sql: str, catalog: Catalog, passes: Sequence[Pass] = PASSES, *, pushdown: str = "auto", top_n_scale: int = 1
+    sql: str,
+    catalog: Catalog,
+    passes: Sequence[Pass] = PASSES,
+    *,
+    pushdown: str = "auto",
+    top_n_scale: int = 1,
+    principal: Principal | None = None,
 ) -> Plan:
-    """Plan ``sql`` over ``catalog``; on a thread with room for deep queries (see :mod:`fedquery.deep`)."""
-    return deep_call(_plan, sql, catalog, passes, pushdown=pushdown, top_n_scale=top_n_scale)
+    """Plan ``sql`` over ``catalog`` as ``principal`` (default: the environment's, see
+    :mod:`fedquery.principal`); on a thread with room for deep queries (see :mod:`fedquery.deep`)."""
+    return deep_call(_plan, sql, catalog, passes, pushdown=pushdown, top_n_scale=top_n_scale, principal=principal)
 
 
-def _plan(sql: str, catalog: Catalog, passes: Sequence[Pass], *, pushdown: str, top_n_scale: int) -> Plan:
+def _plan(
+    sql: str, catalog: Catalog, passes: Sequence[Pass], *, pushdown: str, top_n_scale: int, principal: Principal | None
+) -> Plan:
     if pushdown not in STRATEGIES:
         raise PlanError(f"unknown pushdown strategy {pushdown!r}; choose one of {', '.join(STRATEGIES)}")
     started = time.perf_counter()
-    context = PlanContext(catalog=catalog, sql=sql, pushdown=pushdown, top_n_scale=top_n_scale)
+    context = PlanContext(catalog=catalog, sql=sql, pushdown=pushdown, top_n_scale=top_n_scale, principal=principal)
     expression = parse(sql, context=context)
     for step in passes:
         expression = step(expression, context=context)
     local_sql = expression.sql(dialect="duckdb")
+    if any(a.filter is not None or a.masks for a in context.accesses.values()):
+        hide_estimates(context)
     return Plan(
         sql=sql,
         fragments=context.fragments,
@@ -72,6 +88,7 @@ def _plan(sql: str, catalog: Catalog, passes: Sequence[Pass], *, pushdown: str, 
         output_names=context.output_names,
         planning_seconds=time.perf_counter() - started,
         pushdown=pushdown,
+        rules_applied=list(context.rules_applied),
     )
 
 

@@ -10,6 +10,8 @@ from sqlglot import exp
 if TYPE_CHECKING:
     from fedquery.catalog import Catalog, CatalogTable
     from fedquery.fragment import Fragment
+    from fedquery.policy.access import Access
+    from fedquery.principal import Principal
 
 
 @dataclass
@@ -35,6 +37,12 @@ class PlanContext:
     #: top-N through joins: the driver's first fetch is multiplied by this (0: no top-N); a query
     #: whose first fetch proved too small is planned again with a larger scale
     top_n_scale: int = 1
+    #: who the query runs as (None: the environment's principal, see fedquery.principal)
+    principal: Principal | None = None
+    #: internal table key -> the principal's view of that table (the enforce pass)
+    accesses: dict[str, Access] = field(default_factory=dict)
+    #: which access rules decided what the query may read (``Plan.rules_applied``)
+    rules_applied: list[str] = field(default_factory=list)
 
     @property
     def pushes_subtrees(self) -> bool:

@@ -25,6 +25,9 @@ class Plan:
     #: EXPLAIN ANALYZE: rows of the final result and seconds the whole query took
     result_rows: int | None = None
     execution_seconds: float | None = None
+    #: the access rules that decided what this query may read, one line per governed table
+    #: (see fedquery.policy); the audit log records them
+    rules_applied: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         fragments = []
@@ -38,6 +41,7 @@ class Plan:
             "fragments": fragments,
             "local_sql": self.local_sql,
             "notes": list(self.notes),
+            "rules_applied": list(self.rules_applied),
             "pushdown": self.pushdown,
             "planning_seconds": self.planning_seconds,
             "hash": self.hash,
@@ -55,6 +59,8 @@ class Plan:
             "fragments": [{k: v for k, v in f.to_dict().items() if k not in estimates} for f in self.fragments],
             "local_sql": self.local_sql,
         }
+        if self.rules_applied:  # absent where no rules applied, so hashes of open federations are unchanged
+            body["rules_applied"] = list(self.rules_applied)
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def __str__(self) -> str:
@@ -81,6 +87,10 @@ class Plan:
                 f"result: {self.result_rows:,} rows in {self.execution_seconds:.3f} s "
                 f"(planning {self.planning_seconds * 1000:.1f} ms)"
             )
+        if self.rules_applied:
+            lines.append("")
+            lines.append("rules applied:")
+            lines.extend(f"  - {r}" for r in self.rules_applied)
         if self.notes:
             lines.append("")
             lines.append("not pushed:")

@@ -24,6 +24,7 @@ from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import row_width, selectivity
 from fedquery.planner.tree import column_equalities, conjuncts, from_items
+from fedquery.policy.access import key_flow_allowed
 
 #: Plan a reduction only where at most this fraction of the consumer is expected to survive.
 MAX_SURVIVING = 0.5
@@ -90,6 +91,10 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
                 continue
             if any(p == producer.name and t == target for p, _, t in consumer.reducers):
                 continue  # planned already (an earlier round)
+            forbidden = key_flow_allowed(context.catalog, producer.department, consumer.department)
+            if forbidden:
+                context.note(f"semi-join reduction of {consumer.name} by {producer.name} not planned: {forbidden}")
+                continue
             keys = _distinct_keys(producer, p_col, rows[producer.name], unreduced[producer.name], kept[producer.name])
             if keys >= rows[consumer.name]:
                 continue  # the side with fewer keys than the other has rows goes first

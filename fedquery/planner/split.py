@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 import pyarrow as pa
 from sqlglot import exp
 
+from fedquery.errors import PlanError
 from fedquery.planner.colocated import correlation_reason, has_subquery, subquery_filter_reason
 from fedquery.planner.context import PlanContext
 from fedquery.planner.distinct_keys import distinct_keys
@@ -27,6 +28,7 @@ from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
 from fedquery.planner.semijoin import plan_semijoins
 from fedquery.planner.top_n import plan_top_n
 from fedquery.planner.tree import column_equalities, conjuncts, from_items, linked
+from fedquery.policy.enforce import POLICY_TAG
 
 
 def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
@@ -46,7 +48,8 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
     sources = sources_of(query, context)
     if not sources:
         return
-    if not context.pushes_subtrees:
+    view = query.meta.get(POLICY_TAG)  # a principal's view (see fedquery.policy): sent whole under every strategy
+    if not context.pushes_subtrees and view is None:
         pass  # strategies none/filters: only scans are sent
     elif len(sources) == 1 and not is_correlated(query) and not _free_cte_refs(query, context):
         table = _any_table(query, context)
@@ -56,6 +59,13 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
             fragment = make_fragment(query, connector, context)
             _replace_with_fragment(query, fragment.name, fragment.output_aliases)
             return
+        if view is not None and connector.capabilities.sql:
+            # Evaluating the masks here would move raw values out of the source: refused.
+            raise PlanError(
+                f"the access rules of {view} cannot be evaluated by {table.department}.{table.source}: {reason}",
+                department=table.department,
+                source=table.source,
+            )
         if reason:
             context.note(f"not sent whole to {table.department}.{table.source}: {reason}")
     elif len(sources) > 1:
@@ -408,8 +418,8 @@ def _push_scan(select: exp.Select, table: exp.Table, context: PlanContext, *, nu
         return reason is None
 
     predicates: list[exp.Expr] = []
-    if context.pushdown == "none":
-        pass  # the naive baseline: whole tables, every filter runs locally
+    if context.pushdown == "none" and POLICY_TAG not in select.meta:
+        pass  # the naive baseline: whole tables, every filter runs locally (a view's row filter excepted)
     elif not nullable:
         predicates = _take_predicates(select, {alias}, accept, context, connector)
     elif isinstance(table.parent, exp.Join) and table.parent.side == "LEFT":
