@@ -135,6 +135,17 @@ class ExecutionError(FedQueryError):
     """The local DuckDB step failed."""
 
 
+class OutputError(FedQueryError):
+    """Where the result or a file was to be written cannot take it (no such directory, no permission, an
+    edited file that would be overwritten), or an input file cannot be read as text. ``path`` names it."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
 class QueryCancelledError(FedQueryError):
     """The query was stopped (``Result.cancel()``, ``Federation.interrupt()``, Ctrl-C) in every source and
     the local DuckDB. ``phase`` says where it was (planning, fetch, local step, output), ``running`` which
