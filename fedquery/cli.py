@@ -329,7 +329,7 @@ def main(ctx: click.Context, config: str | None) -> None:
         if sys.stdin.isatty() and sys.stdout.isatty():
             from fedquery.shell import run_shell
 
-            run_shell(ctx.obj)
+            sys.exit(run_shell(ctx.obj))
         else:
             click.echo(ctx.get_help())
 
@@ -678,6 +678,26 @@ def doctor(obj: _Context, fmt: str) -> None:
             for note in check.notes:
                 _echo(f"  note: {note}")
     sys.exit(exit_code(checks))
+
+
+@main.command()
+def shell() -> None:
+    """Interactive SQL over the federation: history, multi-line statements, completion, dot-commands.
+
+    Statements end with ';'. Tab completes departments, tables and columns; .help lists the
+    dot-commands (.tables, .schema, .mode, .timer, .explain, .read, .output). Ctrl-C cancels a
+    running query; Ctrl-D leaves. History: $XDG_STATE_HOME/fedquery/history. With standard
+    input not a terminal, runs the statements it reads (exit code of the first error).
+
+    \b
+    Examples:
+      fedquery -c fedquery.toml shell
+      fedquery shell < report.sql
+    """
+    from fedquery.shell import run_shell
+
+    code = run_shell(click.get_current_context().find_object(_Context))
+    sys.exit(code)
 
 
 @main.command()

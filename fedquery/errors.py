@@ -60,6 +60,10 @@ class ConnectorNotInstalledError(ConfigError):
     """A source kind needs an optional driver that is not installed."""
 
 
+class ExtraNotInstalledError(ConfigError):
+    """A feature needs an optional package that is not installed; the message says which extra to install."""
+
+
 class QueryError(FedQueryError):
     """Something is wrong with the SQL the user wrote."""
 
