@@ -198,12 +198,14 @@ def _emit_stream(
     *,
     pager: bool = True,
     wrap: bool = False,
+    before_write: Callable[[], None] | None = None,
 ) -> bytes | None:
     """Write a result batch by batch; a reader that went away (``| head``) ends it quietly, after ``close``.
 
     On a terminal, the table and vertical formats fit its width and are returned (not written) when they are
     taller than it and ``pager`` is on: the caller shows them with :func:`fedquery.pager.page` from the main
-    thread."""
+    thread. ``before_write`` is called before anything is written to a terminal (the progress line is erased).
+    """
     import shutil
 
     terminal = sys.stdout.isatty() and output is None
@@ -222,10 +224,14 @@ def _emit_stream(
 
             buffer = io.BytesIO()
             formats.write_stream(reader, fmt, buffer, max_rows=shown, terminal=True, width=width, wrap=wrap)
+            if before_write is not None:
+                before_write()
             if pager and wanted(buffer.getvalue()):
                 return buffer.getvalue()
             sys.stdout.buffer.write(buffer.getvalue())
         else:
+            if terminal and before_write is not None:
+                before_write()
             formats.write_stream(reader, fmt, sys.stdout.buffer, max_rows=shown, terminal=terminal, wrap=wrap)
         sys.stdout.flush()
     except BrokenPipeError:
@@ -380,9 +386,11 @@ def query(
         fed = obj.federation()
         with reporting(fed, enabled=progress) as bar:
             result = fed.sql(text, pushdown=pushdown, timeout=timeout)
-            reader = result.reader()
-            bar.stop()  # rows are written from here on
-        pending = _emit_stream(reader, fmt, output, max_rows, close=result.close, pager=pager)
+            # A result read straight from its source is fetched while it is written: the line stays until
+            # the first byte goes to the terminal.
+            pending = _emit_stream(
+                result.reader(), fmt, output, max_rows, close=result.close, pager=pager, before_write=bar.stop
+            )
         if pending is not None:
             paged.append(pending)
         if stats:
