@@ -136,3 +136,12 @@ def test_completion_candidates() -> None:
     assert values("SELECT em", "SELECT em FROM hmrc.income") == ["employment_income"]
     assert values("SELECT * FROM dwp.claims GRO") == ["GROUP BY"]
     assert values(".sc") == [".schema"]
+
+
+def test_the_readme_lists_the_shells_dot_commands() -> None:
+    from fedquery.shell import HELP
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Explore in the shell", 1)[1]
+    block = section.split("```text\n", 1)[1].split("```", 1)[0]
+    assert block.splitlines() == HELP.splitlines()[: len(block.splitlines())]
