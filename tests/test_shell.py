@@ -111,6 +111,27 @@ def test_a_script_on_standard_input(demo_config: Path, tmp_path: Path) -> None:
     assert proc.returncode == 1  # the first error's code
 
 
+def test_read_and_output(demo_config: Path, tmp_path: Path) -> None:
+    (tmp_path / "q.sql").write_text("SELECT count(*) AS n FROM hmrc.income;\n.mode csv\nSELECT 'x' AS s;\n")
+    (tmp_path / "bad.sql").write_bytes(b"SELECT 1\xff;")
+    out = tmp_path / "out.csv"
+    script = (
+        f".read {tmp_path / 'q.sql'}\n.read {tmp_path / 'missing.sql'}\n.read {tmp_path / 'bad.sql'}\n"
+        f".output /nonexistent/dir/x.csv\n.output {out}\nSELECT 1 AS one;\n.output stdout\nSELECT 2 AS two;\n"
+        ".mode xml\n.timer maybe\n.schema dwp.claimz\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "fedquery.cli", "-c", str(demo_config), "shell"],
+        input=script, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "12000" in proc.stdout and '"x"' in proc.stdout and proc.stdout.endswith('"two"\n2\n'), proc.stdout
+    assert out.read_text() == '"one"\n1\n'
+    for needle in ("missing.sql", "bad.sql is not UTF-8 text: byte 0xff at offset 8", "/nonexistent/dir",
+                   ".mode takes one of", ".timer on|off", "Did you mean 'dwp.claims'"):  # fmt: skip
+        assert needle in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.returncode == 2
+
+
 def test_a_broken_catalog_is_reported_not_raised(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "fedquery.cli", "-c", str(tmp_path / "missing.toml"), "shell"],
@@ -145,3 +166,15 @@ def test_the_readme_lists_the_shells_dot_commands() -> None:
     section = readme.split("## Explore in the shell", 1)[1]
     block = section.split("```text\n", 1)[1].split("```", 1)[0]
     assert block.splitlines() == HELP.splitlines()[: len(block.splitlines())]
+
+
+def test_plain_fedquery_on_a_terminal_is_the_shell(demo_config: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    child = pexpect.spawn(
+        sys.executable, ["-m", "fedquery.cli", "-c", str(demo_config)], env=env, encoding="utf-8", timeout=30
+    )
+    child.expect_exact(PROMPT)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    piped = subprocess.run([sys.executable, "-m", "fedquery.cli"], capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and "Commands:" in piped.stdout and "shell" in piped.stdout  # not a terminal: help
