@@ -417,10 +417,11 @@ def query(
 @click.option("--analyze", is_flag=True, help="Run the query and add actual rows, bytes and seconds per fragment.")
 @_pushdown_option
 @_timeout_option
+@_progress_option
 @click.pass_obj
 def explain(
     obj: _Context, sql: str | None, file: Path | None, as_json: bool, analyze: bool, pushdown: str,
-    timeout: float | None,
+    timeout: float | None, progress: bool,
 ) -> None:  # fmt: skip
     """Show the SQL sent to each source, estimated rows and bytes, what runs locally, and why.
 
@@ -432,7 +433,11 @@ def explain(
     text = _read_sql(sql, file)
 
     def work() -> None:
-        plan = obj.federation().explain(text, pushdown=pushdown, analyze=analyze, timeout=timeout)
+        from fedquery.progress import reporting
+
+        fed = obj.federation()
+        with reporting(fed, enabled=progress and analyze):  # --analyze runs the query
+            plan = fed.explain(text, pushdown=pushdown, analyze=analyze, timeout=timeout)
         _echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
 
     try:
