@@ -70,6 +70,9 @@ class Shell:
         self._failure: FedQueryError | None = None
         self._connect = connect
         self._ready = threading.Event()
+
+    def start(self) -> None:
+        """Open the federation on a background thread (the first statement waits for it)."""
         threading.Thread(target=self._warm, name="fedquery-shell-warm", daemon=True).start()
 
     # -- the warm federation ------------------------------------------------------------------
@@ -300,6 +303,7 @@ def run_shell(obj: Any) -> int:
     interactive = _isatty(sys.stdin)
     shell = Shell(obj.federation, interactive=interactive)
     if not interactive:
+        shell.start()
         data = sys.stdin.buffer.read()
         try:
             text = data.decode("utf-8")
@@ -352,6 +356,7 @@ def _prompt_loop(shell: Shell) -> None:
         prompt_continuation=lambda width, line, wrap: CONTINUATION,
     )
     print("fedquery shell: statements end with ';'. .help for commands, Ctrl-D to leave.", file=sys.stderr)
+    shell.start()  # after the prompt's own imports: the engine's imports would slow them down
     while True:
         try:
             text = session.prompt(PROMPT)
