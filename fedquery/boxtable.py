@@ -128,6 +128,9 @@ def box(
     """
     from fedquery.formats import safe
 
+    footer = f"{total} row{'s' if total != 1 else ''}"
+    if not names:
+        return footer + "\n"
     names = [safe(n, multiline=False) for n in names]
     rows = head + tail
     natural = [
@@ -170,7 +173,6 @@ def box(
     for row in tail:
         out += line(row, value_aligns)
     out.append(border("└", "┴", "┘"))
-    footer = f"{total} row{'s' if total != 1 else ''}"
     if gap:
         footer += f" ({len(rows)} shown)"
     visible = sum(1 for i in shown if i is not None)
@@ -213,6 +215,8 @@ def _fit(natural: list[int], floors: list[int], width: int | None) -> tuple[list
         budget -= need
     if not left:  # not even one column fits: the first, cut to what is left
         left = [0]
-        widths[0] = max(1, width - 4 - 4)
+        widths[0] = max(1, width - 4 - (4 if len(natural) > 1 else 0))
+    if len(left) + len(right) == len(natural):
+        return order, widths
     kept: list[int | None] = [*left, None, *sorted(right)]
     return kept, [widths[i] if i is not None else 1 for i in kept]

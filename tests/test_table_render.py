@@ -152,3 +152,14 @@ def test_vertical_format() -> None:
     out = io.BytesIO()
     formats.write(_long(), "vertical", out, max_rows=2)
     assert out.getvalue().decode().endswith("  id: 2\nname: person 2\n100 rows (2 shown)\n")
+
+
+def test_empty_results() -> None:
+    out = io.BytesIO()
+    formats.write(pa.table({"a": pa.array([], pa.int64())}), "table", out, width=80)
+    assert out.getvalue().decode().splitlines() == [
+        "┌────────┐", "│   a    │", "│ bigint │", "├────────┤", "└────────┘", "0 rows",
+    ]  # fmt: skip
+    out = io.BytesIO()
+    formats.write(pa.table({}), "table", out, width=80)
+    assert out.getvalue().decode() == "0 rows\n"
