@@ -163,14 +163,18 @@ class Shell:
         if not failure:
             return
         exc = failure[0]
+        if isinstance(exc, BrokenPipeError):  # the reader of a script's output went away (``| head``)
+            from fedquery.cli import _quiet_exit
+
+            _quiet_exit()
         if isinstance(exc, FedQueryError):
             self._error(f"Error: {exc}", exc.exit_code)
         elif isinstance(exc, OSError):
             self._error(f"Error: cannot write the result: {exc.strerror or exc}", OutputError.exit_code)
         elif isinstance(exc, RecursionError):
             self._error("Error: the query is nested too deeply to process", 1)
-        else:
-            raise exc
+        else:  # a bug of ours: one line, and the shell goes on
+            self._error(f"Error: unexpected {type(exc).__name__}: {exc}", 1)
 
     # -- dot-commands -------------------------------------------------------------------------
     def dot(self, line: str) -> bool:

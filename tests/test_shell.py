@@ -111,6 +111,20 @@ def test_a_script_on_standard_input(demo_config: Path, tmp_path: Path) -> None:
     assert proc.returncode == 1  # the first error's code
 
 
+def test_a_script_piped_into_head_ends_quietly(demo_config: Path) -> None:
+    shell = subprocess.Popen(
+        [sys.executable, "-m", "fedquery.cli", "-c", str(demo_config), "shell"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert shell.stdin is not None and shell.stdout is not None and shell.stderr is not None
+    shell.stdin.write(b".mode csv\n" + b"SELECT * FROM dwp.claims;\n" * 200)
+    shell.stdin.close()
+    head = subprocess.run(["head", "-2"], stdin=shell.stdout, capture_output=True, text=True, timeout=60)
+    shell.stdout.close()
+    assert shell.wait(60) == 0 and head.stdout.startswith('"claim_id"')
+    assert shell.stderr.read() == b""
+
+
 def test_read_and_output(demo_config: Path, tmp_path: Path) -> None:
     (tmp_path / "q.sql").write_text("SELECT count(*) AS n FROM hmrc.income;\n.mode csv\nSELECT 'x' AS s;\n")
     (tmp_path / "bad.sql").write_bytes(b"SELECT 1\xff;")
