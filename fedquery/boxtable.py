@@ -101,7 +101,8 @@ def _wrap(text: str, width: int) -> list[str]:
     lines: list[str] = []
     while width_of(text) > width:
         head = clip(text, width + 1)[:-1] or text[:1]
-        cut = head.rfind(", ") + 2 if ", " in head else 0  # a list breaks between its items
+        reach = text[: len(head) + 1]  # the space after a comma may fall just past the width: it is dropped
+        cut = reach.rfind(", ") + 2 if ", " in reach else 0  # a list breaks between its items
         if cut < len(head) // 3:
             cut = head.rfind(" ") + 1 if " " in head else 0
         if cut < len(head) // 3:
