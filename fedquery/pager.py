@@ -57,6 +57,8 @@ def page(text: bytes) -> None:
             process.stdin.close()
         except BrokenPipeError:
             pass  # the pager was quit before reading everything
-        process.wait()
+        if process.wait() == 127:  # the shell found no such program: the text is not lost
+            sys.stdout.buffer.write(text)
+            sys.stdout.flush()
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -97,6 +97,10 @@ def test_long_output_goes_through_the_pager(demo_config: Path, tmp_path: Path) -
     assert "1 row" in short and not paged.exists()
     no_pager = _on_a_terminal(demo_config, "--no-progress", "--no-pager", sql, env=env)
     assert "1434 rows (100 shown)" in no_pager and not paged.exists()
+    missing = _on_a_terminal(
+        demo_config, "--no-progress", sql, env={**env, "PAGER": "no-such-pager-program"}
+    )  # a pager that cannot be run: the table is shown all the same
+    assert "1434 rows (100 shown)" in missing
     piped = subprocess.run(
         [sys.executable, "-m", "fedquery.cli", "-c", str(demo_config), "query", "--format", "table", sql],
         capture_output=True, text=True, env=env, timeout=60,
