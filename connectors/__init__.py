@@ -29,12 +29,17 @@ BUILTIN: dict[str, str] = {
 _cache: dict[str, type[Connector]] = {}
 
 
+_kinds: dict[str, str] = {}
+
+
 def available_kinds() -> dict[str, str]:
-    """Every known kind mapped to its ``module:Class`` target."""
-    kinds = {ep.name: ep.value for ep in entry_points(group="fedquery.connectors")}
-    for kind, target in BUILTIN.items():
-        kinds.setdefault(kind, target)
-    return kinds
+    """Every known kind mapped to its ``module:Class`` target (the installed packages' entry points are
+    scanned once per process: each scan reads every distribution's metadata)."""
+    if not _kinds:
+        _kinds.update({ep.name: ep.value for ep in entry_points(group="fedquery.connectors")})
+        for kind, target in BUILTIN.items():
+            _kinds.setdefault(kind, target)
+    return dict(_kinds)
 
 
 def connector_class(kind: str) -> type[Connector]:

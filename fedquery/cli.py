@@ -9,6 +9,12 @@ found an account that can do more than read, 8 the query would exceed
 Each :class:`FedQueryError` class carries its code (``exit_code``); the group
 turns any of them, raised anywhere in a command, into one line on stderr.
 
+``-c/--config`` is taken before or after the sub-command (``fedquery query -c x.toml ...``).
+Bad paths and bad input (an output directory that does not exist, SQL that is not UTF-8, a
+negative ``--max-rows``) are usage errors (exit 2) that name the path; never a traceback.
+Every command imports only what it needs: ``fedquery --version`` loads neither pyarrow nor
+DuckDB.
+
 Ctrl-C: the work of a command runs on a worker thread while the main thread
 waits in short slices, so the interrupt is taken at once in every phase
 (planning, fetch, local step, output). The federation's running queries are
@@ -19,8 +25,8 @@ without a traceback.
 
 from __future__ import annotations
 
+import io
 import json
-import logging
 import os
 import sys
 import threading
@@ -30,8 +36,8 @@ from typing import Any
 
 import click
 
-from fedquery import formats
-from fedquery.errors import FedQueryError
+from fedquery import __version__, formats
+from fedquery.errors import FedQueryError, OutputError
 
 USAGE_ERROR = 2
 INCOMPLETE_METADATA = 5
@@ -65,6 +71,8 @@ def _interrupted(obj: _Context | None) -> None:
     worker = obj.worker if obj is not None else None
     if worker is not None:
         worker.join(WIND_DOWN_SECONDS)
+    if "fedquery.progress" in sys.modules:
+        sys.modules["fedquery.progress"].erase_active()
     try:
         click.echo("Interrupted: the query was cancelled at every source.", err=True)
         sys.stderr.flush()
@@ -99,10 +107,32 @@ def _fail(exc: FedQueryError) -> None:
     sys.exit(exc.exit_code)
 
 
+def _set_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """``-c`` given after the sub-command wins over one given before it (and over $FEDQUERY_CONFIG)."""
+    obj = ctx.find_object(_Context)
+    if value is not None and obj is not None:
+        obj.config = value
+        obj._federation = None
+
+
+def _config_param() -> click.Option:
+    return click.Option(
+        ["-c", "--config"], type=click.Path(dir_okay=False), expose_value=False, callback=_set_config,
+        help="Catalog file (also accepted before the sub-command).",
+    )  # fmt: skip
+
+
 class _Group(click.Group):
     """Library errors become a clean message and their class's exit code, wherever they are raised.
     Ctrl-C in any command: cancel what runs, exit 130, no traceback (click would print "Aborted!"
-    and exit 1)."""
+    and exit 1). Every sub-command (and sub-group) also takes ``-c/--config``."""
+
+    group_class = type  # sub-groups are _Group too
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not any(p.name == "config" for p in cmd.params):
+            cmd.params.append(_config_param())
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -121,13 +151,27 @@ def _echo(text: str, **kwargs: Any) -> None:
     click.echo(formats.safe(text), **kwargs)
 
 
+def _decode(data: bytes, where: str) -> str:
+    """UTF-8 text, or a usage error naming ``where`` and the byte offset of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise OutputError(
+            f"{where} is not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} cannot be decoded",
+            path=where,
+        ) from None
+
+
 def _read_sql(sql: str | None, file: Path | None) -> str:
     if sql and file:
         raise click.UsageError("give the SQL as an argument or with -f FILE, not both")
     if file:
-        return file.read_text(encoding="utf-8")
+        try:
+            return _decode(file.read_bytes(), str(file))
+        except OSError as exc:
+            raise OutputError(f"cannot read {str(file)!r}: {exc.strerror}", path=str(file)) from None
     if sql == "-" or (sql is None and not sys.stdin.isatty()):
-        text = sys.stdin.read()
+        text = _decode(sys.stdin.buffer.read(), "standard input")
         if text.strip():
             return text
     if not sql or sql == "-":
@@ -135,14 +179,37 @@ def _read_sql(sql: str | None, file: Path | None) -> str:
     return sql
 
 
-def _emit(table: Any, fmt: str | None, output: Path | None, max_rows: int | None) -> None:
-    _emit_stream(table.to_reader(), fmt, output, max_rows)
+def _emit(table: Any, fmt: str | None, output: Path | None, max_rows: int | None, *, wrap: bool = False) -> None:
+    paged = _emit_stream(table.to_reader(), fmt, output, max_rows, wrap=wrap)
+    if paged is not None:
+        from fedquery.pager import page
+
+        page(paged)
+
+
+#: formats shown on a terminal whole (their rows bounded by --max-rows), so they can go through a pager
+_PAGED = ("table", "vertical")
 
 
 def _emit_stream(
-    reader: Any, fmt: str | None, output: Path | None, max_rows: int | None, close: Callable[[], None] | None = None
-) -> None:
-    """Write a result batch by batch; a reader that went away (``| head``) ends it quietly, after ``close``."""
+    reader: Any,
+    fmt: str | None,
+    output: Path | None,
+    max_rows: int | None,
+    close: Callable[[], None] | None = None,
+    *,
+    pager: bool = True,
+    wrap: bool = False,
+    before_write: Callable[[], None] | None = None,
+) -> bytes | None:
+    """Write a result batch by batch; a reader that went away (``| head``) ends it quietly, after ``close``.
+
+    On a terminal, the table and vertical formats fit its width and are returned (not written) when they are
+    taller than it and ``pager`` is on: the caller shows them with :func:`fedquery.pager.page` from the main
+    thread. ``before_write`` is called before anything is written to a terminal (the progress line is erased).
+    """
+    import shutil
+
     terminal = sys.stdout.isatty() and output is None
     if fmt is None:
         fmt = "table" if terminal else "csv"
@@ -150,32 +217,62 @@ def _emit_stream(
         raise click.UsageError("parquet output is binary: use -o FILE or redirect standard output")
     if output is not None:
         _write_file(reader, fmt, output)
-        return
+        return None
+    shown = (max_rows or None) if fmt in ("table", "vertical") else None  # 0: every row
+    width = shutil.get_terminal_size().columns if terminal else None
     try:
-        formats.write_stream(
-            reader, fmt, sys.stdout.buffer, max_rows=max_rows if fmt == "table" else None, terminal=terminal
-        )
+        if terminal and fmt in _PAGED:
+            from fedquery.pager import wanted
+
+            buffer = io.BytesIO()
+            formats.write_stream(reader, fmt, buffer, max_rows=shown, terminal=True, width=width, wrap=wrap)
+            if before_write is not None:
+                before_write()
+            if pager and wanted(buffer.getvalue()):
+                return buffer.getvalue()
+            sys.stdout.buffer.write(buffer.getvalue())
+        else:
+            if terminal and before_write is not None:
+                before_write()
+            formats.write_stream(reader, fmt, sys.stdout.buffer, max_rows=shown, terminal=terminal, wrap=wrap)
         sys.stdout.flush()
     except BrokenPipeError:
         if close is not None:
             close()  # stop the query: fragments cancelled, the local DuckDB closed
         _quiet_exit()
+    return None
+
+
+def check_output_path(output: Path) -> None:
+    """Refuse, before any query runs, a path that cannot be written: its directory is missing or not
+    writable, or it is a directory."""
+    parent = output.parent if str(output.parent) else Path(".")
+    if output.is_dir():
+        raise OutputError(f"cannot write {str(output)!r}: it is a directory", path=str(output))
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {str(output)!r}: directory {str(parent)!r} does not exist", path=str(output))
+    if not output.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {str(output)!r}: directory {str(parent)!r} is not writable", path=str(output))
 
 
 def _write_file(reader: Any, fmt: str, output: Path) -> None:
     """All or nothing: a query that fails while its rows are written leaves no file (nor an older one clobbered);
     devices and pipes (``-o /dev/stdout``) are written directly."""
-    if output.exists() and not output.is_file():
-        with output.open("wb") as fh:
-            formats.write_stream(reader, fmt, fh)
-        return
-    partial = output.with_name(f".{output.name}.fedquery-partial")
+    check_output_path(output)
     try:
-        with partial.open("wb") as fh:
-            formats.write_stream(reader, fmt, fh)
-        os.replace(partial, output)
-    finally:
-        partial.unlink(missing_ok=True)
+        if output.exists() and not output.is_file():
+            with output.open("wb") as fh:
+                formats.write_stream(reader, fmt, fh)
+            return
+        partial = output.with_name(f".{output.name}.fedquery-partial")
+        try:
+            with partial.open("wb") as fh:
+                formats.write_stream(reader, fmt, fh)
+            os.replace(partial, output)
+        finally:
+            partial.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {str(output)!r}: {exc.strerror or exc}", path=str(output)) from None
 
 
 def _quiet_exit() -> None:
@@ -194,13 +291,25 @@ _pushdown_option = click.option(
     help="What to send to sources: whole tables, projections+filters, largest subtrees, or auto.",
 )  # fmt: skip
 _output_option = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+_max_rows_option = click.option(
+    "--max-rows", type=click.IntRange(min=0), default=100, show_default=True,
+    help="Rows shown by the table and vertical formats: the first and last halves; 0 shows every row.",
+)  # fmt: skip
+_pager_option = click.option(
+    "--pager/--no-pager", default=True, show_default=True,
+    help="On a terminal, show output taller than the screen in $PAGER (default: less -FRSX).",
+)  # fmt: skip
+_progress_option = click.option(
+    "--progress/--no-progress", default=True, show_default=True,
+    help="On a terminal, show rows and bytes received per department and the elapsed time on stderr.",
+)  # fmt: skip
 _timeout_option = click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
     help="Cancel the query everywhere after SECONDS (default: [settings] query_timeout). Exit code 6.",
 )  # fmt: skip
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.option(
     "-c", "--config", envvar="FEDQUERY_CONFIG", type=click.Path(dir_okay=False),
     help="Catalog file (default: $FEDQUERY_CONFIG, else ./fedquery.toml).",
@@ -214,12 +323,14 @@ _timeout_option = click.option(
     help="A group (role) the user holds; repeatable (default: $FEDQUERY_GROUPS, comma-separated).",
 )  # fmt: skip
 @click.option("--purpose", envvar="FEDQUERY_PURPOSE", help="The project the query serves (default: $FEDQUERY_PURPOSE).")
-@click.version_option(package_name="fedquery")
+@click.version_option(__version__, prog_name="fedquery")  # not read from the package metadata: a fast start
 @click.pass_context
 def main(
     ctx: click.Context, config: str | None, user: str | None, groups: tuple[str, ...], purpose: str | None
 ) -> None:
     """Query data across departments with one SQL statement.
+
+    With no command on a terminal: the interactive shell (``fedquery shell``).
 
     \b
     Examples:
@@ -227,9 +338,19 @@ def main(
       fedquery -c fedquery.toml tables
       fedquery query "SELECT count(*) FROM dwp.claims"
       fedquery explain -f report.sql
+      fedquery shell                     # history, completion, .tables, .schema, .mode
     """
+    import logging
+
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     ctx.obj = _Context(config, {"user": user, "groups": list(groups) or None, "purpose": purpose})
+    if ctx.invoked_subcommand is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            from fedquery.shell import run_shell
+
+            sys.exit(run_shell(ctx.obj))
+        else:
+            click.echo(ctx.get_help())
 
 
 @main.command()
@@ -237,10 +358,12 @@ def main(
 @click.option("-f", "--file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read SQL from FILE.")
 @_format_option
 @_output_option
-@click.option("--max-rows", type=int, default=100, show_default=True, help="Rows shown in table format.")
+@_max_rows_option
 @click.option("--stats", is_flag=True, help="Print per-fragment rows, bytes and seconds to stderr.")
 @_pushdown_option
 @_timeout_option
+@_pager_option
+@_progress_option
 @click.pass_obj
 def query(
     obj: _Context,
@@ -252,6 +375,8 @@ def query(
     stats: bool,
     pushdown: str,
     timeout: float | None,
+    pager: bool,
+    progress: bool,
 ) -> None:
     """Run SQL across the federation.
 
@@ -260,13 +385,27 @@ def query(
       fedquery query "SELECT * FROM dwp.claims LIMIT 5"
       fedquery query -f q.sql --format json
       fedquery query --timeout 30 -f report.sql
+      fedquery query --format vertical "SELECT * FROM dwp.claims LIMIT 2"
       echo "SELECT 1" | fedquery query --format csv
     """
     text = _read_sql(sql, file)
+    if output is not None:
+        check_output_path(output)  # before the query runs, not after
+    paged: list[bytes] = []
 
     def work() -> None:
-        result = obj.federation().sql(text, pushdown=pushdown, timeout=timeout)
-        _emit_stream(result.reader(), fmt, output, max_rows, close=result.close)
+        from fedquery.progress import reporting
+
+        fed = obj.federation()
+        with reporting(fed, enabled=progress) as bar:
+            result = fed.sql(text, pushdown=pushdown, timeout=timeout)
+            # A result read straight from its source is fetched while it is written: the line stays until
+            # the first byte goes to the terminal.
+            pending = _emit_stream(
+                result.reader(), fmt, output, max_rows, close=result.close, pager=pager, before_write=bar.stop
+            )
+        if pending is not None:
+            paged.append(pending)
         if stats:
             for s in result.stats:
                 _echo(
@@ -278,6 +417,10 @@ def query(
         _interruptible(obj, work)
     except FedQueryError as exc:
         _fail(exc)
+    if paged:
+        from fedquery.pager import page
+
+        page(paged[0])
 
 
 @main.command()
@@ -287,10 +430,11 @@ def query(
 @click.option("--analyze", is_flag=True, help="Run the query and add actual rows, bytes and seconds per fragment.")
 @_pushdown_option
 @_timeout_option
+@_progress_option
 @click.pass_obj
 def explain(
     obj: _Context, sql: str | None, file: Path | None, as_json: bool, analyze: bool, pushdown: str,
-    timeout: float | None,
+    timeout: float | None, progress: bool,
 ) -> None:  # fmt: skip
     """Show the SQL sent to each source, estimated rows and bytes, what runs locally, and why.
 
@@ -302,7 +446,11 @@ def explain(
     text = _read_sql(sql, file)
 
     def work() -> None:
-        plan = obj.federation().explain(text, pushdown=pushdown, analyze=analyze, timeout=timeout)
+        from fedquery.progress import reporting
+
+        fed = obj.federation()
+        with reporting(fed, enabled=progress and analyze):  # --analyze runs the query
+            plan = fed.explain(text, pushdown=pushdown, analyze=analyze, timeout=timeout)
         _echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
 
     try:
@@ -322,16 +470,21 @@ def tables(obj: _Context, department: str | None, fmt: str | None, strict: bool)
     A source or table that cannot be read is reported on stderr (one warning line
     each) beside the tables that work; with --strict the exit code is then 4.
     """
+    from fedquery.typenames import sql_type
+
+    fed = obj.federation()
     try:
-        rows = obj.federation().tables(department)
+        rows = fed.tables(department)
+        schemas = {t.sql_name: t.arrow_schema() for t in fed.catalog.tables(department) if t.sql_name in
+                   {r["table"] for r in rows if r["error"] is None}}  # fmt: skip
     except FedQueryError as exc:
         _fail(exc)
         return
     broken = [row for row in rows if row["error"] is not None]
     good = [{k: v for k, v in row.items() if k != "error"} for row in rows if row["error"] is None]
-    for row in good:
-        row["columns"] = ", ".join(f"{n} {t}" for n, t in row["columns"])
-    _emit(formats.rows_table(good), fmt, None, None)
+    for row in good:  # SQL type names (date, bigint, decimal(12,2)), not Arrow's (date32[day])
+        row["columns"] = ", ".join(f"{f.name} {sql_type(f.type)}" for f in schemas[row["table"]])
+    _emit(formats.rows_table(good), fmt, None, None, wrap=True)  # the whole column list, over several lines
     for row in broken:
         what = row["table"] or f"{row['department']} (source {row['source']!r}, {row['kind']})"
         click.echo(f"warning: {what} cannot be read: {row['error']}", err=True)
@@ -356,7 +509,11 @@ def _inventory(obj: _Context, refresh: bool) -> Any:
 
 def _write_text(text: str, output: Path | None) -> None:
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        check_output_path(output)
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write {str(output)!r}: {exc.strerror or exc}", path=str(output)) from None
     else:
         click.echo(formats.safe(text) if sys.stdout.isatty() else text, nl=False)
 
@@ -420,7 +577,7 @@ def inventory(
 
 @inventory.command("search")
 @click.argument("text")
-@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None)
 @_refresh_option
 @click.pass_obj
@@ -565,20 +722,46 @@ def doctor(obj: _Context, fmt: str) -> None:
 
 
 @main.command()
+def shell() -> None:
+    """Interactive SQL over the federation: history, multi-line statements, completion, dot-commands.
+
+    Statements end with ';'. Tab completes departments, tables and columns; .help lists the
+    dot-commands (.tables, .schema, .mode, .timer, .explain, .read, .output). Ctrl-C cancels a
+    running query; Ctrl-D leaves. History: $XDG_STATE_HOME/fedquery/history. With standard
+    input not a terminal, runs the statements it reads (exit code of the first error).
+
+    \b
+    Examples:
+      fedquery -c fedquery.toml shell
+      fedquery shell < report.sql
+    """
+    from fedquery.shell import run_shell
+
+    code = run_shell(click.get_current_context().find_object(_Context))
+    sys.exit(code)
+
+
+@main.command()
 @click.argument("directory", required=False, default="fedquery-demo", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-run", is_flag=True, help="Only write the demo federation, do not run the example queries.")
-def demo(directory: Path, no_run: bool) -> None:
+@click.option("--force", is_flag=True, help="Overwrite an edited fedquery.toml in DIRECTORY.")
+def demo(directory: Path, no_run: bool, force: bool) -> None:
     """Write the demo federation into DIRECTORY and run cross-department queries on it.
 
     \b
     The demo models the pandemic's questions: PPE stock per hospital trust (CSV,
     hive-partitioned by region), PPE orders (SQLite), benefit claims (Parquet),
-    free school meals (CSV) and income records (DuckDB file).
+    free school meals (CSV) and income records (DuckDB file). A fedquery.toml
+    already in DIRECTORY that is not the demo's own is kept (exit 2) unless --force.
     """
     from fedquery import demo as demo_module
 
     try:
-        config = demo_module.write_demo(directory)
+        try:
+            config = demo_module.write_demo(directory, force=force)
+        except OSError as exc:
+            raise OutputError(f"cannot write the demo into {str(directory)!r}: {exc.strerror or exc}",
+                              path=str(directory)) from None  # fmt: skip
         click.echo(f"Wrote the demo federation to {directory}/ (catalog: {config})")
         if not no_run:
             demo_module.run_demo(config, echo=click.echo)

@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fedquery.errors import OutputError
+
 REGIONS = [
     "London",
     "North East and Yorkshire",
@@ -298,9 +300,25 @@ ORDER BY people DESC, i.region""",
 ]
 
 
-def write_demo(directory: Path | str) -> Path:
-    """Write the demo data and its ``fedquery.toml`` into ``directory``; returns the config path."""
+def write_demo(directory: Path | str, *, force: bool = False) -> Path:
+    """Write the demo data and its ``fedquery.toml`` into ``directory``; returns the config path.
+
+    A ``fedquery.toml`` already there that is not the demo's own (an edited one) is kept:
+    :class:`~fedquery.errors.OutputError` unless ``force``.
+    """
     root = Path(directory)
+    config = root / "fedquery.toml"
+    if not force and config.exists():
+        try:
+            edited = config.read_text(encoding="utf-8") != CONFIG
+        except (OSError, UnicodeDecodeError):
+            edited = True
+        if edited:
+            raise OutputError(
+                f"{str(config)!r} exists and is not the demo's own catalog (edited?): not overwritten; "
+                "use --force to overwrite it, or another directory",
+                path=str(config),
+            )
     rng = random.Random(SEED)
     people = _people(rng)
     _write_ppe(root / "dhsc", rng)
@@ -310,7 +328,6 @@ def write_demo(directory: Path | str) -> Path:
     (root / "rules").mkdir(parents=True, exist_ok=True)
     for department, text in RULES.items():
         (root / "rules" / f"{department}.toml").write_text(text, encoding="utf-8")
-    config = root / "fedquery.toml"
     config.write_text(CONFIG, encoding="utf-8")
     return config
 

@@ -73,6 +73,10 @@ class ConnectorNotInstalledError(ConfigError):
     """A source kind needs an optional driver that is not installed."""
 
 
+class ExtraNotInstalledError(ConfigError):
+    """A feature needs an optional package that is not installed; the message says which extra to install."""
+
+
 class QueryError(FedQueryError):
     """Something is wrong with the SQL the user wrote."""
 
@@ -159,6 +163,17 @@ class SourceUnavailableError(SourceError):
 
 class ExecutionError(FedQueryError):
     """The local DuckDB step failed."""
+
+
+class OutputError(FedQueryError):
+    """Where the result or a file was to be written cannot take it (no such directory, no permission, an
+    edited file that would be overwritten), or an input file cannot be read as text. ``path`` names it."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(message)
 
 
 class QueryCancelledError(FedQueryError):

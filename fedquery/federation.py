@@ -66,6 +66,8 @@ class Federation:
         #: the deadlines of the queries running now (``interrupt`` cancels them)
         self._running: weakref.WeakSet[Deadline] = weakref.WeakSet()
         self._running_lock = threading.Lock()
+        #: called with each Execution as it starts (the CLI's progress line reads its fragments' counters)
+        self.on_execution: Callable[[Execution], None] | None = None
 
     @_contained
     def explain(self, sql: str, *, pushdown: str = "auto", analyze: bool = False, timeout: float | None = None) -> Plan:
@@ -135,6 +137,8 @@ class Federation:
                 raise
             deadline.check()
             execution = Execution(the_plan, self.catalog, self.config.settings, earlier=earlier, deadline=deadline)
+            if self.on_execution is not None:
+                self.on_execution(execution)
             try:
                 reader = execution.start()
             except TopNIncomplete as retry:

@@ -1,7 +1,9 @@
-"""Write Arrow results as table, csv, tsv, json, ndjson, markdown or parquet, batch by batch.
+"""Write Arrow results as table, vertical, csv, tsv, json, ndjson, markdown or parquet, batch by batch.
 
 Every format streams from a ``RecordBatchReader``: nothing holds the whole
-result (the table format keeps its first ``max_rows`` rows and counts the rest).
+result (the table format keeps its first and last rows, ``max_rows`` in all, and
+counts the rest; see :mod:`fedquery.boxtable`). ``vertical`` prints one field per
+line, a record at a time (as MySQL's ``\\G``).
 
 What reaches a terminal is made safe: control characters (C0, DEL, C1), line
 and paragraph separators and bidirectional overrides in data, names and
@@ -15,18 +17,16 @@ terminal.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import re
 from collections.abc import Iterable
-from decimal import Decimal
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
+if TYPE_CHECKING:  # pyarrow is imported where rows are written: the CLI starts without it
+    import pyarrow as pa
 
-FORMATS = ("table", "csv", "tsv", "json", "ndjson", "markdown", "parquet")
+FORMATS = ("table", "vertical", "csv", "tsv", "json", "ndjson", "markdown", "parquet")
 
 # C0 controls but tab and newline, DEL, C1 controls, Arabic letter mark, LRM/RLM, line and paragraph
 # separators, bidi embeddings/overrides and isolates.
@@ -58,18 +58,36 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def write(table: pa.Table, fmt: str, out: IO[bytes], *, max_rows: int | None = None, terminal: bool = False) -> None:
+def write(
+    table: pa.Table,
+    fmt: str,
+    out: IO[bytes],
+    *,
+    max_rows: int | None = None,
+    terminal: bool = False,
+    width: int | None = None,
+    wrap: bool = False,
+) -> None:
     """Write a whole table (see :func:`write_stream`)."""
-    write_stream(table.to_reader(), fmt, out, max_rows=max_rows, terminal=terminal)
+    write_stream(table.to_reader(), fmt, out, max_rows=max_rows, terminal=terminal, width=width, wrap=wrap)
 
 
 def write_stream(
-    reader: pa.RecordBatchReader, fmt: str, out: IO[bytes], *, max_rows: int | None = None, terminal: bool = False
+    reader: pa.RecordBatchReader,
+    fmt: str,
+    out: IO[bytes],
+    *,
+    max_rows: int | None = None,
+    terminal: bool = False,
+    width: int | None = None,
+    wrap: bool = False,
 ) -> int:
     """Write ``reader`` to ``out`` batch by batch; returns the number of rows.
 
     ``terminal``: ``out`` is a terminal, so CSV/TSV escape control characters as the table does.
-    ``max_rows`` limits the rows shown by the table and markdown formats (the rest are counted).
+    ``max_rows`` limits the rows shown by the table, vertical and markdown formats (the rest are counted;
+    the table shows the first and the last rows). ``width``: the table fits this many terminal cells;
+    ``wrap``: its long values continue on further lines instead of being cut.
     """
     if fmt == "parquet":
         return _parquet(reader, out)
@@ -86,35 +104,95 @@ def write_stream(
     if fmt == "markdown":
         return _markdown(reader, out, max_rows)
     if fmt == "table":
-        names = reader.schema.names
-        cells: list[list[str]] = []
-        total = 0
-        for batch in reader:
-            if max_rows is None or len(cells) < max_rows:
-                wanted = batch if max_rows is None else batch.slice(0, max_rows - len(cells))
-                cells.extend([_cell(v) for v in r] for r in _batch_rows(wanted))
-            total += batch.num_rows
-        out.write(_text_table(names, cells, total).encode("utf-8"))
-        return total
+        return _table(reader, out, max_rows, width, wrap)
+    if fmt == "vertical":
+        return _vertical(reader, out, max_rows)
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def render(table: pa.Table, fmt: str, *, max_rows: int | None = None) -> str:
+def render(table: pa.Table, fmt: str, *, max_rows: int | None = None, width: int | None = None) -> str:
     """A whole (small) table as text."""
     buffer = io.BytesIO()
-    write(table, fmt, buffer, max_rows=max_rows)
+    write(table, fmt, buffer, max_rows=max_rows, width=width)
     return buffer.getvalue().decode("utf-8")
 
 
 def rows_table(rows: list[dict[str, Any]]) -> pa.Table:
     """A list of dicts (as the API returns) as an Arrow table for output."""
+    import pyarrow as pa
+
     if not rows:
         return pa.table({})
     return pa.table({k: [str(r[k]) if isinstance(r[k], list) else r[k] for r in rows] for k in rows[0]})
 
 
 # -- writers ----------------------------------------------------------------------------------------
+def _table(
+    reader: pa.RecordBatchReader, out: IO[bytes], max_rows: int | None, width: int | None, wrap: bool
+) -> int:
+    """The box table: the first ``max_rows // 2`` rows (rounded up) and the last rows, the rest counted."""
+    from fedquery import boxtable
+    from fedquery.typenames import is_numeric, sql_type
+
+    schema = reader.schema
+    first = None if max_rows is None else (max_rows + 1) // 2
+    last = 0 if max_rows is None else max_rows - (first or 0)
+    head: list[pa.RecordBatch] = []
+    kept = 0
+    tail: list[pa.RecordBatch] = []  # the last ``last`` rows seen after the head, as slices (no copies)
+    in_tail = 0
+    total = 0
+    for batch in reader:
+        total += batch.num_rows
+        if first is None or kept < first:
+            take = batch.num_rows if first is None else min(batch.num_rows, first - kept)
+            head.append(batch.slice(0, take))
+            kept += take
+            batch = batch.slice(take)
+        if last and batch.num_rows:
+            tail.append(batch.slice(max(0, batch.num_rows - last)))
+            in_tail += tail[-1].num_rows
+            while tail and in_tail - tail[0].num_rows >= last:
+                in_tail -= tail.pop(0).num_rows
+    tail_rows = [r for b in tail for r in _batch_rows(b)][-last:] if last else []
+    text = boxtable.box(
+        schema.names,
+        [sql_type(f.type) for f in schema],
+        [is_numeric(f.type) for f in schema],
+        [[_cell(v) for v in r] for b in head for r in _batch_rows(b)],
+        [[_cell(v) for v in r] for r in tail_rows],
+        total,
+        width=width,
+        wrap=wrap,
+    )
+    out.write(text.encode("utf-8"))
+    return total
+
+
+def _vertical(reader: pa.RecordBatchReader, out: IO[bytes], max_rows: int | None) -> int:
+    """One field per line, names right-aligned, a numbered rule before each record."""
+    from fedquery.boxtable import width_of
+
+    names = [safe(n, multiline=False) for n in reader.schema.names]
+    label = max((width_of(n) for n in names), default=0)
+    rows = 0
+    for batch in reader:
+        shown = batch if max_rows is None else batch.slice(0, max(0, max_rows - rows))
+        for row in _batch_rows(shown):
+            rows += 1
+            lines = [f"{'*' * 27} {rows}. row {'*' * 27}"]
+            lines += [" " * (label - width_of(n)) + f"{n}: {_cell(v)}" for n, v in zip(names, row)]
+            out.write(("\n".join(lines) + "\n").encode("utf-8"))
+        rows += batch.num_rows - shown.num_rows
+    shown_rows = rows if max_rows is None else min(rows, max_rows)
+    footer = f"{rows} row{'s' if rows != 1 else ''}" + (f" ({shown_rows} shown)" if shown_rows < rows else "")
+    out.write((footer + "\n").encode("utf-8"))
+    return rows
+
+
 def _csv(reader: pa.RecordBatchReader, out: IO[bytes], delimiter: str, terminal: bool) -> int:
+    import pyarrow.csv as pacsv
+
     schema = _plain_schema(reader.schema)
     rows = 0
     buffer = io.BytesIO()
@@ -211,44 +289,20 @@ def _batch_rows(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
     return list(zip(*columns)) if columns else []
 
 
-def _text_table(names: list[str], cells: list[list[str]], total: int) -> str:
-    names = [safe(n, multiline=False) for n in names]
-    widths = [len(n) for n in names]
-    for row in cells:
-        widths = [max(w, min(len(c), 60)) for w, c in zip(widths, row)]
-
-    def line(values: list[str]) -> str:
-        return "│ " + " │ ".join(_fit(v, w) for v, w in zip(values, widths)) + " │"
-
-    top = "┌─" + "─┬─".join("─" * w for w in widths) + "─┐"
-    mid = "├─" + "─┼─".join("─" * w for w in widths) + "─┤"
-    bottom = "└─" + "─┴─".join("─" * w for w in widths) + "─┘"
-    out = [top, line(names), mid, *[line(r) for r in cells], bottom]
-    footer = f"{total} row{'s' if total != 1 else ''}"
-    if len(cells) < total:
-        footer += f" ({len(cells)} shown)"
-    return "\n".join(out) + "\n" + footer + "\n"
-
-
-def _fit(value: str, width: int) -> str:
-    return value.ljust(width) if len(value) <= width else value[: width - 1] + "…"
-
-
 def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, float):
-        # The shortest text that reads back as the same number, as DuckDB prints it: 11231.99, not
-        # 11232; 1234567.891, not 1.23457e+06.
-        return repr(value)
-    return safe(str(value), multiline=False)
+    from fedquery.boxtable import cell_text
+
+    return cell_text(value)
 
 
 def _json_value(value: Any) -> Any:
+    import datetime as dt
+    from decimal import Decimal
+
     if isinstance(value, Decimal):
         return float(value) if value.as_tuple().exponent != 0 else int(value)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
@@ -262,6 +316,8 @@ def _json_value(value: Any) -> Any:
 
 def _plain_schema(schema: pa.Schema) -> pa.Schema:
     """View types replaced, which some writers cannot take yet."""
+    import pyarrow as pa
+
     fields = []
     for f in schema:
         if pa.types.is_string_view(f.type):

@@ -40,7 +40,8 @@ def test_query_formats(run) -> None:  # type: ignore[no-untyped-def]
     md = run("query", SQL, "--format", "markdown").stdout
     assert md.startswith("| region | n |") and "| --- | --- |" in md
     table = run("query", SQL, "--format", "table").stdout
-    assert "│ region" in table and "7 rows" in table
+    assert table.splitlines()[1].split() == ["│", "region", "│", "n", "│"] and "7 rows" in table
+    assert table.splitlines()[2].split() == ["│", "varchar", "│", "bigint", "│"]  # the column types
 
 
 def test_piped_output_defaults_to_csv(run) -> None:  # type: ignore[no-untyped-def]

@@ -71,7 +71,7 @@ def test_table_and_markdown_escape_control_characters(hostile: Path, fmt: str) -
     assert "two\\nlines" in result.stdout and "tab\\there" in result.stdout and "over\\rwrite" in result.stdout
     assert "note\\x1b[31m" in result.stdout
     body = result.stdout.splitlines()
-    assert len(body) == (len(HOSTILE) + 5 if fmt == "table" else len(HOSTILE) + 2)  # one line per row
+    assert len(body) == (len(HOSTILE) + 6 if fmt == "table" else len(HOSTILE) + 2)  # one line per row
 
 
 def test_csv_and_json_to_a_pipe_keep_the_data_exact(hostile: Path) -> None:
