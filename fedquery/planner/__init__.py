@@ -1,6 +1,6 @@
 """The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
 
-parse -> validate -> bind -> normalise -> bound_builders -> decorrelate -> derive_filters -> place -> split -> render.
+parse -> introspect -> validate -> bind -> normalise -> bound_builders -> decorrelate -> derive_filters -> place -> split -> render.
 Callers can
 pass their own tuple of passes to :func:`plan`.
 """
@@ -20,6 +20,7 @@ from fedquery.planner.bound_builders import bound_builders
 from fedquery.planner.context import PlanContext
 from fedquery.planner.decorrelate import decorrelate
 from fedquery.planner.derive_filters import derive_filters
+from fedquery.planner.introspect import introspect
 from fedquery.planner.normalise import normalise
 from fedquery.planner.parse import parse
 from fedquery.planner.place import place
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 Pass = Callable[..., exp.Expr]
 PASSES: tuple[Pass, ...] = (
+    introspect,
     validate,
     bind,
     normalise,
@@ -72,6 +74,7 @@ def _plan(sql: str, catalog: Catalog, passes: Sequence[Pass], *, pushdown: str, 
         output_names=context.output_names,
         planning_seconds=time.perf_counter() - started,
         pushdown=pushdown,
+        local_relations=context.local_relations,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError as SqlglotParseError
@@ -11,10 +13,28 @@ from fedquery.errors import ParseError, ReadOnlyError
 from fedquery.planner.context import PlanContext
 
 
+def _not_command_fallback(record: logging.LogRecord) -> bool:
+    # sqlglot logs a warning when it keeps a statement it does not know (SHOW DEPARTMENTS) as a
+    # Command; fedquery answers or refuses that statement itself, so the warning is only noise.
+    return "Falling back to parsing as a 'Command'" not in record.getMessage()
+
+
+logging.getLogger("sqlglot").addFilter(_not_command_fallback)
+
+
 def parse(sql: str, *, context: PlanContext) -> exp.Expr:
     """Parse ``sql``; more than one statement is refused.
 
     >>> from fedquery.planner.context import PlanContext
+
+
+def _not_command_fallback(record: logging.LogRecord) -> bool:
+    # sqlglot logs a warning when it keeps a statement it does not know (SHOW DEPARTMENTS) as a
+    # Command; fedquery answers or refuses that statement itself, so the warning is only noise.
+    return "Falling back to parsing as a 'Command'" not in record.getMessage()
+
+
+logging.getLogger("sqlglot").addFilter(_not_command_fallback)
     >>> parse("SELECT 1", context=PlanContext(catalog=None, sql="SELECT 1")).sql()
     'SELECT 1'
     """

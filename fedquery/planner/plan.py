@@ -25,6 +25,8 @@ class Plan:
     #: EXPLAIN ANALYZE: rows of the final result and seconds the whole query took
     result_rows: int | None = None
     execution_seconds: float | None = None
+    #: introspection tables fedquery answers itself (DESCRIBE, SHOW, information_schema), by local name
+    local_relations: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         fragments = []
@@ -42,6 +44,8 @@ class Plan:
             "planning_seconds": self.planning_seconds,
             "hash": self.hash,
         }
+        if self.local_relations:
+            out["introspection"] = sorted(self.local_relations)
         if self.execution_seconds is not None:
             out["result_rows"] = self.result_rows
             out["execution_seconds"] = self.execution_seconds
