@@ -17,6 +17,7 @@ from fedquery.errors import FedQueryError, QueryError, ResourceError
 from fedquery.executor import Execution, FragmentStats, TopNIncomplete
 from fedquery.memory import parse_size
 from fedquery.planner import Plan, plan
+from fedquery.planner.parameters import Params
 from fedquery.planner.top_n import MAX_SCALE, RETRY_SCALE
 from fedquery.result import Result
 from fedquery.secrets import drop_chain
@@ -65,27 +66,46 @@ class Federation:
         self._running_lock = threading.Lock()
 
     @_contained
-    def explain(self, sql: str, *, pushdown: str = "auto", analyze: bool = False, timeout: float | None = None) -> Plan:
+    def explain(
+        self,
+        sql: str,
+        *,
+        pushdown: str = "auto",
+        analyze: bool = False,
+        timeout: float | None = None,
+        params: Params = None,
+        verbose: bool = False,
+    ) -> Plan:
         """Plan ``sql``; with ``analyze=True`` also run it and record what each fragment did.
 
         ``pushdown``: ``none`` (fetch whole tables), ``filters`` (projections and filters
         only), ``full`` (largest single-source subtrees) or ``auto`` (the default).
-        ``timeout``: as for :meth:`sql` (with ``analyze=True``).
+        ``timeout`` and ``params``: as for :meth:`sql`. ``verbose``: the plan prints long key lists
+        in full (by default ``IN (<2,911 keys>)``).
         """
         if not analyze:
-            return plan(sql, self.catalog, pushdown=pushdown)
+            the_plan = plan(sql, self.catalog, pushdown=pushdown, params=params)
+            the_plan.verbose = verbose
+            return the_plan
         started = time.perf_counter()
-        result = self.sql(sql, pushdown=pushdown, timeout=timeout)
+        result = self.sql(sql, pushdown=pushdown, timeout=timeout, params=params)
         rows = sum(batch.num_rows for batch in result.reader())
         the_plan = result.plan
         the_plan.actuals = {s.fragment: s for s in result.stats}
         the_plan.result_rows = rows
         the_plan.execution_seconds = time.perf_counter() - started
+        the_plan.verbose = verbose
         return the_plan
 
     @_contained
-    def sql(self, sql: str, *, pushdown: str = "auto", timeout: float | None = None) -> Result:
+    def sql(
+        self, sql: str, *, pushdown: str = "auto", timeout: float | None = None, params: Params = None
+    ) -> Result:
         """Plan and run ``sql``; the result streams. ``pushdown`` as for :meth:`explain`.
+
+        ``params``: values for the query's parameters, bound as literals (never pasted into text) and
+        pushed to sources like any literal: a list for ``?`` / ``$1``, a dict for ``$name`` / ``:name``
+        (see :mod:`fedquery.planner.parameters` for the type mapping).
 
         ``timeout``: seconds the whole query may take, reading the result included (default
         ``[settings] query_timeout``); past it every source's statement is cancelled, the local
@@ -99,18 +119,18 @@ class Federation:
         with self._running_lock:
             self._running.add(deadline)
         try:
-            return self._run(sql, pushdown, deadline)
+            return self._run(sql, pushdown, deadline, params)
         except BaseException:
             deadline.finish()
             raise
 
-    def _run(self, sql: str, pushdown: str, deadline: Deadline) -> Result:
+    def _run(self, sql: str, pushdown: str, deadline: Deadline, params: Params = None) -> Result:
         scale, attempt, earlier = 1, 1, list[FragmentStats]()
         while True:
             deadline.phase = "planning"
             try:
                 with bound(deadline):  # catalog queries at sources register their cancel requests
-                    the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale)
+                    the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale, params=params)
             except FedQueryError:
                 if deadline.stopped:
                     raise deadline.error() from None

@@ -22,6 +22,7 @@ from fedquery.planner.decorrelate import decorrelate
 from fedquery.planner.derive_filters import derive_filters
 from fedquery.planner.introspect import introspect
 from fedquery.planner.normalise import normalise
+from fedquery.planner.parameters import Params, bind_parameters
 from fedquery.planner.parse import parse
 from fedquery.planner.place import place
 from fedquery.planner.plan import Plan
@@ -51,18 +52,28 @@ STRATEGIES = ("none", "filters", "full", "auto")
 
 
 def plan(
-    sql: str, catalog: Catalog, passes: Sequence[Pass] = PASSES, *, pushdown: str = "auto", top_n_scale: int = 1
+    sql: str,
+    catalog: Catalog,
+    passes: Sequence[Pass] = PASSES,
+    *,
+    pushdown: str = "auto",
+    top_n_scale: int = 1,
+    params: Params = None,
 ) -> Plan:
-    """Plan ``sql`` over ``catalog``; on a thread with room for deep queries (see :mod:`fedquery.deep`)."""
-    return deep_call(_plan, sql, catalog, passes, pushdown=pushdown, top_n_scale=top_n_scale)
+    """Plan ``sql`` over ``catalog``; on a thread with room for deep queries (see :mod:`fedquery.deep`).
+
+    ``params`` are bound into the parsed tree as literals before any pass (see parameters.py)."""
+    return deep_call(_plan, sql, catalog, passes, pushdown=pushdown, top_n_scale=top_n_scale, params=params)
 
 
-def _plan(sql: str, catalog: Catalog, passes: Sequence[Pass], *, pushdown: str, top_n_scale: int) -> Plan:
+def _plan(
+    sql: str, catalog: Catalog, passes: Sequence[Pass], *, pushdown: str, top_n_scale: int, params: Params
+) -> Plan:
     if pushdown not in STRATEGIES:
         raise PlanError(f"unknown pushdown strategy {pushdown!r}; choose one of {', '.join(STRATEGIES)}")
     started = time.perf_counter()
     context = PlanContext(catalog=catalog, sql=sql, pushdown=pushdown, top_n_scale=top_n_scale)
-    expression = parse(sql, context=context)
+    expression = bind_parameters(parse(sql, context=context), params)
     for step in passes:
         expression = step(expression, context=context)
     local_sql = expression.sql(dialect="duckdb")

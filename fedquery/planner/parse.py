@@ -6,6 +6,7 @@ import logging
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import ParseError as SqlglotParseError
 from sqlglot.errors import TokenError
 
@@ -22,26 +23,33 @@ def _not_command_fallback(record: logging.LogRecord) -> bool:
 logging.getLogger("sqlglot").addFilter(_not_command_fallback)
 
 
+class _DuckDB(DuckDB):
+    """DuckDB's SQL, with each placeholder's token position kept (``meta["fq_token"]``): sqlglot's trees
+    do not keep clause order (LIMIT may sit before WHERE), and ``?`` parameters are numbered as written."""
+
+    class Parser(DuckDB.Parser):
+        def _parse_placeholder(self) -> exp.Expr | None:
+            start = self._index
+            node = super()._parse_placeholder()
+            if node is not None:
+                node.meta["fq_token"] = start
+            return node
+
+
+_DIALECTS = {"duckdb": _DuckDB()}
+
+
 def parse(sql: str, *, context: PlanContext) -> exp.Expr:
     """Parse ``sql``; more than one statement is refused.
 
     >>> from fedquery.planner.context import PlanContext
-
-
-def _not_command_fallback(record: logging.LogRecord) -> bool:
-    # sqlglot logs a warning when it keeps a statement it does not know (SHOW DEPARTMENTS) as a
-    # Command; fedquery answers or refuses that statement itself, so the warning is only noise.
-    return "Falling back to parsing as a 'Command'" not in record.getMessage()
-
-
-logging.getLogger("sqlglot").addFilter(_not_command_fallback)
     >>> parse("SELECT 1", context=PlanContext(catalog=None, sql="SELECT 1")).sql()
     'SELECT 1'
     """
     if not sql or not sql.strip():
         raise ParseError("empty query")
     try:
-        statements = [s for s in sqlglot.parse(sql, dialect=context.dialect) if s is not None]
+        statements = [s for s in sqlglot.parse(sql, dialect=_DIALECTS.get(context.dialect, context.dialect)) if s is not None]
     except SqlglotParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         description = first.get("description", str(exc)).split("<Token")[0].strip() or "syntax error"

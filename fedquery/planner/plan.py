@@ -27,6 +27,8 @@ class Plan:
     execution_seconds: float | None = None
     #: introspection tables fedquery answers itself (DESCRIBE, SHOW, information_schema), by local name
     local_relations: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: printing: long key lists in full (else summarised as ``IN (<2,911 keys>)``)
+    verbose: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         fragments = []
