@@ -10,8 +10,16 @@ from fedquery.errors import (
     BindError,
     ConfigError,
     ConnectorNotInstalledError,
+    DataError,
     ExecutionError,
     FedQueryError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ParameterError,
+    ParameterValueError,
     ParseError,
     PlanError,
     QueryCancelledError,
@@ -31,6 +39,20 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+# DB-API 2.0 (PEP 249): fedquery.connect(...) is the connection, .cursor() a cursor (fedquery.dbapi).
+apilevel = "2.0"
+#: threads may share the module and connections (a Federation runs concurrent queries), not cursors
+threadsafety = 2
+#: ``?`` with a sequence; ``$1`` (sequence) and ``$name`` / ``:name`` (mapping) are accepted too
+paramstyle = "qmark"
+Error = FedQueryError
+DatabaseError = FedQueryError
+ProgrammingError = QueryError
+_DBAPI_NAMES = frozenset(
+    {"STRING", "BINARY", "NUMBER", "DATETIME", "ROWID", "Date", "Time", "Timestamp", "DateFromTicks",
+     "TimeFromTicks", "TimestampFromTicks", "Binary", "Cursor"}
+)  # fmt: skip
+
 
 def connect(config: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Federation:
     """Open a federation from a ``fedquery.toml`` path, a dict, or the default lookup.
@@ -47,6 +69,14 @@ def __getattr__(name: str) -> Any:
         from fedquery.federation import Federation
 
         return Federation
+    if name == "Warning":
+        from fedquery.errors import FedQueryWarning
+
+        return FedQueryWarning
+    if name in _DBAPI_NAMES:
+        from fedquery import dbapi
+
+        return getattr(dbapi, name)
     raise AttributeError(f"module 'fedquery' has no attribute {name!r}")
 
 
@@ -54,8 +84,19 @@ __all__ = [
     "BindError",
     "ConfigError",
     "ConnectorNotInstalledError",
+    "DataError",
+    "DatabaseError",
+    "Error",
     "ExecutionError",
     "FedQueryError",
+    "IntegrityError",
+    "InterfaceError",
+    "InternalError",
+    "NotSupportedError",
+    "OperationalError",
+    "ParameterError",
+    "ParameterValueError",
+    "ProgrammingError",
     "Federation",
     "ParseError",
     "PlanError",
@@ -70,5 +111,8 @@ __all__ = [
     "UnknownDepartmentError",
     "UnknownTableError",
     "__version__",
+    "apilevel",
     "connect",
+    "paramstyle",
+    "threadsafety",
 ]

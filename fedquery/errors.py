@@ -50,6 +50,10 @@ class FedQueryError(Exception):
         return text
 
 
+class FedQueryWarning(Exception):  # noqa: N818 - PEP 249's Warning (fedquery.Warning)
+    """PEP 249's Warning: fedquery reports problems as typed errors, so it raises none."""
+
+
 class InterfaceError(FedQueryError):
     """The API was used wrongly: a closed cursor or connection, a fetch before any execute (PEP 249)."""
 

@@ -23,6 +23,7 @@ from fedquery.result import Result
 from fedquery.secrets import drop_chain
 
 if TYPE_CHECKING:
+    from fedquery.dbapi import Cursor
     from fedquery.doctor import SourceCheck
     from fedquery.inventory import Inventory
     from fedquery.statistics import StatisticsEntry
@@ -61,6 +62,8 @@ class Federation:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.catalog = Catalog(config)
+        #: set by close(): DB-API cursors of a closed connection raise InterfaceError
+        self.closed = False
         #: the deadlines of the queries running now (``interrupt`` cancels them)
         self._running: weakref.WeakSet[Deadline] = weakref.WeakSet()
         self._running_lock = threading.Lock()
@@ -236,7 +239,23 @@ class Federation:
 
         return doctor(self)
 
+    def cursor(self) -> Cursor:
+        """A DB-API 2.0 (PEP 249) cursor over this federation (see :mod:`fedquery.dbapi`)."""
+        from fedquery.dbapi import Cursor
+        from fedquery.errors import InterfaceError
+
+        if self.closed:
+            raise InterfaceError("the connection is closed")
+        return Cursor(self)
+
+    def commit(self) -> None:
+        """PEP 249: nothing to commit, fedquery only reads."""
+
+    def rollback(self) -> None:
+        """PEP 249: nothing to roll back, fedquery only reads."""
+
     def close(self) -> None:
+        self.closed = True  # its cursors raise InterfaceError from now on
         self.catalog.close()
 
     def __enter__(self) -> Federation:
