@@ -31,6 +31,7 @@ from typing import Any
 import click
 
 from fedquery import formats
+from fedquery.cli_params import param_option, parse_params
 from fedquery.errors import FedQueryError
 
 USAGE_ERROR = 2
@@ -228,6 +229,7 @@ def main(ctx: click.Context, config: str | None) -> None:
 @click.option("--stats", is_flag=True, help="Print per-fragment rows, bytes and seconds to stderr.")
 @_pushdown_option
 @_timeout_option
+@param_option
 @click.pass_obj
 def query(
     obj: _Context,
@@ -239,6 +241,7 @@ def query(
     stats: bool,
     pushdown: str,
     timeout: float | None,
+    params: tuple[str, ...],
 ) -> None:
     """Run SQL across the federation.
 
@@ -247,12 +250,14 @@ def query(
       fedquery query "SELECT * FROM dwp.claims LIMIT 5"
       fedquery query -f q.sql --format json
       fedquery query --timeout 30 -f report.sql
+      fedquery query -p region=London -p n:int=5 "SELECT * FROM dwp.claims WHERE region = $region LIMIT $n"
       echo "SELECT 1" | fedquery query --format csv
     """
     text = _read_sql(sql, file)
+    bound = parse_params(params)
 
     def work() -> None:
-        result = obj.federation().sql(text, pushdown=pushdown, timeout=timeout)
+        result = obj.federation().sql(text, pushdown=pushdown, timeout=timeout, params=bound)
         _emit_stream(result.reader(), fmt, output, max_rows, close=result.close)
         if stats:
             for s in result.stats:
@@ -272,12 +277,14 @@ def query(
 @click.option("-f", "--file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read SQL from FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--analyze", is_flag=True, help="Run the query and add actual rows, bytes and seconds per fragment.")
+@click.option("--verbose", is_flag=True, help="Print long key lists in full (default: IN (<2,911 keys>)).")
 @_pushdown_option
 @_timeout_option
+@param_option
 @click.pass_obj
 def explain(
-    obj: _Context, sql: str | None, file: Path | None, as_json: bool, analyze: bool, pushdown: str,
-    timeout: float | None,
+    obj: _Context, sql: str | None, file: Path | None, as_json: bool, analyze: bool, verbose: bool, pushdown: str,
+    timeout: float | None, params: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Show the SQL sent to each source, estimated rows and bytes, what runs locally, and why.
 
@@ -287,9 +294,12 @@ def explain(
       fedquery explain --analyze --timeout 60 -f report.sql
     """
     text = _read_sql(sql, file)
+    bound = parse_params(params)
 
     def work() -> None:
-        plan = obj.federation().explain(text, pushdown=pushdown, analyze=analyze, timeout=timeout)
+        plan = obj.federation().explain(
+            text, pushdown=pushdown, analyze=analyze, timeout=timeout, params=bound, verbose=verbose
+        )
         _echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
 
     try:

@@ -232,8 +232,8 @@ def test_type_constructors() -> None:
 
 def test_constructed_values_bind(con: Any) -> None:
     cur = con.cursor()
-    cur.execute("SELECT count(*) FROM dwp.claims WHERE start_date >= ?", [fedquery.Date(2021, 1, 1)])
-    expected = con.sql("SELECT count(*) FROM dwp.claims WHERE start_date >= DATE '2021-01-01'").fetchall()
+    cur.execute("SELECT count(*) FROM dwp.claims WHERE start_date >= ?", [fedquery.Date(2020, 1, 1)])
+    expected = con.sql("SELECT count(*) FROM dwp.claims WHERE start_date >= DATE '2020-01-01'").fetchall()
     assert cur.fetchall() == expected
 
 
