@@ -205,7 +205,9 @@ class Federation:
                     "error": problem.message,
                 }
             )
-        return rows
+        from fedquery.notebook import Listing
+
+        return Listing(rows, title="tables")
 
     @_contained
     def analyze(self, target: str | None = None) -> list[StatisticsEntry]:
@@ -216,7 +218,9 @@ class Federation:
         """
         from fedquery.analyze import analyze
 
-        return analyze(self, target)
+        from fedquery.notebook import Listing
+
+        return Listing(analyze(self, target), title="statistics")
 
     @_contained
     def statistics(self, target: str | None = None) -> list[StatisticsEntry]:
@@ -224,7 +228,10 @@ class Federation:
         from fedquery.analyze import target_tables
 
         store = self.catalog.statistics
-        return [e for e in (store.entry(t) for t in target_tables(self, target)) if e is not None]
+        from fedquery.notebook import Listing
+
+        entries = [e for e in (store.entry(t) for t in target_tables(self, target)) if e is not None]
+        return Listing(entries, title="statistics")
 
     @_contained
     def inventory(self, *, refresh: bool = False) -> Inventory:

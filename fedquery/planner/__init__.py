@@ -86,7 +86,15 @@ def _plan(
         planning_seconds=time.perf_counter() - started,
         pushdown=pushdown,
         local_relations=context.local_relations,
+        unanalyzed=_unanalyzed(context) if context.fragments else [],
     )
+
+
+def _unanalyzed(context: PlanContext) -> list[str]:
+    """The plan's catalog tables without analyze statistics (their estimates use default selectivities)."""
+    store = context.catalog.statistics
+    names = {t.sql_name for t in context.tables.values() if not store.analyzed(t)}
+    return sorted(names)
 
 
 __all__ = ["PASSES", "STRATEGIES", "Plan", "PlanContext", "plan"]
