@@ -64,6 +64,13 @@ def connect(config: str | os.PathLike[str] | Mapping[str, Any] | None = None) ->
     return _connect(config)
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext fedquery``: the ``%fedsql`` / ``%%fedsql`` magics (see :mod:`fedquery.magic`)."""
+    from fedquery.magic import load_ipython_extension as _load
+
+    _load(ipython)
+
+
 def __getattr__(name: str) -> Any:
     if name == "Federation":
         from fedquery.federation import Federation

@@ -116,7 +116,8 @@ def to_pandas(table: pa.Table, *, decimals: str = "float") -> Any:
     for field, column in zip(table.schema, table.columns):
         kind = field.type
         if pa.types.is_decimal(kind) and decimals == "float":
-            column = column.cast(pa.float64())
+            # Through the decimal text: the nearest double, as DuckDB gives (a direct cast can be an ulp off).
+            column = column.cast(pa.string()).cast(pa.float64())
         elif pa.types.is_date(kind):
             column = column.cast(pa.timestamp("us"))
         elif pa.types.is_interval(kind):

@@ -24,6 +24,7 @@ class Result:
 
     def __init__(self, reader: pa.RecordBatchReader, execution: Execution) -> None:
         self._reader: pa.RecordBatchReader | None = reader
+        self._schema = reader.schema  # still known once the reader has been handed out
         self._table: pa.Table | None = None
         self._execution = execution
         _OPEN.add(self)
@@ -34,7 +35,7 @@ class Result:
 
     @property
     def schema(self) -> pa.Schema:
-        return self._table.schema if self._table is not None else self._reader.schema  # type: ignore[union-attr]
+        return self._table.schema if self._table is not None else self._schema
 
     @property
     def stats(self) -> list[FragmentStats]:
