@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from fedquery.errors import BindError, FedQueryError, UnknownTableError, suggest
+from fedquery.planner.columns import check_columns
 from fedquery.planner.context import PlanContext
 from fedquery.planner.identifiers import resolve_identifiers
 from fedquery.planner.introspect import information_schema_view, is_information_schema
@@ -78,6 +79,7 @@ def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
         alias = cte.args["alias"]
         alias.set("this", exp.to_identifier(cte_keys[id(cte)]))
     resolve_identifiers(expression, context=context)
+    check_columns(expression, context=context)  # every clause: suggestions and positions
     name_outputs(expression, context.display_names())  # as DuckDB names them, by the names the user wrote
     return expression
 

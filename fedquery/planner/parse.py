@@ -12,6 +12,7 @@ from sqlglot.errors import TokenError
 
 from fedquery.errors import ParseError, ReadOnlyError
 from fedquery.planner.context import PlanContext
+from fedquery.planner.syntax import not_a_statement, syntax_error, token_error
 
 
 def _not_command_fallback(record: logging.LogRecord) -> bool:
@@ -51,17 +52,15 @@ def parse(sql: str, *, context: PlanContext) -> exp.Expr:
     try:
         statements = [s for s in sqlglot.parse(sql, dialect=_DIALECTS.get(context.dialect, context.dialect)) if s is not None]
     except SqlglotParseError as exc:
-        first = exc.errors[0] if exc.errors else {}
-        description = first.get("description", str(exc)).split("<Token")[0].strip() or "syntax error"
-        near = first.get("highlight")
-        message = f"cannot parse SQL: {description}" + (f" near {near!r}" if near else "")
-        raise ParseError(message, line=first.get("line"), column=first.get("col")) from None
+        raise syntax_error(sql, exc.errors, _DIALECTS.get(context.dialect)) from None
     except TokenError as exc:
-        raise ParseError(f"cannot parse SQL: {exc}") from None
+        raise token_error(sql, exc) from None
     if not statements:
         raise ParseError("empty query")
     if len(statements) > 1:
         kinds = ", ".join(type(s).__name__.upper() for s in statements)
         raise ReadOnlyError(f"exactly one statement is allowed, got {len(statements)} ({kinds})")
     statement: exp.Expr = statements[0]
+    if isinstance(statement, (exp.Column, exp.Identifier, exp.Literal, exp.Binary, exp.Alias, exp.Func, exp.Paren)):
+        raise not_a_statement(sql, _DIALECTS.get(context.dialect))
     return statement
