@@ -217,7 +217,6 @@ class Federation:
         counts, min/max and distinct counts. Cached until the next analyze.
         """
         from fedquery.analyze import analyze
-
         from fedquery.notebook import Listing
 
         return Listing(analyze(self, target), title="statistics")

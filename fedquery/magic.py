@@ -46,13 +46,14 @@ class FedQueryMagics(Magics):  # type: ignore[misc]
         return self._run(sql, options)
 
     @no_var_expand  # type: ignore[misc]
-    @cell_magic("fedsql")  # type: ignore[misc]
+    @cell_magic("fedsql")  # type: ignore[misc,arg-type]
     def fedsql_cell(self, line: str, cell: str) -> Any:
         """``%%fedsql [--fed NAME] [--out NAME]`` then the query in the cell."""
         options, rest = _options(line)
         return self._run((rest + "\n" + cell).strip(), options)
 
     def _run(self, sql: str, options: dict[str, str]) -> Any:
+        assert self.shell is not None
         namespace = self.shell.user_ns
         try:
             fed = self._federation(options.get("fed"), namespace)

@@ -55,7 +55,8 @@ def html_table(table: pa.Table, *, cap: int = HTML_ROW_CAP, title: str = "") -> 
     )
     n = table.num_rows
     more = f"; first {cap} shown, {n - cap:,} more rows not shown" if n > cap else ""
-    caption = f"{html.escape(title)}{' — ' if title else ''}{n:,} row{'s' if n != 1 else ''} × {table.num_columns} columns{more}"
+    rows = f"{n:,} row{'s' if n != 1 else ''}"
+    caption = f"{html.escape(title)}{' — ' if title else ''}{rows} × {table.num_columns} columns{more}"
     return f"<div><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><p>{caption}</p></div>"
 
 
@@ -69,10 +70,9 @@ def records_html(rows: Iterable[dict[str, Any]], title: str) -> str:
     rows = list(rows)
     names = list(dict.fromkeys(k for r in rows for k in r))
     head = "".join(f'<th style="text-align:left">{html.escape(n)}</th>' for n in names)
-    body = "".join(
-        "<tr>" + "".join(_cell(_compact(r.get(n)), False) for n in names) + "</tr>" for r in rows
-    )
-    return f"<div><p><b>{html.escape(title)}</b> ({len(rows)})</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    body = "".join("<tr>" + "".join(_cell(_compact(r.get(n)), False) for n in names) + "</tr>" for r in rows)
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div><p><b>{html.escape(title)}</b> ({len(rows)})</p>{table}</div>"
 
 
 def _compact(value: Any) -> Any:
@@ -139,4 +139,5 @@ def to_pandas(table: pa.Table, *, decimals: str = "float") -> Any:
 
 
 def _nullable_int(kind: pa.DataType) -> str:
-    return f"{'U' if kind.id in (pa.uint8().id, pa.uint16().id, pa.uint32().id, pa.uint64().id) else ''}Int{kind.bit_width}"
+    unsigned = pa.types.is_unsigned_integer(kind)
+    return f"{'U' if unsigned else ''}Int{kind.bit_width}"

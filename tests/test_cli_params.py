@@ -34,12 +34,16 @@ def test_named_and_typed_parameters(demo_config: Path) -> None:
 
 
 def test_numbered_parameters_fill_question_marks(demo_config: Path) -> None:
-    code, out, _ = _run(demo_config, "query", "--format", "csv", "-p", "2:int=2", "-p", "1=ab", "SELECT ? || 'c', ? + 1")
+    code, out, _ = _run(
+        demo_config, "query", "--format", "csv", "-p", "2:int=2", "-p", "1=ab", "SELECT ? || 'c', ? + 1"
+    )
     assert code == 0 and out.splitlines()[1] == '"abc",3'
 
 
 def test_explain_takes_parameters(demo_config: Path) -> None:
-    code, out, _ = _run(demo_config, "explain", "-p", "r=x'); DROP TABLE t; --", "SELECT * FROM dwp.claims WHERE region = $r")
+    code, out, _ = _run(
+        demo_config, "explain", "-p", "r=x'); DROP TABLE t; --", "SELECT * FROM dwp.claims WHERE region = $r"
+    )
     assert code == 0 and "= 'x''); DROP TABLE t; --'" in out
 
 

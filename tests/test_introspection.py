@@ -15,8 +15,10 @@ from fedquery.errors import ReadOnlyError, UnknownDepartmentError, UnknownTableE
 from tests.conftest import assert_same_rows
 
 #: the information_schema.columns facts compared with DuckDB's own
-FACTS = "table_catalog, table_schema, table_name, column_name, ordinal_position, is_nullable, data_type, " \
+FACTS = (
+    "table_catalog, table_schema, table_name, column_name, ordinal_position, is_nullable, data_type, "
     "numeric_precision, numeric_scale"
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def oracle(fed: Any) -> Iterator[Any]:
     """Every demo table, as read through fedquery, in one DuckDB with one attached database per department."""
     con = duckdb.connect(":memory:")
     for department in fed.catalog.departments:
-        con.execute(f'ATTACH \':memory:\' AS "{department}"')  # test set-up, fixed names
+        con.execute(f"ATTACH ':memory:' AS \"{department}\"")  # test set-up, fixed names
     for table in fed.catalog.tables():
         data = fed.sql(f"SELECT * FROM {table.sql_name}").arrow()  # noqa: F841 - read by DuckDB below
         con.execute(f'CREATE TABLE "{table.department}".main."{table.name}" AS SELECT * FROM data')

@@ -121,7 +121,9 @@ VALUES: list[tuple[Any, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("value", "literal"), VALUES, ids=[type(v).__name__ + str(i) for i, (v, _) in enumerate(VALUES)])
+@pytest.mark.parametrize(
+    ("value", "literal"), VALUES, ids=[type(v).__name__ + str(i) for i, (v, _) in enumerate(VALUES)]
+)
 def test_type_mapping_equals_duckdb_binding(fed: Any, value: Any, literal: str) -> None:
     """Each Python type becomes the literal shown, and the value read back is what DuckDB's own binding gives."""
     import duckdb

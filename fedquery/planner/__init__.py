@@ -1,6 +1,7 @@
 """The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
 
-parse -> introspect -> validate -> bind -> normalise -> bound_builders -> decorrelate -> derive_filters -> place -> split -> render.
+parse -> (parameters) -> introspect -> validate -> bind -> normalise -> bound_builders -> decorrelate
+-> derive_filters -> place -> split -> render.
 Callers can
 pass their own tuple of passes to :func:`plan`.
 """

@@ -64,7 +64,9 @@ def _check(column: exp.Column, scope: Scope, context: PlanContext) -> None:
     names = _all_columns(chain, context)
     if names is None or _known(name, names):
         return
-    aliases = [p.alias for s in chain if isinstance(s.expression, exp.Select) for p in s.expression.expressions if p.alias]
+    aliases = [
+        p.alias for s in chain if isinstance(s.expression, exp.Select) for p in s.expression.expressions if p.alias
+    ]
     if _known(name, aliases):
         return
     hint = suggest(name, names + aliases)
@@ -103,7 +105,7 @@ def _columns_of(source: exp.Expr | Scope, context: PlanContext) -> list[str] | N
             return None
         alias = source.args.get("alias")
         renamed = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) and alias.columns else []
-        return renamed + names[len(renamed):]
+        return renamed + names[len(renamed) :]
     if isinstance(source, Scope):
         query: exp.Expr = source.expression
         while isinstance(query, exp.SetOperation):
@@ -113,11 +115,11 @@ def _columns_of(source: exp.Expr | Scope, context: PlanContext) -> list[str] | N
         names = [p.alias_or_name for p in query.expressions]
         alias = query.parent.args.get("alias") if isinstance(query.parent, exp.Subquery) else None
         if isinstance(alias, exp.TableAlias) and alias.columns:
-            names = [c.name for c in alias.columns] + names[len(alias.columns):]
+            names = [c.name for c in alias.columns] + names[len(alias.columns) :]
         cte = source.expression.parent if isinstance(source.expression.parent, exp.CTE) else None
         if cte is not None and cte.args.get("alias") is not None and cte.args["alias"].columns:
             declared = [c.name for c in cte.args["alias"].columns]
-            names = declared + names[len(declared):]
+            names = declared + names[len(declared) :]
         return names
     return None
 

@@ -37,6 +37,8 @@ def summarise_keys(tree: exp.Expr, limit: int = KEY_LIST_LIMIT) -> exp.Expr:
     """Replace every list of more than ``limit`` literals (IN lists, ANY arrays, VALUES) by ``<n keys>``."""
     for node in list(tree.find_all(exp.In, exp.Array, exp.Tuple)):
         items = node.expressions
-        if len(items) > limit and all(isinstance(i, (exp.Literal, exp.Null, exp.Boolean, exp.Cast, exp.Neg)) for i in items):
+        if len(items) > limit and all(
+            isinstance(i, (exp.Literal, exp.Null, exp.Boolean, exp.Cast, exp.Neg)) for i in items
+        ):
             node.set("expressions", [exp.var(f"<{len(items):,} keys>")])
     return tree

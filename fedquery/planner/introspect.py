@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import sqlglot
 from sqlglot import exp, tokens
 
 from fedquery.errors import PlanError, ReadOnlyError, UnknownTableError, suggest
@@ -119,8 +118,13 @@ def _information_schema(tables: list[CatalogTable], view: str) -> pa.Table:
         for table in tables:
             if table.department not in aliases:
                 aliases[table.department] = f"__fq_d{len(aliases)}"
-                con.execute(exp.Attach(this=exp.alias_(exp.Literal.string(":memory:"), aliases[table.department])).sql("duckdb"))
-            schema = exp.Table(this=exp.to_identifier(table.schema_name or DEFAULT_SCHEMA, quoted=True), db=exp.to_identifier(aliases[table.department], quoted=True))
+                con.execute(
+                    exp.Attach(this=exp.alias_(exp.Literal.string(":memory:"), aliases[table.department])).sql("duckdb")
+                )
+            schema = exp.Table(
+                this=exp.to_identifier(table.schema_name or DEFAULT_SCHEMA, quoted=True),
+                db=exp.to_identifier(aliases[table.department], quoted=True),
+            )
             con.execute(exp.Create(kind="SCHEMA", this=schema, exists=True).sql("duckdb"))
             empty = pa.table({f.name: pa.array([], f.type) for f in table.arrow_schema()})
             con.register("_empty", empty)
@@ -132,7 +136,7 @@ def _information_schema(tables: list[CatalogTable], view: str) -> pa.Table:
             con.execute(exp.Create(this=target, kind="TABLE", expression=exp.select("*").from_("_empty")).sql("duckdb"))
             con.unregister("_empty")
         source = exp.Table(this=exp.to_identifier(view), db=exp.to_identifier(INFORMATION_SCHEMA))
-        catalogs = [exp.Literal.string(a) for a in aliases.values()] or [exp.null()]
+        catalogs: list[exp.Expr] = [exp.Literal.string(a) for a in aliases.values()] or [exp.null()]
         query = exp.select("*").from_(source).where(exp.column("table_catalog").isin(*catalogs))
         order = ["table_catalog", "table_schema", "table_name"] + (["ordinal_position"] if view == "columns" else [])
         result = con.sql(query.order_by(*order).sql("duckdb")).to_arrow_table()
@@ -179,8 +183,12 @@ def _columns_of(local: str, context: PlanContext) -> pa.Table:
     con = duckdb.connect(":memory:", config={"enable_external_access": False})
     try:
         con.register("_empty", pa.table({f.name: pa.array([], f.type) for f in schema}))
-        con.execute(exp.Create(this=exp.to_table("t"), kind="TABLE", expression=exp.select("*").from_("_empty")).sql("duckdb"))
-        query = exp.select("*").from_(exp.Table(this=exp.to_identifier("columns"), db=exp.to_identifier(INFORMATION_SCHEMA)))
+        con.execute(
+            exp.Create(this=exp.to_table("t"), kind="TABLE", expression=exp.select("*").from_("_empty")).sql("duckdb")
+        )
+        query = exp.select("*").from_(
+            exp.Table(this=exp.to_identifier("columns"), db=exp.to_identifier(INFORMATION_SCHEMA))
+        )
         return con.sql(query.where(exp.column("table_name").eq(exp.Literal.string("t"))).sql("duckdb")).to_arrow_table()
     finally:
         con.close()
@@ -212,7 +220,9 @@ def _show(what: str, from_: exp.Expr | None, context: PlanContext, *, words: lis
             columns = _build("columns", context)
         context.local_relations[_PREFIX + "show_columns"] = columns
         return _show_tables()
-    raise ReadOnlyError(f"SHOW {what.strip() or ''} is not supported; fedquery answers {_SHOW_FORMS}".replace("  ", " "))
+    raise ReadOnlyError(
+        f"SHOW {what.strip() or ''} is not supported; fedquery answers {_SHOW_FORMS}".replace("  ", " ")
+    )
 
 
 def _show_tables() -> exp.Expr:

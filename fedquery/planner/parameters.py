@@ -55,22 +55,32 @@ def bind_parameters(expression: exp.Expr, params: Params) -> exp.Expr:
     holders = sorted(expression.find_all(exp.Placeholder, exp.Parameter), key=lambda n: n.meta.get("fq_token", 0))
     if params is None:
         if holders:
-            raise ParameterError(f"the query has {len(holders)} parameter(s) ({_shown(holders[0])}) but no params were given")
+            raise ParameterError(
+                f"the query has {len(holders)} parameter(s) ({_shown(holders[0])}) but no params were given"
+            )
         return expression
     if isinstance(params, (str, bytes)) or not isinstance(params, (Sequence, Mapping)):
-        raise ParameterError(f"params must be a list (for ? or $1) or a dict (for $name or :name), not {type(params).__name__}")
+        raise ParameterError(
+            f"params must be a list (for ? or $1) or a dict (for $name or :name), not {type(params).__name__}"
+        )
     kinds = {_kind(h) for h in holders}
     if len(kinds) > 1:
         first, other = holders[0], next(h for h in holders if _kind(h) != _kind(holders[0]))
-        raise ParameterError(f"parameters {_shown(first)} and {_shown(other)} are of two styles; use one style per query")
+        raise ParameterError(
+            f"parameters {_shown(first)} and {_shown(other)} are of two styles; use one style per query"
+        )
     kind = kinds.pop() if kinds else ("named" if isinstance(params, Mapping) else "positional")
     if isinstance(params, Mapping):
         if kind != "named" and holders:
-            raise ParameterError(f"params is a dict, so the query's parameters must be named ($name or :name), not {_shown(holders[0])}")
+            raise ParameterError(
+                f"params is a dict, so the query's parameters must be named ($name or :name), not {_shown(holders[0])}"
+            )
         values = _named(holders, params)
     else:
         if kind == "named":
-            raise ParameterError(f"params is a list, so the query's parameters must be ? or $1, not {_shown(holders[0])}")
+            raise ParameterError(
+                f"params is a list, so the query's parameters must be ? or $1, not {_shown(holders[0])}"
+            )
         values = _positional(holders, list(params))
     for holder, (name, value) in zip(holders, values):
         if isinstance(value, (list, tuple)):
@@ -99,7 +109,7 @@ def _shown(holder: exp.Expr) -> str:
     return "?" if name is None else f"${name}"
 
 
-def _positional(holders: list[exp.Expr], params: list[Any]) -> list[tuple[str, Any]]:
+def _positional(holders: Sequence[exp.Expr], params: list[Any]) -> list[tuple[str, Any]]:
     if holders and _kind(holders[0]) == "numbered":
         numbers = {int(_name(h) or 0) for h in holders}
         for number in sorted(numbers):
@@ -114,7 +124,7 @@ def _positional(holders: list[exp.Expr], params: list[Any]) -> list[tuple[str, A
     return [(f"parameter {i + 1}", v) for i, v in enumerate(params)]
 
 
-def _named(holders: list[exp.Expr], params: Mapping[str, Any]) -> list[tuple[str, Any]]:
+def _named(holders: Sequence[exp.Expr], params: Mapping[str, Any]) -> list[tuple[str, Any]]:
     from fedquery.errors import suggest
 
     wanted = {_name(h) or "" for h in holders}
@@ -158,7 +168,9 @@ def literal(value: Any, name: str = "parameter") -> exp.Expr:
         return exp.Literal.number(format(value, "f"))
     if isinstance(value, str):
         if "\x00" in value:
-            raise ParameterValueError(f"{name}: the string contains a NUL character, which sources cannot carry", parameter=name)
+            raise ParameterValueError(
+                f"{name}: the string contains a NUL character, which sources cannot carry", parameter=name
+            )
         return exp.Literal.string(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return exp.Unhex(this=exp.Literal.string(bytes(value).hex()))

@@ -28,7 +28,7 @@ class _DuckDB(DuckDB):
     """DuckDB's SQL, with each placeholder's token position kept (``meta["fq_token"]``): sqlglot's trees
     do not keep clause order (LIMIT may sit before WHERE), and ``?`` parameters are numbered as written."""
 
-    class Parser(DuckDB.Parser):
+    class Parser(DuckDB.Parser):  # type: ignore[valid-type,misc]
         def _parse_placeholder(self) -> exp.Expr | None:
             start = self._index
             node = super()._parse_placeholder()
@@ -50,7 +50,8 @@ def parse(sql: str, *, context: PlanContext) -> exp.Expr:
     if not sql or not sql.strip():
         raise ParseError("empty query")
     try:
-        statements = [s for s in sqlglot.parse(sql, dialect=_DIALECTS.get(context.dialect, context.dialect)) if s is not None]
+        dialect = _DIALECTS.get(context.dialect, context.dialect)
+        statements = [s for s in sqlglot.parse(sql, dialect=dialect) if s is not None]
     except SqlglotParseError as exc:
         raise syntax_error(sql, exc.errors, _DIALECTS.get(context.dialect)) from None
     except TokenError as exc:
