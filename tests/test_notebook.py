@@ -166,6 +166,10 @@ def shell(demo_config: Path) -> Iterator[Any]:
     os.environ["FEDQUERY_CONFIG"] = str(demo_config)
     ip.run_line_magic("load_ext", "fedquery")
     yield ip
+    magics = ip.magics_manager.registry["FedQueryMagics"]
+    if magics.federation is not None:  # the magics' own federation holds its sources open
+        magics.federation.close()
+        magics.federation = None
     if before is None:
         os.environ.pop("FEDQUERY_CONFIG", None)
     else:
