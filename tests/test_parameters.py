@@ -177,3 +177,30 @@ def test_a_parameter_is_never_sql(fed: Any) -> None:
     rows = fed.sql("SELECT count(*) FROM dwp.claims WHERE region = ?", params=["x' OR '1'='1"]).fetchall()
     assert rows == [(0,)]
     assert fed.sql("SELECT ?", params=["SELECT 1; DROP TABLE x"]).fetchall() == [("SELECT 1; DROP TABLE x",)]
+
+
+def test_bytes_parameters_at_real_servers() -> None:
+    """A bytes value is compared in the local DuckDB (UNHEX is not sent), with the oracle's answer."""
+    with own_schema_and_database("fq_bytes") as name:
+        pg = pg_admin()
+        with pg.cursor() as cur:
+            cur.execute(f'CREATE TABLE "{name}".b (id INT, v BYTEA)')
+            cur.execute(f'INSERT INTO "{name}".b VALUES (1, $1), (2, $2)', (b"\x00\xff'", b"\x01"))
+        pg.close()
+        my = mysql_admin()
+        with my.cursor() as cur:
+            cur.execute(f"CREATE TABLE `{name}`.b (id INT, v VARBINARY(10))")
+            cur.executemany(f"INSERT INTO `{name}`.b VALUES (%s, %s)", [(1, b"\x00\xff'"), (2, b"\x01")])
+        my.commit()
+        my.close()
+        config = {
+            "departments": {
+                "pg": {"sources": {"db": {"kind": "postgres", "url": PG_DSN, "schema": name}}},
+                "my": {"sources": {"db": {"kind": "mysql", "url": mysql_url(name)}}},
+            }
+        }
+        with fedquery.connect(config) as fed:
+            for department in ("pg", "my"):
+                sql = f"SELECT id FROM {department}.b WHERE v = ?"
+                assert fed.sql(sql, params=[b"\x00\xff'"]).fetchall() == [(1,)]
+                assert "UNHEX('00ff27')" in fed.explain(sql, params=[b"\x00\xff'"]).local_sql
