@@ -41,6 +41,7 @@ _PREFIX = "__fq_is_"
 def introspect(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     """Turn DESCRIBE and SHOW into SELECTs over local introspection tables; other statements pass.
 
+    >>> import sqlglot
     >>> introspect(sqlglot.parse_one("SELECT 1"), context=None).sql()
     'SELECT 1'
     """
