@@ -3,6 +3,7 @@ What runs (to_dict, the hash) is unchanged."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterator
@@ -25,7 +26,8 @@ SQL = (
 @pytest.fixture
 def fed(demo_config: Path, tmp_path: Path) -> Iterator[Any]:
     with fedquery.connect(demo_config) as federation:
-        federation.config.settings = type(federation.config.settings)(cache_directory=str(tmp_path))
+        # Its own statistics cache, every other setting as configured (a DuckDB file is opened the same way).
+        federation.config.settings = dataclasses.replace(federation.config.settings, cache_directory=str(tmp_path))
         yield federation
 
 

@@ -48,13 +48,16 @@ def test_python_examples_run(
     demo_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(demo_dir)
-    namespace: dict[str, object] = {}
+    kept: dict[str, object] = {}
     for title in ("Parameters", "DB-API 2.0", "Notebooks"):
         for block in _blocks(_section(title), "python"):
+            namespace: dict[str, object] = {}  # each example stands alone
             exec(compile(block, f"README.md ({title})", "exec"), namespace)
+            if isinstance(namespace.get("fed"), fedquery.Federation):
+                namespace["fed"].close()  # type: ignore[attr-defined]
+            kept.update(namespace)
     assert "['region', 'n'] True" in capsys.readouterr().out
-    assert namespace["first"] is not None and len(namespace["rest"]) > 0  # type: ignore[arg-type]
-    namespace["fed"].close()  # type: ignore[attr-defined]
+    assert kept["first"] is not None and len(kept["rest"]) > 0  # type: ignore[arg-type]
 
 
 def test_shell_example_runs(demo_dir: Path) -> None:
