@@ -18,6 +18,9 @@ def shown_sql(sql: str, dialect: str, *, verbose: bool = False) -> str:
     FROM t
     WHERE
       a IN (<11 keys>)
+    >>> keys = "'{" + ",".join(str(k) for k in range(12)) + "}'"
+    >>> shown_sql(f"SELECT a FROM t WHERE a = ANY({keys}::BIGINT[])", "postgres").splitlines()[-1]
+    '  a = ANY (<12 keys>)'
     >>> shown_sql("SELECT a FROM t WHERE a IN (1, 2)", "duckdb", verbose=True).splitlines()[-1]
     '  a IN (1, 2)'
     """
@@ -41,4 +44,9 @@ def summarise_keys(tree: exp.Expr, limit: int = KEY_LIST_LIMIT) -> exp.Expr:
             isinstance(i, (exp.Literal, exp.Null, exp.Boolean, exp.Cast, exp.Neg)) for i in items
         ):
             node.set("expressions", [exp.var(f"<{len(items):,} keys>")])
+    for node in list(tree.find_all(exp.Any)):
+        # PostgreSQL's keys travel as one array literal: ``= ANY('{1,2,...}'::BIGINT[])``.
+        text = node.find(exp.Literal)
+        if text is not None and text.is_string and text.this.startswith("{") and text.this.count(",") >= limit:
+            node.set("this", exp.var(f"(<{text.this.count(',') + 1:,} keys>)"))
     return tree
