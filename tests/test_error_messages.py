@@ -82,6 +82,12 @@ def test_valid_references_are_not_flagged(fed: Any) -> None:
         "WITH t(a, b) AS (SELECT region, claim_id FROM dwp.claims) SELECT a, t.b FROM t",
         "SELECT s.r FROM (SELECT region AS r FROM dwp.claims) s",
         "SELECT list_transform([1, 2], x -> x + 1) AS l",
+        "SELECT [x * 2 FOR x IN [1, 2]] AS l",
+        "SELECT region FROM dwp.claims UNION SELECT benefit FROM dwp.claims ORDER BY region",
+        "SELECT t.s.a FROM (SELECT {'a': 1} AS s) t",
+        "SELECT c.region FROM dwp.claims c, LATERAL (SELECT c.claim_id * 2 AS d) l WHERE l.d > 4",
+        "WITH RECURSIVE r(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM r WHERE k < 3) SELECT k FROM r",
+        "SELECT region FROM dwp.claims WHERE EXISTS (SELECT * FROM hmrc.income WHERE person_id = claims.person_id)",
         "SELECT C.REGION FROM DWP.CLAIMS C",
     ):
         fed.sql(sql).fetchall()

@@ -26,16 +26,18 @@ def check_columns(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     except Exception:  # noqa: BLE001 - a scope sqlglot cannot build is left to the later passes
         return expression
     for scope in scopes:
-        columns = list(scope.columns)
         select = scope.expression
-        if isinstance(select, exp.Select):
-            # sqlglot's scope leaves out HAVING (and alias-like) references: every column of this SELECT.
-            seen = {id(c) for c in columns}
-            columns += [c for c in select.find_all(exp.Column) if id(c) not in seen]
-            # ... but each column is checked in the scope of its own SELECT (a subquery's in the subquery's).
-            columns = [c for c in columns if c.find_ancestor(exp.Select) is select]
+        if not isinstance(select, exp.Select):
+            continue  # a set operation's ORDER BY names its output columns; its branches are scopes of their own
+        # sqlglot's scope leaves out HAVING (and alias-like) references: every column of this SELECT, each
+        # checked in the scope of its own SELECT (a subquery's in the subquery's).
+        columns = list(scope.columns)
+        seen = {id(c) for c in columns}
+        columns += [c for c in select.find_all(exp.Column) if id(c) not in seen]
+        columns = [c for c in columns if c.find_ancestor(exp.Select) is select]
         for column in columns:
-            if column.find_ancestor(exp.Lambda) is not None or isinstance(column.this, exp.Star):
+            # lambda and list-comprehension variables are no columns
+            if column.find_ancestor(exp.Lambda, exp.Comprehension) is not None or isinstance(column.this, exp.Star):
                 continue
             _check(column, scope, context)
     return expression
