@@ -93,6 +93,24 @@ def test_describe_as_duckdb_does(fed: Any, oracle: Any) -> None:
     assert fed.explain("DESCRIBE dwp.claims").fragments == []  # never sent to a source
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT c.region, count(*) AS n, sum(c.weekly_amount) AS total, avg(i.employment_income) "
+        "FROM dwp.claims c JOIN hmrc.income i ON i.person_id = c.person_id GROUP BY 1",
+        "SELECT claim_id, start_date + 1 AS next_day, weekly_amount * 2 FROM dwp.claims",
+        "SELECT 1 AS a UNION SELECT 2",
+    ],
+)
+def test_describe_a_query_as_duckdb_does(fed: Any, oracle: Any, query: str) -> None:
+    """Planned, never run: the types are DuckDB's for the query's local step over empty fragments."""
+    described = fed.sql(f"DESCRIBE {query}").fetchall()
+    expected = oracle.sql(f"DESCRIBE {query}").fetchall()
+    assert [r[1:] for r in described] == [r[1:] for r in expected]  # types, nullability
+    assert [r[0] for r in described] == fed.sql(query).arrow().column_names  # the names the query gives
+    assert fed.explain(f"DESCRIBE {query}").fragments == []
+
+
 def test_show(fed: Any, oracle: Any) -> None:
     shown = fed.sql("SHOW TABLES").fetchall()
     expected = oracle.sql(

@@ -41,7 +41,7 @@ def test_introspection_examples_run(demo_dir: Path) -> None:
     statements = [re.sub(r"--[^\n]*", "", s).strip() for s in block.split(";")]
     with fedquery.connect(demo_dir / "fedquery-demo" / "fedquery.toml") as fed:
         answers = [fed.sql(s).fetchall() for s in statements if s]
-    assert len(answers) == 6 and ("dwp", "claims", "weekly_amount", "DECIMAL(10,2)") in answers[-1]
+    assert len(answers) == 7 and ("dwp", "claims", "weekly_amount", "DECIMAL(10,2)") in answers[-1]
 
 
 def test_python_examples_run(

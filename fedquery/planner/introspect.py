@@ -11,7 +11,8 @@ The shape follows DuckDB with one attached database per department: ``dwp.claims
 names are DuckDB's own: each table's Arrow schema is created, empty, in a private
 in-memory DuckDB and its ``information_schema`` read back.
 
-- ``DESCRIBE dept.table``: column_name, column_type, null, key, default, extra (as DuckDB).
+- ``DESCRIBE dept.table`` (or ``DESCRIBE SELECT ...``): column_name, column_type, null, key, default,
+  extra (as DuckDB).
 - ``SHOW TABLES [FROM dept]``: database, schema, name, column_names, column_types, temporary
   (DuckDB's ``SHOW ALL TABLES``; there is no current department, so every one is listed).
 - ``SHOW DEPARTMENTS`` (also ``SHOW DATABASES``): department; ``SHOW SCHEMAS``: catalog_name, schema_name.
@@ -23,6 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp, tokens
 
 from fedquery.errors import PlanError, ReadOnlyError, UnknownTableError, suggest
@@ -151,8 +153,11 @@ def _information_schema(tables: list[CatalogTable], view: str) -> pa.Table:
 
 def _describe(statement: exp.Describe, context: PlanContext) -> exp.Expr:
     target = statement.this
+    if isinstance(target, (exp.Select, exp.SetOperation)):
+        context.local_relations[_PREFIX + "describe"] = _query_columns(target, context)
+        return _describe_select()
     if not isinstance(target, exp.Table) or not isinstance(target.this, exp.Identifier):
-        raise PlanError("DESCRIBE takes a table: DESCRIBE department.table")
+        raise PlanError("DESCRIBE takes a table or a query: DESCRIBE department.table, DESCRIBE SELECT ...")
     parts = [p.name for p in target.parts]
     if is_information_schema(parts, context):
         rows = _columns_of(information_schema_view(parts[1], context), context)
@@ -162,6 +167,11 @@ def _describe(statement: exp.Describe, context: PlanContext) -> exp.Expr:
         table = locate(target, parts, context)
         rows = _information_schema([table], "columns")
     context.local_relations[_PREFIX + "describe"] = rows
+    return _describe_select()
+
+
+def _describe_select() -> exp.Expr:
+    """DuckDB's DESCRIBE shape over the columns rows of ``__fq_is_describe``."""
     return (
         exp.select(
             exp.column("column_name"),
@@ -174,6 +184,30 @@ def _describe(statement: exp.Describe, context: PlanContext) -> exp.Expr:
         .from_(_PREFIX + "describe")
         .order_by("ordinal_position")
     )
+
+
+def _query_columns(query: exp.Expr, context: PlanContext) -> pa.Table:
+    """DESCRIBE SELECT ...: the query is planned (nothing runs at any source) and its local step typed
+    by DuckDB over empty fragments, so the types are those the query's result will have."""
+    import duckdb
+
+    from fedquery.planner import plan
+
+    inner = plan(query.sql("duckdb"), context.catalog)
+    con = duckdb.connect(":memory:", config={"enable_external_access": False})
+    try:
+        for fragment in inner.fragments:
+            con.register(fragment.name, pa.table({f.name: pa.array([], f.type) for f in fragment.schema}))
+        for name, relation in inner.local_relations.items():
+            con.register(name, relation)
+        local = sqlglot.parse_one(inner.local_sql, read="duckdb")
+        assert isinstance(local, exp.Query)
+        con.execute(exp.Create(this=exp.to_table("t"), kind="TABLE", expression=local.limit(0)).sql("duckdb"))
+        columns = exp.Table(this=exp.to_identifier("columns"), db=exp.to_identifier(INFORMATION_SCHEMA))
+        where = exp.column("table_name").eq(exp.Literal.string("t"))
+        return con.sql(exp.select("*").from_(columns).where(where).sql("duckdb")).to_arrow_table()
+    finally:
+        con.close()
 
 
 def _columns_of(local: str, context: PlanContext) -> pa.Table:
