@@ -10,10 +10,18 @@ from fedquery.errors import (
     BindError,
     ConfigError,
     ConnectorNotInstalledError,
+    DataError,
     ExecutionError,
     ExtraNotInstalledError,
     FedQueryError,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
     OutputError,
+    ParameterError,
+    ParameterValueError,
     ParseError,
     PlanError,
     QueryCancelledError,
@@ -33,6 +41,20 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+# DB-API 2.0 (PEP 249): fedquery.connect(...) is the connection, .cursor() a cursor (fedquery.dbapi).
+apilevel = "2.0"
+#: threads may share the module and connections (a Federation runs concurrent queries), not cursors
+threadsafety = 2
+#: ``?`` with a sequence; ``$1`` (sequence) and ``$name`` / ``:name`` (mapping) are accepted too
+paramstyle = "qmark"
+Error = FedQueryError
+DatabaseError = FedQueryError
+ProgrammingError = QueryError
+_DBAPI_NAMES = frozenset(
+    {"STRING", "BINARY", "NUMBER", "DATETIME", "ROWID", "Date", "Time", "Timestamp", "DateFromTicks",
+     "TimeFromTicks", "TimestampFromTicks", "Binary", "Cursor"}
+)  # fmt: skip
+
 
 def connect(
     config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
@@ -51,11 +73,26 @@ def connect(
     return _connect(config, user=user, groups=groups, purpose=purpose)
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext fedquery``: the ``%fedsql`` / ``%%fedsql`` magics (see :mod:`fedquery.magic`)."""
+    from fedquery.magic import load_ipython_extension as _load
+
+    _load(ipython)
+
+
 def __getattr__(name: str) -> Any:
     if name == "Federation":
         from fedquery.federation import Federation
 
         return Federation
+    if name == "Warning":
+        from fedquery.errors import FedQueryWarning
+
+        return FedQueryWarning
+    if name in _DBAPI_NAMES:
+        from fedquery import dbapi
+
+        return getattr(dbapi, name)
     raise AttributeError(f"module 'fedquery' has no attribute {name!r}")
 
 
@@ -63,9 +100,20 @@ __all__ = [
     "BindError",
     "ConfigError",
     "ConnectorNotInstalledError",
+    "DataError",
+    "DatabaseError",
+    "Error",
     "ExecutionError",
     "ExtraNotInstalledError",
     "FedQueryError",
+    "IntegrityError",
+    "InterfaceError",
+    "InternalError",
+    "NotSupportedError",
+    "OperationalError",
+    "ParameterError",
+    "ParameterValueError",
+    "ProgrammingError",
     "Federation",
     "OutputError",
     "ParseError",
@@ -81,5 +129,8 @@ __all__ = [
     "UnknownDepartmentError",
     "UnknownTableError",
     "__version__",
+    "apilevel",
     "connect",
+    "paramstyle",
+    "threadsafety",
 ]

@@ -37,6 +37,7 @@ from typing import Any
 import click
 
 from fedquery import __version__, formats
+from fedquery.cli_params import param_option, parse_params
 from fedquery.errors import FedQueryError, OutputError
 
 USAGE_ERROR = 2
@@ -364,6 +365,7 @@ def main(
 @_timeout_option
 @_pager_option
 @_progress_option
+@param_option
 @click.pass_obj
 def query(
     obj: _Context,
@@ -377,6 +379,7 @@ def query(
     timeout: float | None,
     pager: bool,
     progress: bool,
+    params: tuple[str, ...],
 ) -> None:
     """Run SQL across the federation.
 
@@ -386,9 +389,11 @@ def query(
       fedquery query -f q.sql --format json
       fedquery query --timeout 30 -f report.sql
       fedquery query --format vertical "SELECT * FROM dwp.claims LIMIT 2"
+      fedquery query -p region=London -p n:int=5 "SELECT * FROM dwp.claims WHERE region = $region LIMIT $n"
       echo "SELECT 1" | fedquery query --format csv
     """
     text = _read_sql(sql, file)
+    bound = parse_params(params)
     if output is not None:
         check_output_path(output)  # before the query runs, not after
     paged: list[bytes] = []
@@ -398,7 +403,7 @@ def query(
 
         fed = obj.federation()
         with reporting(fed, enabled=progress) as bar:
-            result = fed.sql(text, pushdown=pushdown, timeout=timeout)
+            result = fed.sql(text, pushdown=pushdown, timeout=timeout, params=bound)
             # A result read straight from its source is fetched while it is written: the line stays until
             # the first byte goes to the terminal.
             pending = _emit_stream(
@@ -428,13 +433,15 @@ def query(
 @click.option("-f", "--file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read SQL from FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--analyze", is_flag=True, help="Run the query and add actual rows, bytes and seconds per fragment.")
+@click.option("--verbose", is_flag=True, help="Print long key lists in full (default: IN (<2,911 keys>)).")
 @_pushdown_option
 @_timeout_option
 @_progress_option
+@param_option
 @click.pass_obj
 def explain(
-    obj: _Context, sql: str | None, file: Path | None, as_json: bool, analyze: bool, pushdown: str,
-    timeout: float | None, progress: bool,
+    obj: _Context, sql: str | None, file: Path | None, as_json: bool, analyze: bool, verbose: bool, pushdown: str,
+    timeout: float | None, progress: bool, params: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Show the SQL sent to each source, estimated rows and bytes, what runs locally, and why.
 
@@ -444,13 +451,14 @@ def explain(
       fedquery explain --analyze --timeout 60 -f report.sql
     """
     text = _read_sql(sql, file)
+    bound = parse_params(params)
 
     def work() -> None:
         from fedquery.progress import reporting
 
         fed = obj.federation()
         with reporting(fed, enabled=progress and analyze):  # --analyze runs the query
-            plan = fed.explain(text, pushdown=pushdown, analyze=analyze, timeout=timeout)
+            plan = fed.explain(text, pushdown=pushdown, analyze=analyze, timeout=timeout, params=bound, verbose=verbose)
         _echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
 
     try:

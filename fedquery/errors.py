@@ -50,6 +50,34 @@ class FedQueryError(Exception):
         return text
 
 
+class FedQueryWarning(Exception):  # noqa: N818 - PEP 249's Warning (fedquery.Warning)
+    """PEP 249's Warning: fedquery reports problems as typed errors, so it raises none."""
+
+
+class InterfaceError(FedQueryError):
+    """The API was used wrongly: a closed cursor or connection, a fetch before any execute (PEP 249)."""
+
+
+class OperationalError(FedQueryError):
+    """Something outside the query failed: a source, the memory budget, a deadline (PEP 249's family)."""
+
+
+class DataError(FedQueryError):
+    """A value cannot be processed as given (a parameter of an unsupported type or out of range)."""
+
+
+class IntegrityError(FedQueryError):
+    """PEP 249 names it; fedquery only reads, so it never raises one."""
+
+
+class InternalError(FedQueryError):
+    """PEP 249 names it for an engine in an inconsistent state; fedquery raises typed errors instead."""
+
+
+class NotSupportedError(FedQueryError):
+    """A feature fedquery does not offer (PEP 249)."""
+
+
 class ConfigError(FedQueryError):
     """The catalog file or configuration dict is wrong."""
 
@@ -105,6 +133,20 @@ class ParseError(QueryError):
         super().__init__(message)
 
 
+class ParameterError(QueryError):
+    """The query's parameters and the values given do not match (a count, an unknown or unused name).
+
+    ``parameter`` names the one that is wrong, where there is one."""
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        self.parameter = parameter
+        super().__init__(message)
+
+
+class ParameterValueError(ParameterError, DataError):
+    """A parameter's value cannot be bound as a literal (its type, or a value no SQL literal can hold)."""
+
+
 class ReadOnlyError(QueryError):
     """The statement would write, change settings or reach outside: refused."""
 
@@ -132,7 +174,7 @@ class UnknownColumnError(BindError):
     pass
 
 
-class PlanError(QueryError):
+class PlanError(QueryError, NotSupportedError):
     """The planner cannot plan this query (an unsupported construct)."""
 
 
@@ -151,7 +193,7 @@ class CatalogEscapeError(PlanError):
         )
 
 
-class SourceError(FedQueryError):
+class SourceError(OperationalError):
     """A source failed: unreachable, corrupt, or it failed while answering."""
 
     exit_code = 4
@@ -161,7 +203,7 @@ class SourceUnavailableError(SourceError):
     """A source cannot be reached or opened at all."""
 
 
-class ExecutionError(FedQueryError):
+class ExecutionError(OperationalError):
     """The local DuckDB step failed."""
 
 
@@ -176,7 +218,7 @@ class OutputError(FedQueryError):
         super().__init__(message)
 
 
-class QueryCancelledError(FedQueryError):
+class QueryCancelledError(OperationalError):
     """The query was stopped (``Result.cancel()``, ``Federation.interrupt()``, Ctrl-C) in every source and
     the local DuckDB. ``phase`` says where it was (planning, fetch, local step, output), ``running`` which
     department.source fragments were still running and were sent a cancel request."""
@@ -207,7 +249,7 @@ class QueryTimeoutError(QueryCancelledError):
         return f"query timed out: its deadline of {self.timeout:g} s passed"
 
 
-class ResourceError(FedQueryError):
+class ResourceError(OperationalError):
     """A query would take more memory than ``[settings] memory_limit`` allows: stopped, not spilled.
 
     ``limit`` is the budget in bytes and ``phase`` where the query was when it was stopped

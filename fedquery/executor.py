@@ -312,6 +312,7 @@ class Execution:
         try:
             self.deadline.check()
             self.con = self._open_duckdb()
+            self._load_local_relations()
             loaders = [threading.Thread(target=self._load, args=(s,), daemon=True) for s in self.streams]
             for loader in loaders:
                 loader.start()
@@ -518,6 +519,13 @@ class Execution:
             if not self.loaded[stream.fragment.name].is_set():
                 self._cancel_all()  # a producer that did not load: nobody waits for it
                 self.loaded[stream.fragment.name].set()
+
+    def _load_local_relations(self) -> None:
+        """The introspection tables the plan carries (built from the catalog) become tables of the session."""
+        for name, relation in self.plan.local_relations.items():
+            self.con.register("_fq_relation", relation)
+            self.con.execute(_local(exp.Create(this=_table(name), kind="TABLE", expression=_all("_fq_relation"))))
+            self.con.unregister("_fq_relation")
 
     def _cancel_all(self) -> None:
         for stream in self.streams:

@@ -17,12 +17,14 @@ from fedquery.errors import FedQueryError, QueryError, ResourceError
 from fedquery.executor import Execution, FragmentStats, TopNIncomplete
 from fedquery.memory import parse_size
 from fedquery.planner import Plan, plan
+from fedquery.planner.parameters import Params
 from fedquery.planner.top_n import MAX_SCALE, RETRY_SCALE
 from fedquery.principal import Principal
 from fedquery.result import Result
 from fedquery.secrets import drop_chain
 
 if TYPE_CHECKING:
+    from fedquery.dbapi import Cursor
     from fedquery.doctor import SourceCheck
     from fedquery.inventory import Inventory
     from fedquery.statistics import StatisticsEntry
@@ -63,6 +65,8 @@ class Federation:
         #: who this federation's queries run as (declared by the caller: see fedquery.principal)
         self.principal = principal if principal is not None else Principal.from_environment()
         self.catalog = Catalog(config)
+        #: set by close(): DB-API cursors of a closed connection raise InterfaceError
+        self.closed = False
         #: the deadlines of the queries running now (``interrupt`` cancels them)
         self._running: weakref.WeakSet[Deadline] = weakref.WeakSet()
         self._running_lock = threading.Lock()
@@ -70,27 +74,46 @@ class Federation:
         self.on_execution: Callable[[Execution], None] | None = None
 
     @_contained
-    def explain(self, sql: str, *, pushdown: str = "auto", analyze: bool = False, timeout: float | None = None) -> Plan:
+    def explain(
+        self,
+        sql: str,
+        *,
+        pushdown: str = "auto",
+        analyze: bool = False,
+        timeout: float | None = None,
+        params: Params = None,
+        verbose: bool = False,
+    ) -> Plan:
         """Plan ``sql``; with ``analyze=True`` also run it and record what each fragment did.
 
         ``pushdown``: ``none`` (fetch whole tables), ``filters`` (projections and filters
         only), ``full`` (largest single-source subtrees) or ``auto`` (the default).
-        ``timeout``: as for :meth:`sql` (with ``analyze=True``).
+        ``timeout`` and ``params``: as for :meth:`sql`. ``verbose``: the plan prints long key lists
+        in full (by default ``IN (<2,911 keys>)``).
         """
         if not analyze:
-            return plan(sql, self.catalog, pushdown=pushdown, principal=self.principal)
+            the_plan = plan(sql, self.catalog, pushdown=pushdown, principal=self.principal, params=params)
+            the_plan.verbose = verbose
+            return the_plan
         started = time.perf_counter()
-        result = self.sql(sql, pushdown=pushdown, timeout=timeout)
+        result = self.sql(sql, pushdown=pushdown, timeout=timeout, params=params)
         rows = sum(batch.num_rows for batch in result.reader())
         the_plan = result.plan
         the_plan.actuals = {s.fragment: s for s in result.stats}
         the_plan.result_rows = rows
         the_plan.execution_seconds = time.perf_counter() - started
+        the_plan.verbose = verbose
         return the_plan
 
     @_contained
-    def sql(self, sql: str, *, pushdown: str = "auto", timeout: float | None = None) -> Result:
+    def sql(
+        self, sql: str, *, pushdown: str = "auto", timeout: float | None = None, params: Params = None
+    ) -> Result:
         """Plan and run ``sql``; the result streams. ``pushdown`` as for :meth:`explain`.
+
+        ``params``: values for the query's parameters, bound as literals (never pasted into text) and
+        pushed to sources like any literal: a list for ``?`` / ``$1``, a dict for ``$name`` / ``:name``
+        (see :mod:`fedquery.planner.parameters` for the type mapping).
 
         ``timeout``: seconds the whole query may take, reading the result included (default
         ``[settings] query_timeout``); past it every source's statement is cancelled, the local
@@ -104,7 +127,7 @@ class Federation:
         with self._running_lock:
             self._running.add(deadline)
         try:
-            return self._run(sql, pushdown, deadline)
+            return self._run(sql, pushdown, deadline, params)
         except BaseException:
             deadline.finish()
             raise
@@ -118,19 +141,23 @@ class Federation:
         with self._running_lock:
             self._running.add(deadline)
         try:
-            return self._run(sql, "full", deadline, STATISTICS)
+            return self._run(sql, "full", deadline, principal=STATISTICS)
         except BaseException:
             deadline.finish()
             raise
 
-    def _run(self, sql: str, pushdown: str, deadline: Deadline, principal: Principal | None = None) -> Result:
+    def _run(
+        self, sql: str, pushdown: str, deadline: Deadline, params: Params = None, principal: Principal | None = None
+    ) -> Result:
         principal = principal or self.principal
         scale, attempt, earlier = 1, 1, list[FragmentStats]()
         while True:
             deadline.phase = "planning"
             try:
                 with bound(deadline):  # catalog queries at sources register their cancel requests
-                    the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale, principal=principal)
+                    the_plan = plan(
+                        sql, self.catalog, pushdown=pushdown, top_n_scale=scale, principal=principal, params=params
+                    )
             except FedQueryError:
                 if deadline.stopped:
                     raise deadline.error() from None
@@ -204,9 +231,10 @@ class Federation:
                     "error": problem.message,
                 }
             )
+        from fedquery.notebook import Listing
         from fedquery.policy.views import governed_tables
 
-        return governed_tables(self.catalog, self.principal, rows)
+        return Listing(governed_tables(self.catalog, self.principal, rows), title="tables")
 
     @_contained
     def analyze(self, target: str | None = None) -> list[StatisticsEntry]:
@@ -216,6 +244,7 @@ class Federation:
         counts, min/max and distinct counts. Cached until the next analyze.
         """
         from fedquery.analyze import analyze, target_tables
+        from fedquery.notebook import Listing
         from fedquery.policy.views import governed_statistics
 
         if target and "." in target:
@@ -225,7 +254,7 @@ class Federation:
                 table_access(self.catalog, self.principal, table)  # AccessDenied before anything is read
         tables = {t.sql_name: t for t in target_tables(self, target)}
         shown = (governed_statistics(self.catalog, self.principal, e, tables[e.table]) for e in analyze(self, target))
-        return [e for e in shown if e is not None]
+        return Listing([e for e in shown if e is not None], title="statistics")
 
     @_contained
     def statistics(self, target: str | None = None) -> list[StatisticsEntry]:
@@ -234,6 +263,8 @@ class Federation:
         from fedquery.policy.views import governed_statistics
 
         store = self.catalog.statistics
+        from fedquery.notebook import Listing
+
         entries = []
         for table in target_tables(self, target):
             if target and "." in target:
@@ -244,7 +275,7 @@ class Federation:
             shown = governed_statistics(self.catalog, self.principal, entry, table) if entry is not None else None
             if shown is not None:
                 entries.append(shown)
-        return entries
+        return Listing(entries, title="statistics")
 
     @_contained
     def inventory(self, *, refresh: bool = False, principal: Principal | None = None) -> Inventory:
@@ -262,7 +293,23 @@ class Federation:
 
         return doctor(self)
 
+    def cursor(self) -> Cursor:
+        """A DB-API 2.0 (PEP 249) cursor over this federation (see :mod:`fedquery.dbapi`)."""
+        from fedquery.dbapi import Cursor
+        from fedquery.errors import InterfaceError
+
+        if self.closed:
+            raise InterfaceError("the connection is closed")
+        return Cursor(self)
+
+    def commit(self) -> None:
+        """PEP 249: nothing to commit, fedquery only reads."""
+
+    def rollback(self) -> None:
+        """PEP 249: nothing to roll back, fedquery only reads."""
+
     def close(self) -> None:
+        self.closed = True  # its cursors raise InterfaceError from now on
         self.catalog.close()
 
     def __enter__(self) -> Federation:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import html
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +13,8 @@ if TYPE_CHECKING:
     from fedquery.planner.plan import Plan
 
 HTML_ROW_CAP = 50
+#: rows ``repr(result)`` and ``print(result)`` show
+TEXT_ROWS = 10
 #: results not yet read to the end: their scans may still run, and are stopped before the interpreter exits
 _OPEN: weakref.WeakSet[Result] = weakref.WeakSet()
 
@@ -23,6 +24,7 @@ class Result:
 
     def __init__(self, reader: pa.RecordBatchReader, execution: Execution) -> None:
         self._reader: pa.RecordBatchReader | None = reader
+        self._schema = reader.schema  # still known once the reader has been handed out
         self._table: pa.Table | None = None
         self._execution = execution
         _OPEN.add(self)
@@ -33,12 +35,14 @@ class Result:
 
     @property
     def schema(self) -> pa.Schema:
-        return self._table.schema if self._table is not None else self._reader.schema  # type: ignore[union-attr]
+        return self._table.schema if self._table is not None else self._schema
 
     @property
     def stats(self) -> list[FragmentStats]:
-        """Per fragment: department, source, remote SQL, rows, bytes, seconds."""
-        return self._execution.stats
+        """Per fragment: department, source, remote SQL, rows, bytes, seconds (a list; HTML in notebooks)."""
+        from fedquery.notebook import Listing
+
+        return Listing(self._execution.stats, title="fragments")
 
     def reader(self) -> pa.RecordBatchReader:
         """Stream the result (only before it has been read another way)."""
@@ -54,8 +58,12 @@ class Result:
             self._table = self.reader().read_all()
         return self._table
 
-    def df(self) -> Any:
-        return self.arrow().to_pandas()
+    def df(self, *, decimals: str = "float") -> Any:
+        """A pandas DataFrame typed as DuckDB's ``.df()``: dates as ``datetime64``, decimals as ``float64``
+        (``decimals="object"`` keeps exact ``Decimal`` values), integers with NULLs as ``Int64``."""
+        from fedquery.notebook import to_pandas
+
+        return to_pandas(self.arrow(), decimals=decimals)
 
     def pl(self) -> Any:
         import polars as pl
@@ -77,18 +85,26 @@ class Result:
         DuckDB is interrupted, and whoever reads the result gets :class:`~fedquery.errors.QueryCancelledError`."""
         self._execution.cancel()
 
+    def show(self, n: int = 20) -> None:
+        """Print the first ``n`` rows as a table, with the row count."""
+        from fedquery import formats
+
+        print(formats.render(self.arrow(), "table", max_rows=n))
+
     def _repr_html_(self) -> str:
-        table = self.arrow()
-        head = "".join(f"<th>{html.escape(n)}</th>" for n in table.column_names)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-            for row in list(zip(*[c.to_pylist() for c in table.slice(0, HTML_ROW_CAP).columns]))
-        )
-        more = f"<p>{table.num_rows - HTML_ROW_CAP} more rows not shown</p>" if table.num_rows > HTML_ROW_CAP else ""
-        return f"<table><tr>{head}</tr>{body}</table>{more}<p>{table.num_rows} rows</p>"
+        from fedquery.notebook import html_table
+
+        return html_table(self.arrow(), cap=HTML_ROW_CAP)
 
     def __repr__(self) -> str:
-        return f"<fedquery.Result {len(self.plan.fragments)} fragment(s), columns={self.schema.names}>"
+        head = f"<fedquery.Result {len(self.plan.fragments)} fragment(s), columns={self.schema.names}>"
+        if self._table is None and self._reader is None:
+            return head + " (streamed: run the query again to see its rows)"
+        from fedquery import formats
+
+        return head + "\n" + formats.render(self.arrow(), "table", max_rows=TEXT_ROWS)
+
+    __str__ = __repr__
 
 
 @atexit.register

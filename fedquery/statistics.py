@@ -86,6 +86,12 @@ class StatisticsStore:
             return None
         return self.put(table, stats, "source")
 
+    def analyzed(self, table: CatalogTable) -> bool:
+        """Has ``analyze`` collected this table's statistics (kept until the next analyze)?"""
+        with self._lock:
+            entry = self._load().get(table.sql_name)
+            return entry is not None and entry.method == "analyze"
+
     def put(self, table: CatalogTable, stats: TableStats, method: str) -> StatisticsEntry:
         entry = StatisticsEntry(table.sql_name, stats, method, time.time())
         with self._lock:

@@ -1,7 +1,7 @@
 """The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
 
-parse -> validate -> bind -> enforce (access rules) -> normalise -> prune_views -> bound_builders ->
-decorrelate -> derive_filters -> place -> split -> render.
+parse -> (parameters) -> introspect -> validate -> bind -> enforce (access rules) -> normalise -> prune_views
+-> bound_builders -> decorrelate -> derive_filters -> place -> split -> render.
 Callers can
 pass their own tuple of passes to :func:`plan`.
 """
@@ -21,7 +21,9 @@ from fedquery.planner.bound_builders import bound_builders
 from fedquery.planner.context import PlanContext
 from fedquery.planner.decorrelate import decorrelate
 from fedquery.planner.derive_filters import derive_filters
+from fedquery.planner.introspect import introspect
 from fedquery.planner.normalise import normalise
+from fedquery.planner.parameters import Params, bind_parameters
 from fedquery.planner.parse import parse
 from fedquery.planner.place import place
 from fedquery.planner.plan import Plan
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 Pass = Callable[..., exp.Expr]
 PASSES: tuple[Pass, ...] = (
+    introspect,
     validate,
     bind,
     enforce,
@@ -61,20 +64,32 @@ def plan(
     pushdown: str = "auto",
     top_n_scale: int = 1,
     principal: Principal | None = None,
+    params: Params = None,
 ) -> Plan:
     """Plan ``sql`` over ``catalog`` as ``principal`` (default: the environment's, see
-    :mod:`fedquery.principal`); on a thread with room for deep queries (see :mod:`fedquery.deep`)."""
-    return deep_call(_plan, sql, catalog, passes, pushdown=pushdown, top_n_scale=top_n_scale, principal=principal)
+    :mod:`fedquery.principal`); on a thread with room for deep queries (see :mod:`fedquery.deep`).
+
+    ``params`` are bound into the parsed tree as literals before any pass (see parameters.py)."""
+    return deep_call(
+        _plan, sql, catalog, passes, pushdown=pushdown, top_n_scale=top_n_scale, principal=principal, params=params
+    )
 
 
 def _plan(
-    sql: str, catalog: Catalog, passes: Sequence[Pass], *, pushdown: str, top_n_scale: int, principal: Principal | None
+    sql: str,
+    catalog: Catalog,
+    passes: Sequence[Pass],
+    *,
+    pushdown: str,
+    top_n_scale: int,
+    principal: Principal | None,
+    params: Params,
 ) -> Plan:
     if pushdown not in STRATEGIES:
         raise PlanError(f"unknown pushdown strategy {pushdown!r}; choose one of {', '.join(STRATEGIES)}")
     started = time.perf_counter()
     context = PlanContext(catalog=catalog, sql=sql, pushdown=pushdown, top_n_scale=top_n_scale, principal=principal)
-    expression = parse(sql, context=context)
+    expression = bind_parameters(parse(sql, context=context), params)
     for step in passes:
         expression = step(expression, context=context)
     local_sql = expression.sql(dialect="duckdb")
@@ -89,7 +104,16 @@ def _plan(
         planning_seconds=time.perf_counter() - started,
         pushdown=pushdown,
         rules_applied=list(context.rules_applied),
+        local_relations=context.local_relations,
+        unanalyzed=_unanalyzed(context) if context.fragments else [],
     )
+
+
+def _unanalyzed(context: PlanContext) -> list[str]:
+    """The plan's catalog tables without analyze statistics (their estimates use default selectivities)."""
+    store = context.catalog.statistics
+    names = {t.sql_name for t in context.tables.values() if not store.analyzed(t)}
+    return sorted(names)
 
 
 __all__ = ["PASSES", "STRATEGIES", "Plan", "PlanContext", "plan"]

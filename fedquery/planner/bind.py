@@ -8,13 +8,20 @@ CTE only where a CTE of that name is in scope (see scope.py).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlglot import exp
 
 from fedquery.errors import BindError, FedQueryError, UnknownTableError, suggest
+from fedquery.planner.columns import check_columns
 from fedquery.planner.context import PlanContext
 from fedquery.planner.identifiers import resolve_identifiers
+from fedquery.planner.introspect import information_schema_view, is_information_schema
 from fedquery.planner.normalise import name_outputs
 from fedquery.planner.scope import visible_cte
+
+if TYPE_CHECKING:
+    from fedquery.catalog import CatalogTable
 
 
 def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
@@ -46,6 +53,12 @@ def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
             table.replace(_renamed(table, cte_keys[id(in_scope)], in_scope.args["alias"].this))
             continue
         parts = [p.name for p in table.parts]
+        if len(parts) == 1 and parts[0] in context.local_relations:
+            continue  # an introspection table this query's DESCRIBE or SHOW built (see introspect.py)
+        if is_information_schema(parts, context):
+            local = information_schema_view(parts[1], context)
+            table.replace(_renamed(table, local, exp.to_identifier(parts[1].lower())))
+            continue
         if len(parts) == 1:
             candidates = [t.sql_name for t in _all_tables(context)]
             hint = suggest(parts[0], candidates) or suggest(parts[0], {c.split(".")[-1]: c for c in candidates}.keys())
@@ -55,12 +68,7 @@ def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
             raise _at(
                 UnknownTableError(f"table {parts[0]!r} needs a department prefix (department.table).{hint}"), table
             )
-        if len(parts) > 3:
-            raise UnknownTableError(f"table name {'.'.join(parts)!r} has too many parts")
-        try:
-            catalog_table = context.catalog.resolve(parts)
-        except BindError as exc:
-            raise _at(exc, table) from None
+        catalog_table = locate(table, parts, context)
         key = keys.get(catalog_table.sql_name)
         if key is None:
             key = f"__fq_t{len(keys)}"
@@ -71,8 +79,20 @@ def bind(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
         alias = cte.args["alias"]
         alias.set("this", exp.to_identifier(cte_keys[id(cte)]))
     resolve_identifiers(expression, context=context)
+    check_columns(expression, context=context)  # every clause: suggestions and positions
     name_outputs(expression, context.display_names())  # as DuckDB names them, by the names the user wrote
     return expression
+
+
+def locate(table: exp.Table, parts: list[str], context: PlanContext) -> CatalogTable:
+    """The catalog table ``parts`` names (department and schema found case-insensitively), or a
+    typed error with a suggestion and the position of ``table`` in the SQL text."""
+    if len(parts) > 3:
+        raise UnknownTableError(f"table name {'.'.join(parts)!r} has too many parts")
+    try:
+        return context.catalog.resolve(parts)
+    except BindError as exc:
+        raise _at(exc, table) from None
 
 
 def _renamed(table: exp.Table, key: str, default_alias: exp.Identifier) -> exp.Table:

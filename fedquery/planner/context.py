@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from fedquery.catalog import Catalog, CatalogTable
     from fedquery.fragment import Fragment
     from fedquery.policy.access import Access
@@ -26,6 +28,8 @@ class PlanContext:
     #: CTE key -> the name the query gave it (for messages)
     cte_names: dict[str, str] = field(default_factory=dict)
     fragments: list[Fragment] = field(default_factory=list)
+    #: introspection tables (DESCRIBE, SHOW, information_schema) fedquery answers itself, by local name
+    local_relations: dict[str, pa.Table] = field(default_factory=dict)
     #: estimated rows of fragments before semi-join reduction changed their estimate, by name
     unreduced_rows: dict[str, float] = field(default_factory=dict)
     #: every operator not pushed, and why

@@ -74,6 +74,8 @@ def _stored_name(column: exp.Column, scope: Scope, context: PlanContext) -> str 
 def _names_of(source: exp.Expr | Scope, context: PlanContext) -> list[str]:
     if isinstance(source, exp.Table):
         table = context.tables.get(source.name)
+        if table is None and source.name in context.local_relations:
+            return list(context.local_relations[source.name].column_names)
         return list(table.arrow_schema().names) if table is not None else []
     if isinstance(source, Scope) and isinstance(source.expression, (exp.Select, exp.SetOperation)):
         query: exp.Expr = source.expression

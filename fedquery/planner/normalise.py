@@ -19,6 +19,8 @@ def normalise(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
         key: {f.name: sql_type(f.type).sql("duckdb") for f in table.arrow_schema()}
         for key, table in context.tables.items()
     }
+    for name, relation in context.local_relations.items():
+        mapping[name] = {f.name: sql_type(f.type).sql("duckdb") for f in relation.schema}
     schema = MappingSchema(mapping, dialect=context.dialect, normalize=False)
     name_outputs(expression, context.display_names())
     try:

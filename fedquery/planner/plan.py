@@ -28,6 +28,12 @@ class Plan:
     #: the access rules that decided what this query may read, one line per governed table
     #: (see fedquery.policy); the audit log records them
     rules_applied: list[str] = field(default_factory=list)
+    #: introspection tables fedquery answers itself (DESCRIBE, SHOW, information_schema), by local name
+    local_relations: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: printing: long key lists in full (else summarised as ``IN (<2,911 keys>)``)
+    verbose: bool = False
+    #: catalog tables of the plan whose statistics ``analyze`` has not collected (estimates use defaults)
+    unanalyzed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         fragments = []
@@ -46,6 +52,10 @@ class Plan:
             "planning_seconds": self.planning_seconds,
             "hash": self.hash,
         }
+        if self.local_relations:
+            out["introspection"] = sorted(self.local_relations)
+        if self.unanalyzed:
+            out["unanalyzed"] = list(self.unanalyzed)
         if self.execution_seconds is not None:
             out["result_rows"] = self.result_rows
             out["execution_seconds"] = self.execution_seconds
@@ -63,8 +73,20 @@ class Plan:
             body["rules_applied"] = list(self.rules_applied)
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
+    def warnings(self) -> list[str]:
+        """What the reader of the estimates should know (shown by EXPLAIN, text and HTML)."""
+        if not self.unanalyzed:
+            return []
+        return [
+            f"estimates use default selectivities: analyze has not run for {', '.join(self.unanalyzed)} "
+            "(run `fedquery analyze` or fed.analyze() for column statistics)"
+        ]
+
     def __str__(self) -> str:
+        from fedquery.planner.display import shown_sql
+
         lines = [f"Plan {self.hash}: {len(self.fragments)} fragment(s), pushdown={self.pushdown}"]
+        lines.extend(f"warning: {w}" for w in self.warnings())
         for f in self.fragments:
             lines.append("")
             lines.append(f"[{f.name}] {f.department}.{f.source} ({f.kind}, {f.dialect}) tables: {', '.join(f.tables)}")
@@ -72,16 +94,18 @@ class Plan:
             if f.session:
                 lines.append(f"  session: {', '.join(f'{k}={v}' for k, v in f.session.items())}")
             lines.append(f"  estimated: {_figure(f.estimated_rows)} rows, {_size(f.estimated_bytes)}")
+            sql = f.sql
             if f.name in self.actuals:
                 a = _actual(self.actuals[f.name])
-                reduced = f", reduced by {a['reduced_keys']} keys" if a.get("reduced_keys") else ""
+                reduced = f", reduced by {a['reduced_keys']:,} keys" if a.get("reduced_keys") else ""
                 reduced += f", read as {a['ranges']} ranges" if a.get("ranges") else ""
                 lines.append(f"  actual: {a['rows']:,} rows, {_size(a['bytes'])}, {a['seconds']:.3f} s{reduced}")
-                lines.append(f"  remote SQL: {a['sql']}")
-            else:
-                lines.append(f"  remote SQL: {f.sql}")
+                sql = a["sql"]
+            lines.append("  remote SQL:")
+            lines.extend("    " + line for line in shown_sql(sql, f.dialect, verbose=self.verbose).splitlines())
         lines.append("")
-        lines.append(f"local DuckDB SQL: {self.local_sql}")
+        lines.append("local DuckDB SQL:")
+        lines.extend("  " + line for line in shown_sql(self.local_sql, "duckdb", verbose=self.verbose).splitlines())
         if self.execution_seconds is not None:
             lines.append(
                 f"result: {self.result_rows:,} rows in {self.execution_seconds:.3f} s "
@@ -98,15 +122,40 @@ class Plan:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(f.name)}</td><td>{html.escape(f.department)}.{html.escape(f.source)}</td>"
-            f"<td>{html.escape(f.kind)}</td><td><code>{html.escape(f.sql)}</code></td></tr>"
-            for f in self.fragments
+        from fedquery.planner.display import shown_sql
+
+        analyzed = bool(self.actuals)
+        head = "<th>fragment</th><th>source</th><th>kind</th><th>estimated rows</th><th>estimated size</th>"
+        if analyzed:
+            head += "<th>actual rows</th><th>actual size</th><th>seconds</th>"
+        rows = []
+        for f in self.fragments:
+            cells = [f.name, f"{f.department}.{f.source}", f.kind, _figure(f.estimated_rows), _size(f.estimated_bytes)]
+            sql = f.sql
+            if analyzed and f.name in self.actuals:
+                a = _actual(self.actuals[f.name])
+                cells += [f"{a['rows']:,}", _size(a["bytes"]), f"{a['seconds']:.3f}"]
+                sql = a["sql"]
+            elif analyzed:
+                cells += ["", "", ""]
+            shown = shown_sql(sql, f.dialect, verbose=self.verbose)
+            rows.append(
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+                + f"<td><pre>{html.escape(shown)}</pre></td></tr>"
+            )
+        warnings = "".join(f"<p><b>warning:</b> {html.escape(w)}</p>" for w in self.warnings())
+        result = (
+            f"<p>result: {self.result_rows:,} rows in {self.execution_seconds:.3f} s "
+            f"(planning {self.planning_seconds * 1000:.1f} ms)</p>"
+            if self.execution_seconds is not None and self.result_rows is not None
+            else ""
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        local = html.escape(shown_sql(self.local_sql, "duckdb", verbose=self.verbose))
         return (
-            f"<div><b>Plan {self.hash}</b><table><tr><th>fragment</th><th>source</th><th>kind</th>"
-            f"<th>remote SQL</th></tr>{rows}</table><p>local DuckDB SQL: <code>{html.escape(self.local_sql)}</code></p>"
+            f"<div><b>Plan {self.hash}</b> ({len(self.fragments)} fragment(s), pushdown={html.escape(self.pushdown)})"
+            f"{warnings}<table><tr>{head}<th>remote SQL</th></tr>{''.join(rows)}</table>"
+            f"<p>local DuckDB SQL:</p><pre>{local}</pre>{result}"
             + (f"<p>not pushed:</p><ul>{notes}</ul>" if notes else "")
             + "</div>"
         )

@@ -25,7 +25,7 @@ def render(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     for fragment in context.fragments:
         connector = context.catalog.connector(fragment.department, fragment.source)
         fragment.sql = render_fragment(fragment, connector)
-    gate(expression, local_tables={f.name for f in context.fragments})
+    gate(expression, local_tables={f.name for f in context.fragments} | set(context.local_relations))
     return expression
 
 
