@@ -198,6 +198,40 @@ _timeout_option = click.option(
 )  # fmt: skip
 
 
+def _plot_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--plot FILE`` and its channels, gathered into one ``plot`` argument (None without ``--plot``)."""
+    from fedquery.viz import KINDS
+
+    def gather(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        ctx.meta.setdefault("fedquery.plot", {})[param.name] = value
+        return value
+
+    options = [
+        click.option("--plot", "plot_path", metavar="FILE.png|svg|html", expose_value=False, callback=gather,
+                     help="Also draw the result as a chart into FILE (offline; needs fedquery[viz])."),
+        click.option("--kind", type=click.Choice(KINDS), expose_value=False, callback=gather,
+                     help="Chart kind (default: from the column types)."),
+        click.option("--x", "x", metavar="COLUMN", expose_value=False, callback=gather, help="Column on the x axis."),
+        click.option("--y", "y", metavar="COLUMN", expose_value=False, callback=gather, help="Column on the y axis."),
+        click.option("--color", metavar="COLUMN", expose_value=False, callback=gather, help="Column for colour."),
+        click.option("--title", metavar="TEXT", expose_value=False, callback=gather, help="Chart title."),
+    ]  # fmt: skip
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        gathered = click.get_current_context().meta.get("fedquery.plot", {})
+        path = gathered.get("plot_path")
+        channels = {k: v for k, v in gathered.items() if k != "plot_path" and v is not None}
+        if path is None and channels:
+            raise click.UsageError(f"--{next(iter(channels))} needs --plot FILE")
+        plot = None if path is None else {"path": path, **channels}
+        return command(*args, plot=plot, **kwargs)
+
+    wrapped.__name__, wrapped.__doc__ = command.__name__, command.__doc__
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "-c", "--config", envvar="FEDQUERY_CONFIG", type=click.Path(dir_okay=False),
@@ -228,6 +262,7 @@ def main(ctx: click.Context, config: str | None) -> None:
 @click.option("--stats", is_flag=True, help="Print per-fragment rows, bytes and seconds to stderr.")
 @_pushdown_option
 @_timeout_option
+@_plot_options
 @click.pass_obj
 def query(
     obj: _Context,
@@ -239,6 +274,7 @@ def query(
     stats: bool,
     pushdown: str,
     timeout: float | None,
+    plot: dict[str, Any] | None = None,
 ) -> None:
     """Run SQL across the federation.
 
@@ -248,12 +284,25 @@ def query(
       fedquery query -f q.sql --format json
       fedquery query --timeout 30 -f report.sql
       echo "SELECT 1" | fedquery query --format csv
+      fedquery query --plot claims.png "SELECT region, count(*) AS n FROM dwp.claims GROUP BY 1"
     """
     text = _read_sql(sql, file)
+    if plot is not None:
+        from fedquery.viz.export import file_format
+
+        file_format(plot["path"])  # a wrong extension is a usage error before the query runs
 
     def work() -> None:
         result = obj.federation().sql(text, pushdown=pushdown, timeout=timeout)
-        _emit_stream(result.reader(), fmt, output, max_rows, close=result.close)
+        if plot is not None:
+            from fedquery import viz
+
+            table = result.arrow()
+            options = {k: v for k, v in plot.items() if k != "path"}
+            _echo(f"Wrote the chart to {viz.plot(table, plot['path'], **options)}", err=True)
+            _emit(table, fmt, output, max_rows)
+        else:
+            _emit_stream(result.reader(), fmt, output, max_rows, close=result.close)
         if stats:
             for s in result.stats:
                 _echo(

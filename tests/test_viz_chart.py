@@ -158,6 +158,13 @@ def test_svg_and_html_export_offline(tmp_path: Path) -> None:
     assert not re.search(r"cdn\.jsdelivr|unpkg\.com|cdnjs", page)
 
 
+def test_html_export_cannot_be_broken_out_of_by_data(tmp_path: Path) -> None:
+    hostile = "</script><script>alert(1)</script>"
+    page = save(chart(pa.table({"a": [hostile], "b": [1]}), title=hostile), str(tmp_path / "c.html")).read_text()
+    assert hostile not in page and "alert(1)" in page, "the text is there, escaped"
+    assert page.count("<script") == page.count("</script>") == 3, "the bundle, the spec and the embedding code"
+
+
 def test_result_chart_from_the_federation(demo_config: Path) -> None:
     import fedquery
 

@@ -12,6 +12,8 @@ from typing import Any
 from fedquery.errors import ConfigError
 
 EXTRA_HINT = "pip install 'fedquery[viz]'"
+#: chart kinds (here, not in chart.py, so that the CLI can offer them without importing pyarrow.compute)
+KINDS = ("bar", "line", "area", "scatter", "histogram")
 
 
 class VizNotInstalledError(ConfigError):
@@ -31,3 +33,14 @@ def save(chart: Any, path: str, *, scale: float = 1.0) -> Any:
     from fedquery.viz.export import save as _save
 
     return _save(chart, path, scale=scale)
+
+
+def plot(table: Any, path: str, **channels: Any) -> Any:
+    """Chart an Arrow table (defaults as :meth:`fedquery.result.Result.chart`) and write it to ``path``.
+
+    The extension is checked before anything is drawn, the columns before anything is written."""
+    from fedquery.viz.chart import chart
+    from fedquery.viz.export import file_format
+
+    file_format(path)
+    return save(chart(table, **channels), path)

@@ -24,9 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fedquery.errors import ChartError, suggest
-from fedquery.viz import require
+from fedquery.viz import KINDS, require
 
-KINDS = ("bar", "line", "area", "scatter", "histogram")
 #: above this many rows a chart is drawn from an aggregate or a sample (Altair refuses more by default)
 MAX_POINTS = 5000
 #: bars beyond this many categories are unreadable: the largest are drawn, and the subtitle says how many

@@ -48,7 +48,9 @@ def render(chart: Any, fmt: str, *, scale: float = 1.0) -> bytes:
     if fmt == "svg":
         return str(vlc.vegalite_to_svg(the_spec, vl_version=version)).encode()
     if fmt == "html":
-        return str(vlc.vegalite_to_html(the_spec, vl_version=version, bundle=True)).encode()
+        from fedquery.viz.html import chart_page
+
+        return chart_page(the_spec).encode()
     raise ChartError(f"unknown chart format {fmt!r} (one of {', '.join(FORMATS)})")
 
 
