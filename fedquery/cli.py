@@ -323,10 +323,12 @@ def query(
 @click.option("--analyze", is_flag=True, help="Run the query and add actual rows, bytes and seconds per fragment.")
 @_pushdown_option
 @_timeout_option
+@click.option("--graph", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.svg|html",
+              help="Also draw the plan: departments, the SQL each is sent, rows and bytes on the arrows.")  # fmt: skip
 @click.pass_obj
 def explain(
     obj: _Context, sql: str | None, file: Path | None, as_json: bool, analyze: bool, pushdown: str,
-    timeout: float | None,
+    timeout: float | None, graph: Path | None = None,
 ) -> None:  # fmt: skip
     """Show the SQL sent to each source, estimated rows and bytes, what runs locally, and why.
 
@@ -334,12 +336,17 @@ def explain(
     Examples:
       fedquery explain "SELECT * FROM dwp.claims c JOIN hmrc.income i USING (person_id)"
       fedquery explain --analyze --timeout 60 -f report.sql
+      fedquery explain --graph plan.svg -f report.sql
     """
     text = _read_sql(sql, file)
+    if graph is not None and graph.suffix.lower() not in (".svg", ".html", ".htm"):
+        raise click.UsageError(f"--graph {graph}: the file must end in .svg or .html")
 
     def work() -> None:
         plan = obj.federation().explain(text, pushdown=pushdown, analyze=analyze, timeout=timeout)
         _echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
+        if graph is not None:
+            _echo(f"Wrote the plan picture to {plan.graph().save(graph)}", err=True)
 
     try:
         _interruptible(obj, work)
