@@ -614,5 +614,15 @@ def demo(directory: Path, no_run: bool) -> None:
         _fail(exc)
 
 
+
+def _register_viz() -> None:
+    from fedquery.viz.commands import dashboard
+
+    main.add_command(dashboard)
+
+
+_register_viz()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import html
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from fedquery.viz import require
@@ -44,11 +46,32 @@ def script_json(value: Any) -> str:
 
 @functools.lru_cache(maxsize=1)
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed as one classic script that sets ``window.vegaEmbed`` (from vl-convert)."""
+    """Vega, Vega-Lite and vega-embed as one classic script that sets ``window.vegaEmbed`` (from vl-convert).
+
+    Bundling takes vl-convert about 3 s, so the bundle is kept in the cache directory, one file per
+    vl-convert and Vega-Lite version (a cache that cannot be written only costs the next build its speed)."""
     from fedquery.viz.export import vl_version
 
-    bundle = str(require("vl_convert").javascript_bundle(vl_version=vl_version()))
-    return bundle.replace("</script", "<\\/script")
+    vlc = require("vl_convert")
+    version = vl_version()
+    cached = _cache_dir() / f"vega-bundle-{getattr(vlc, '__version__', 'x')}-vl{version}.js"
+    try:
+        return cached.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    bundle = str(vlc.javascript_bundle(vl_version=version)).replace("</script", "<\\/script")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(bundle, encoding="utf-8")
+        partial.replace(cached)
+    except OSError:
+        pass
+    return bundle
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fedquery"
 
 
 def spec_block(spec_id: str, spec: dict[str, Any]) -> str:

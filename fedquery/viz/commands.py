@@ -1,0 +1,81 @@
+"""``fedquery dashboard list|build`` (and ``fedquery serve``): the command-line side of fedquery.viz.
+
+Kept apart from fedquery/cli.py, which only registers these; library errors raised here
+reach the CLI group, which prints them and exits with their class's code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _config_path(obj: Any) -> Path | None:
+    path = obj.federation().config.path
+    return Path(path) if path is not None else None
+
+
+def _params(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"--param {item!r}: write it as NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+@click.group()
+def dashboard() -> None:
+    """Dashboards as code: NAME.dashboard.toml files beside the catalog (or in dashboards/ beside it).
+
+    \b
+    Examples:
+      fedquery dashboard list
+      fedquery dashboard build pandemic -o dashboard.html
+      fedquery dashboard build pandemic --param region=London -o london.html
+    """
+
+
+@dashboard.command("list")
+@click.pass_obj
+def dashboard_list(obj: Any) -> None:
+    """The dashboards beside the catalog: name, title, panels, file."""
+    from fedquery.viz import dashboard as boards
+
+    found = boards.find(_config_path(obj))
+    if not found:
+        click.echo(f"no dashboards (files *{boards.SUFFIX} beside the catalog or in {boards.FOLDER}/)", err=True)
+        return
+    for name, path in found.items():
+        board = boards.load(path)
+        click.echo(f"{name}\t{board.title}\t{len(board.panels)} panel(s)\t{path}")
+
+
+@dashboard.command("build")
+@click.argument("name")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="HTML file (default NAME.html).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter's value (default: its default).")  # fmt: skip
+@click.pass_obj
+def dashboard_build(obj: Any, name: str, output: Path | None, params: tuple[str, ...]) -> None:
+    """Run dashboard NAME and write it as one self-contained HTML page (works offline, no CDN).
+
+    A panel whose query fails shows the error in its place; the page is still written and the
+    exit code is that error's.
+    """
+    from fedquery.viz import dashboard as boards
+    from fedquery.viz import page
+
+    board = boards.get(_config_path(obj), name)
+    run = boards.run(obj.federation(), board, _params(params))
+    target = output or Path(f"{name}.html")
+    target.write_text(page.render(run), encoding="utf-8")
+    click.echo(f"Wrote dashboard {name!r} ({len(board.panels)} panels) to {target}", err=True)
+    for error in run.errors:
+        click.echo(f"Error in a panel: {error}", err=True)
+    if run.errors:
+        sys.exit(run.errors[0].exit_code)
