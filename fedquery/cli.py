@@ -610,6 +610,7 @@ def demo(directory: Path, no_run: bool) -> None:
         click.echo(f"Wrote the demo federation to {directory}/ (catalog: {config})")
         if not no_run:
             demo_module.run_demo(config, echo=click.echo)
+            demo_module.build_dashboard(config, echo=click.echo)
     except FedQueryError as exc:
         _fail(exc)
 

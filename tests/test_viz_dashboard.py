@@ -146,3 +146,33 @@ def test_a_failing_panel_shows_its_error_and_sets_the_exit_code(catalog: Path, t
     assert "panels[2].chart: unknown column &#x27;two&#x27;" in page
     unknown = CliRunner().invoke(main, ["-c", str(catalog), "dashboard", "build", "claimz"])
     assert unknown.exit_code == 3 and "Did you mean 'claims'" in unknown.stderr
+
+
+def test_demo_dashboard_panels_equal_a_plan_without_pushdown(demo_config: Path) -> None:
+    """The demo's pandemic dashboard runs clean, and every panel equals its query run with whole tables fetched."""
+    board = boards.get(demo_config, "pandemic")
+    with fedquery.connect(demo_config) as fed:
+        run = boards.run(fed, board, {"region": "Midlands"})
+        assert run.errors == [] and [p.spec is not None for p in run.panels] == [True, True, True, False]
+        for panel_run in run.panels:
+            assert "$region" not in panel_run.sql
+            expected = fed.sql(panel_run.sql, pushdown="none").fetchall()
+            got = list(zip(*[c.to_pylist() for c in panel_run.table.columns]))  # type: ignore[union-attr]
+            assert sorted(map(repr, got)) == sorted(map(repr, expected)), panel_run.panel.title
+            assert {r.department for r in panel_run.reads} <= {"dhsc", "dwp", "dfe", "hmrc"} and panel_run.reads
+    departments = {r.department for r in run.panels[2].reads}
+    assert departments == {"dwp", "dfe", "hmrc"}, "support need joins three departments"
+
+
+def test_readme_dashboard_example_builds(demo_config: Path, tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### Dashboards as code", 1)[1]
+    toml = re.search(r"```toml\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    folder = tmp_path / "fed"
+    shutil.copytree(demo_config.parent, folder)
+    (folder / "support.dashboard.toml").write_text(toml)
+    out = tmp_path / "support.html"
+    result = CliRunner().invoke(main, ["-c", str(folder / "fedquery.toml"), "dashboard", "build", "support",
+                                       "--param", "region=North West", "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Claims by benefit" in out.read_text()
