@@ -17,7 +17,8 @@ ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
 ]  # fmt: skip
-ARTIFACTS = Path(os.environ.get("FEDQUERY_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "tmp" / "test-artifacts"))
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("FEDQUERY_TEST_ARTIFACTS", REPO / "tmp" / "test-artifacts"))
 
 
 @dataclass
