@@ -617,9 +617,10 @@ def demo(directory: Path, no_run: bool) -> None:
 
 
 def _register_viz() -> None:
-    from fedquery.viz.commands import dashboard
+    from fedquery.viz.commands import dashboard, serve
 
     main.add_command(dashboard)
+    main.add_command(serve)
 
 
 _register_viz()

@@ -79,3 +79,26 @@ def dashboard_build(obj: Any, name: str, output: Path | None, params: tuple[str,
         click.echo(f"Error in a panel: {error}", err=True)
     if run.errors:
         sys.exit(run.errors[0].exit_code)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless told).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.pass_obj
+def serve(obj: Any, host: str, port: int) -> None:
+    """Serve the dashboards and a SQL page as a local, read-only web app (needs fedquery[serve]).
+
+    \b
+    Every dashboard is re-run on load and on its refresh interval; its drop-downs re-run
+    the panels with the chosen values, bound on the server. /sql runs, charts and
+    explains a query. A query is cancelled when its browser goes away.
+    \b
+    Examples:
+      fedquery serve                       # http://127.0.0.1:8000/
+      fedquery -c fedquery-demo/fedquery.toml serve --port 8080
+    """
+    from fedquery.viz.serve import serve as run
+
+    fed = obj.federation()
+    click.echo(f"Serving {fed.config.path or 'the federation'} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    run(fed, host, port, _config_path(obj))

@@ -302,7 +302,11 @@ def resolve(dashboard: Dashboard, options: Mapping[str, list[Any]], given: Mappi
 
 
 def run_panel(
-    fed: Federation, dashboard: Dashboard, index: int, values: Mapping[str, Any], modified: Mapping[str, str | None]
+    fed: Federation,
+    dashboard: Dashboard,
+    index: int,
+    values: Mapping[str, Any],
+    modified: Mapping[str, str | None],
 ) -> PanelRun:
     """Run one panel's query (parameters bound) and draw its chart; a typed error is kept on the run, not raised."""
     panel = dashboard.panels[index]
@@ -342,7 +346,11 @@ def freshness(fed: Federation) -> dict[str, str | None]:
     return {d.id: d.modified for d in inventory.datasets}
 
 
-def run(fed: Federation, dashboard: Dashboard, given: Mapping[str, str] | None = None) -> DashboardRun:
+def run(
+    fed: Federation,
+    dashboard: Dashboard,
+    given: Mapping[str, str] | None = None,
+) -> DashboardRun:
     """Fill the drop-downs, choose the parameters' values and run every panel."""
     options = choices(fed, dashboard)
     values = resolve(dashboard, options, given or {})

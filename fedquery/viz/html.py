@@ -79,8 +79,11 @@ def spec_block(spec_id: str, spec: dict[str, Any]) -> str:
     return f'<script type="application/json" id="{html.escape(spec_id)}">{script_json(spec)}</script>'
 
 
-def scripts() -> str:
-    """The libraries and the embedding code: put once, at the end of the body."""
+def scripts(bundle_url: str | None = None) -> str:
+    """The libraries and the embedding code: put once, at the end of the body. With ``bundle_url`` (a served
+    page) the libraries are fetched from there, once per browser, instead of inlined."""
+    if bundle_url is not None:
+        return f'<script src="{html.escape(bundle_url)}"></script>\n<script>{EMBED}</script>'
     return f"<script>{vega_bundle()}</script>\n<script>{EMBED}</script>"
 
 

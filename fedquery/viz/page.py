@@ -36,8 +36,9 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render(run: DashboardRun, *, live: bool = False, nav: str = "") -> str:
-    """The page. ``live``: a served page (drop-downs that submit, reload every ``refresh``)."""
+def render(run: DashboardRun, *, live: bool = False, nav: str = "", bundle_url: str | None = None) -> str:
+    """The page. ``live``: a served page (drop-downs that submit, reload every ``refresh``); ``bundle_url``:
+    where a served page loads the chart libraries from (inlined when None)."""
     from fedquery.viz.html import scripts, spec_block
 
     board = run.dashboard
@@ -63,7 +64,7 @@ def render(run: DashboardRun, *, live: bool = False, nav: str = "") -> str:
     parts.append("</main>")
     parts.extend(blocks)
     if blocks:
-        parts.append(scripts())
+        parts.append(scripts(bundle_url))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
@@ -87,6 +88,11 @@ def _parameters(run: DashboardRun, live: bool) -> str:
         "panels for another choice, or build again with <code>--param NAME=VALUE</code>.</span>"
     )
     return f'<form class="params" method="get">{"".join(fields)}{note}</form>'
+
+
+def table_html(table: Any) -> str:
+    """A result as an HTML table (its first rows, saying how many more there are)."""
+    return _table(table)
 
 
 def _panel(run: PanelRun, index: int) -> str:
