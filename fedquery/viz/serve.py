@@ -126,8 +126,8 @@ def create_app(fed: Federation, config_path: Path | None = None) -> Any:
 
     async def failure(request: Request, exc: Exception) -> Response:
         # Anything untyped: a message and the status, never a traceback.
-        return HTMLResponse(_shell("error", '<div class="error" role="alert">Internal error: the request failed.</div>'),
-                            status_code=500)  # fmt: skip
+        message = '<div class="error" role="alert">Internal error: the request failed.</div>'
+        return HTMLResponse(_shell("error", message), status_code=500)
 
     routes = [
         Route("/", home),
@@ -165,7 +165,8 @@ def _query(fed: Federation, text: str) -> tuple[str, str]:
     return "".join(out), tail
 
 
-_NAV = '<nav class="meta"><a href="/" style="color:inherit">Dashboards</a> · <a href="/sql" style="color:inherit">SQL</a></nav>'
+_LINK = 'style="color:inherit"'
+_NAV = f'<nav class="meta"><a href="/" {_LINK}>Dashboards</a> · <a href="/sql" {_LINK}>SQL</a></nav>'
 
 
 def _shell(title: str, body: str, scripts: str = "") -> str:
