@@ -3,6 +3,8 @@ dashboards re-run with server-side parameters, the SQL page, typed errors as mes
 
 from __future__ import annotations
 
+import html
+import re
 import socket
 import threading
 import time
@@ -75,6 +77,20 @@ def test_pages_and_typed_errors(served: Served) -> None:
     status, refused = served.get("/sql?q=" + urllib.parse.quote("DROP TABLE dwp.claims"))
     assert 'class="error"' in refused and "Traceback" not in refused
     assert served.get("/sql", method="POST")[0] == 405, "read-only: GET only"
+
+
+def test_inventory_pages(served: Served) -> None:
+    status, listing = served.get("/inventory")
+    assert status == 200 and '<a href="/inventory/dwp.claims">dwp.claims</a>' in listing
+    status, found = served.get("/inventory?q=" + urllib.parse.quote("national insurance"))
+    assert status == 200 and "dwp.claims" in found and "hmrc.income" in found and "dhsc.ppe_stock" not in found
+    status, page = served.get("/inventory/dwp.claims")
+    assert status == 200 and "Benefit claims" in page and 'href="/sql?q=SELECT' in page
+    example = re.search(r'href="(/sql\?q=[^"]+)"', page).group(1)  # type: ignore[union-attr]
+    status, ran = served.get(html.unescape(example))
+    assert status == 200 and "Result: 10 rows" in ran
+    status, missing = served.get("/inventory/dwp.claim")
+    assert status == 404 and "Did you mean &#x27;dwp.claims&#x27;" in missing
 
 
 def test_a_query_is_cancelled_when_the_browser_goes_away(served: Served) -> None:

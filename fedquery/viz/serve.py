@@ -15,6 +15,7 @@ import asyncio
 import copy
 import html
 import threading
+import urllib.parse
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -118,6 +119,46 @@ def create_app(fed: Federation, config_path: Path | None = None) -> Any:
                 body.append(_error(exc))
         return HTMLResponse(_shell("SQL", "".join(body), scripts))
 
+    async def inventory(request: Request) -> Response:
+        text = request.query_params.get("q", "").strip()
+        inv = await asyncio.to_thread(fed.inventory)
+        form = (
+            '<form method="get" action="/inventory"><input name="q" size="40" '
+            f'placeholder="search datasets and columns" value="{html.escape(text)}"> '
+            '<button type="submit">Search</button></form>'
+        )
+        if text:
+            hits = inv.search(text)
+            rows = [(h.dataset, f"{h.score:.2f}", ", ".join(h.columns)) for h in hits]
+            head = "<tr><th>dataset</th><th>title</th><th>score</th><th>matching columns</th></tr>"
+            found = f"<p>{len(hits)} dataset(s) match “{html.escape(text)}”.</p>" if hits else "<p>No match.</p>"
+        else:
+            rows = [(d, "", "") for d in inv.datasets]
+            head = "<tr><th>dataset</th><th>title</th><th></th><th></th></tr>"
+            found = f"<p>{len(inv.datasets)} datasets.</p>"
+        cells = "".join(
+            f'<tr><td><a href="/inventory/{html.escape(d.id)}">{html.escape(d.id)}</a></td>'
+            f"<td>{html.escape(d.title or '')}</td><td>{html.escape(score)}</td><td>{html.escape(columns)}</td></tr>"
+            for d, score, columns in rows
+        )
+        return HTMLResponse(_shell("Data inventory", f'{form}{found}<table class="data">{head}{cells}</table>'))
+
+    async def dataset(request: Request) -> Response:
+        from fedquery.inventory.export import show_text
+
+        inv = await asyncio.to_thread(fed.inventory)
+        try:
+            d = inv.get(request.path_params["dataset"])
+        except FedQueryError as exc:
+            return HTMLResponse(_shell("Data inventory", _error(exc)), status_code=404)
+        example = d.example_query()
+        link = "/sql?" + urllib.parse.urlencode({"q": example})
+        body = (
+            f'<p><a href="{html.escape(link)}">Run the example query</a>: <code>{html.escape(example)}</code></p>'
+            f'<pre class="sql">{html.escape(show_text(d))}</pre>'
+        )
+        return HTMLResponse(_shell(d.id, body))
+
     async def bundle(request: Request) -> Response:
         from fedquery.viz.html import vega_bundle
 
@@ -133,6 +174,8 @@ def create_app(fed: Federation, config_path: Path | None = None) -> Any:
         Route("/", home),
         Route("/dashboards/{name}", dashboard),
         Route("/sql", sql_page),
+        Route("/inventory", inventory),
+        Route("/inventory/{dataset}", dataset),
         Route(BUNDLE_URL, bundle),
     ]
     app = Starlette(routes=routes, exception_handlers={Exception: failure})
@@ -166,7 +209,10 @@ def _query(fed: Federation, text: str) -> tuple[str, str]:
 
 
 _LINK = 'style="color:inherit"'
-_NAV = f'<nav class="meta"><a href="/" {_LINK}>Dashboards</a> · <a href="/sql" {_LINK}>SQL</a></nav>'
+_NAV = (
+    f'<nav class="meta"><a href="/" {_LINK}>Dashboards</a> · <a href="/sql" {_LINK}>SQL</a> · '
+    f'<a href="/inventory" {_LINK}>Data inventory</a></nav>'
+)
 
 
 def _shell(title: str, body: str, scripts: str = "") -> str:
