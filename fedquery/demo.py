@@ -299,6 +299,7 @@ def build_dashboard(config: Path, echo: Callable[[str], None] = print) -> Path |
     echo("")
     echo(f"Built the pandemic dashboard: {target} ({len(run.panels)} panels, one self-contained page)")
     echo(f"  open it:  file://{target.resolve()}")
+    echo(f"  serve it: fedquery -c {config} serve    (live, at http://127.0.0.1:8000/; needs fedquery[serve])")
     echo(f"  rebuild:  fedquery -c {config} dashboard build pandemic -o {target}")
     return target
 

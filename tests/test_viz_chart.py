@@ -81,6 +81,15 @@ def test_duplicate_categories_are_summed_and_the_axis_says_so() -> None:
     assert spec["encoding"]["y"]["title"] == "claims (sum)"
 
 
+def test_categories_alone_are_counted_exactly_however_many_rows() -> None:
+    n = MAX_POINTS * 3
+    table = pa.table({"benefit": [["UC", "PC", "UC", "CA"][i % 4] for i in range(n)]})
+    spec = chart(table).to_dict()
+    assert spec["mark"]["type"] == "bar" and spec["encoding"]["y"]["field"] == "rows"
+    assert {v["benefit"]: v["rows"] for v in spec["data"]["values"]} == {"UC": n // 2, "PC": n // 4, "CA": n // 4}
+    assert "title" not in spec, "counting is what the chart means, not a reduction to note"
+
+
 def test_unknown_column_kind_and_extension_are_typed_errors(tmp_path: Path) -> None:
     with pytest.raises(ChartError, match="unknown column 'regoin'.*Did you mean 'region'"):
         chart(TABLES["category_bar"], x="regoin")
@@ -107,6 +116,16 @@ def test_large_bar_is_aggregated_with_a_note() -> None:
     spec = chart(table, title="Claims").to_dict()
     assert sorted(v["claims"] for v in spec["data"]["values"]) == [n // 5] * 5, "sums, not a truncated list"
     assert spec["title"] == {"text": "Claims", "subtitle": f"sum of claims per region, aggregated from {n:,} rows"}
+
+
+def test_a_long_line_is_thinned_with_a_note() -> None:
+    n = MAX_POINTS * 4
+    start = dt.datetime(2020, 4, 1)
+    table = pa.table({"at": [start + dt.timedelta(minutes=i) for i in range(n)], "beds": list(range(n))})
+    spec = chart(table).to_dict()
+    values = spec["data"]["values"]
+    assert len(values) == MAX_POINTS and [v["beds"] for v in values[:3]] == [0, 4, 8], "in time order, evenly"
+    assert spec["title"]["subtitle"] == f"one in 4 of {n:,} points drawn"
 
 
 def test_many_categories_draw_the_largest_and_say_how_many() -> None:

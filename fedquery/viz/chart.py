@@ -131,14 +131,14 @@ def prepare(table: pa.Table, choice: Choice, max_points: int = MAX_POINTS) -> Pr
         if rows <= max_points:
             return Prepared(table, "")
         return Prepared(_bins(table, choice), f"binned from {rows:,} rows", binned=True)
-    if choice.kind == "scatter" or choice.y is None:
+    if choice.kind == "scatter":
         if rows <= max_points:
             return Prepared(table, "")
         picked = sorted(random.Random(0).sample(range(rows), max_points))
         return Prepared(table.take(pa.array(picked)), f"a random sample of {max_points:,} of {rows:,} rows")
     keys = [c for c in (choice.x, choice.color) if c]
     note, aggregated = "", False
-    if rows > max_points or not _unique(table, keys):
+    if not _unique(table, keys):  # several rows per mark: summed (a no-op aggregate is not done, nor noted)
         table = table.group_by(keys, use_threads=False).aggregate([(choice.y, "sum")])
         table = table.rename_columns([choice.y if n == f"{choice.y}_sum" else n for n in table.column_names])
         aggregated = True
@@ -156,8 +156,18 @@ def prepare(table: pa.Table, choice: Choice, max_points: int = MAX_POINTS) -> Pr
         step = -(-table.num_rows // max_points)
         total = table.num_rows
         table = table.sort_by([(choice.x, "ascending")]).take(pa.array(range(0, total, step)))  # type: ignore[list-item]
-        note = f"{note}; every {step}th of {total:,} points drawn" if note else f"every {step}th of {total:,} rows"
+        drawn = f"one in {step} of {total:,} points drawn"
+        note = f"{note}; {drawn}" if note else drawn
     return Prepared(table, note, aggregated=aggregated)
+
+
+def _counted(table: pa.Table, choice: Choice) -> tuple[pa.Table, Choice]:
+    """Bars or lines of categories alone: the rows per x (and colour), counted here, exactly, whatever the size."""
+    keys = [c for c in (choice.x, choice.color) if c]
+    name = next(n for n in ("rows", "row_count", "_rows") if n not in keys)
+    counted = table.group_by(keys, use_threads=False).aggregate([([], "count_all")])
+    counted = counted.rename_columns([name if n == "count_all" else n for n in counted.column_names])
+    return counted, choice._replace(y=name)
 
 
 def _unique(table: pa.Table, keys: list[str]) -> bool:
@@ -199,6 +209,8 @@ def chart(
     """An Altair chart of ``table``; see the module docstring for the defaults."""
     alt = require("altair")
     choice = choose(table.schema, kind, x, y, color)
+    if choice.y is None and choice.kind not in ("scatter", "histogram"):
+        table, choice = _counted(table, choice)
     prepared = prepare(table, choice, max_points)
     types = {f.name: _TYPE[role(f.type)] for f in table.schema}
     data = alt.Data(values=_records(prepared.table))
@@ -225,11 +237,8 @@ def chart(
             x_type = "ordinal"
         x_options: dict[str, Any] = {"sort": "-y"} if choice.kind == "bar" and choice.y and x_type == "nominal" else {}
         encoding["x"] = alt.X(f"{choice.x}:{_CODE[x_type]}", **x_options)
-        if choice.y is None:
-            encoding["y"] = alt.Y("count():Q", title="rows")
-        else:
-            y_title = f"{choice.y} (sum)" if prepared.aggregated else choice.y
-            encoding["y"] = alt.Y(f"{choice.y}:Q", title=y_title)
+        y_title = f"{choice.y} (sum)" if prepared.aggregated else choice.y
+        encoding["y"] = alt.Y(f"{choice.y}:Q", title=y_title)
     if choice.color:
         encoding["color"] = alt.Color(f"{choice.color}:{_CODE[types[choice.color]]}")
     if not (choice.kind == "histogram" and not prepared.binned):  # a bin's tooltip is Vega-Lite's own
