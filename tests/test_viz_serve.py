@@ -77,6 +77,9 @@ def test_pages_and_typed_errors(served: Served) -> None:
     status, refused = served.get("/sql?q=" + urllib.parse.quote("DROP TABLE dwp.claims"))
     assert 'class="error"' in refused and "Traceback" not in refused
     assert served.get("/sql", method="POST")[0] == 405, "read-only: GET only"
+    status, big = served.get("/sql?q=" + urllib.parse.quote("SELECT * FROM hmrc.income"))
+    assert "Result: 12,000 rows" in big and "The first 100 of 12,000 rows; 11,900 more not shown here." in big
+    assert "the 60 largest of 6,000 person_id values shown" in big, "the chart says what it drew"
 
 
 def test_inventory_pages(served: Served) -> None:

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 BUNDLE_URL = "/assets/vega-bundle.js"
-SQL_ROWS = 500
 DISCONNECT_POLL_SECONDS = 0.1
 EXAMPLE = "SELECT region, count(*) AS claims FROM dwp.claims GROUP BY region ORDER BY region"
 
@@ -200,9 +199,7 @@ def _query(fed: Federation, text: str) -> tuple[str, str]:
     if spec is not None:
         out.append('<div class="fq-chart" data-spec="fq-spec-0"></div>')
         tail = spec_block("fq-spec-0", spec) + scripts(BUNDLE_URL)
-    out.append(table_html(table.slice(0, SQL_ROWS)) if table.num_rows > SQL_ROWS else table_html(table))
-    if table.num_rows > SQL_ROWS:
-        out.append(f"<p>The first {SQL_ROWS} of {table.num_rows:,} rows are shown.</p>")
+    out.append(table_html(table))  # its first rows, saying how many more there are
     reads = ", ".join(f"{s.department}.{s.source} ({s.rows:,} rows)" for s in result.stats)
     out.append(f'<p class="provenance">Read from: {html.escape(reads) or "no source"}</p>')
     return "".join(out), tail
