@@ -77,3 +77,24 @@ def test_single_chart_html_export_renders(chromium: Any, tmp_path: Path) -> None
     assert "Midlands" in (watched.page.locator("div.fq-chart svg").text_content() or "")
     watched.screenshot("chart-export")
     assert watched.console_errors == [] and watched.blocked == []
+
+
+def test_every_value_page_switches_offline(chromium: Any, demo_config: Path, tmp_path: Path) -> None:
+    with fedquery.connect(demo_config) as fed:
+        shown, variants = boards.run_every(fed, boards.get(demo_config, "pandemic"))
+    target = tmp_path / "every.html"
+    target.write_text(page.render(shown, variants=variants))
+    watched = watch(chromium)
+    watched.page.goto(target.as_uri())
+    watched.charts_drawn(len([p for v in variants for p in v.panels if p.spec is not None and p.panel.uses]) + 1)
+    visible_sql = "Array.from(document.querySelectorAll('div.variant:not([hidden]) pre.sql')).map(e => e.textContent)"
+    assert all("'London'" in sql for sql in watched.page.evaluate(visible_sql))
+    watched.page.select_option("select[name=region]", "South West")
+    shown_now = watched.page.evaluate(visible_sql)
+    assert len(shown_now) == 2 and all("'South West'" in sql for sql in shown_now)
+    visible_charts = watched.page.locator("div.variant:not([hidden]) div.fq-chart svg")
+    assert visible_charts.count() == 2 and all(
+        box["width"] > 200 for box in (visible_charts.nth(i).bounding_box() for i in range(2)) if box
+    )
+    watched.screenshot("demo-dashboard-every-value")
+    assert watched.console_errors == [] and watched.blocked == []

@@ -176,3 +176,26 @@ def test_readme_dashboard_example_builds(demo_config: Path, tmp_path: Path) -> N
                                        "--param", "region=North West", "-o", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Claims by benefit" in out.read_text()
+
+
+def test_every_value_puts_each_choice_in_the_page(catalog: Path, tmp_path: Path) -> None:
+    out = tmp_path / "every.html"
+    runner = CliRunner()
+    result = runner.invoke(main, ["-c", str(catalog), "dashboard", "build", "claims", "--every-value", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    with fedquery.connect(catalog) as fed:
+        regions = [r for (r,) in fed.sql("SELECT DISTINCT region FROM dwp.claims ORDER BY region").fetchall()]
+    variants = re.findall(r'<div class="variant" data-key="([^"]+)"( hidden)?>', page)
+    assert len(variants) == 2 * len(regions) == 14, "both panels use the parameter: one variant per region each"
+    assert [k for k, hidden in variants if not hidden] == ['["London"]'.replace('"', "&quot;")] * 2
+    for region in regions:
+        assert f"region = &#x27;{region}&#x27;" in page
+    specs = _specs(page)
+    assert len(specs) == len(regions), "the chart panel once per region"
+    assert "<select name=\"region\">" in page, "enabled: the page switches between the variants"
+    both = runner.invoke(main, ["-c", str(catalog), "dashboard", "build", "claims", "--every-value",
+                                "--param", "region=London"])  # fmt: skip
+    assert both.exit_code == 2
+    with fedquery.connect(catalog) as fed, pytest.raises(DashboardError, match="7 combinations"):
+        boards.run_every(fed, boards.get(catalog, "claims"), limit=3)

@@ -60,8 +60,11 @@ def dashboard_list(obj: Any) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="HTML file (default NAME.html).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="A parameter's value (default: its default).")  # fmt: skip
+@click.option("--every-value", is_flag=True,
+              help="Run the panels for every choice of the parameters; the page's drop-downs switch "
+                   "between them.")  # fmt: skip
 @click.pass_obj
-def dashboard_build(obj: Any, name: str, output: Path | None, params: tuple[str, ...]) -> None:
+def dashboard_build(obj: Any, name: str, output: Path | None, params: tuple[str, ...], every_value: bool) -> None:
     """Run dashboard NAME and write it as one self-contained HTML page (works offline, no CDN).
 
     A panel whose query fails shows the error in its place; the page is still written and the
@@ -71,14 +74,22 @@ def dashboard_build(obj: Any, name: str, output: Path | None, params: tuple[str,
     from fedquery.viz import page
 
     board = boards.get(_config_path(obj), name)
-    run = boards.run(obj.federation(), board, _params(params))
+    if every_value and params:
+        raise click.UsageError("--every-value builds every choice: give no --param")
+    if every_value:
+        run, variants = boards.run_every(obj.federation(), board)
+        errors = [e for v in variants for e in v.errors]
+        html = page.render(run, variants=variants)
+    else:
+        run = boards.run(obj.federation(), board, _params(params))
+        errors, html = run.errors, page.render(run)
     target = output or Path(f"{name}.html")
-    target.write_text(page.render(run), encoding="utf-8")
+    target.write_text(html, encoding="utf-8")
     click.echo(f"Wrote dashboard {name!r} ({len(board.panels)} panels) to {target}", err=True)
-    for error in run.errors:
+    for error in errors:
         click.echo(f"Error in a panel: {error}", err=True)
-    if run.errors:
-        sys.exit(run.errors[0].exit_code)
+    if errors:
+        sys.exit(errors[0].exit_code)
 
 
 @click.command()

@@ -26,6 +26,7 @@ text), and a value must be one of the drop-down's choices.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import sys
 import time
@@ -55,6 +56,8 @@ FOLDER = "dashboards"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, None: 1}
 CHART_WIDTH, CHART_HEIGHT = 560, 300
+#: a static page built for every value holds at most this many combinations of parameter values
+MAX_VARIANTS = 64
 
 
 @dataclass
@@ -357,6 +360,36 @@ def run(
     modified = freshness(fed)
     runs = [run_panel(fed, dashboard, i, values, modified) for i in range(len(dashboard.panels))]
     return DashboardRun(dashboard, options, values, runs, dt.datetime.now(dt.timezone.utc))
+
+
+def run_every(
+    fed: Federation, dashboard: Dashboard, limit: int = MAX_VARIANTS
+) -> tuple[DashboardRun, list[DashboardRun]]:
+    """Run the dashboard for every combination of its parameters' values (panels without parameters once):
+    the default combination's run and all of them. More than ``limit`` combinations is a DashboardError."""
+    options = choices(fed, dashboard)
+    names = [p.name for p in dashboard.parameters]
+    combinations = list(itertools.product(*[options[n] for n in names]))
+    if len(combinations) > limit:
+        raise DashboardError(f"{len(combinations):,} combinations of parameter values, more than {limit} in one page",
+                             file=str(dashboard.path), field="parameters")  # fmt: skip
+    default = resolve(dashboard, options, {})
+    modified = freshness(fed)
+    once: dict[int, PanelRun] = {}
+    runs = []
+    for combination in combinations:
+        values = dict(zip(names, combination))
+        panels = []
+        for i, panel in enumerate(dashboard.panels):
+            if not panel.uses and i in once:
+                panels.append(once[i])
+                continue
+            panels.append(run_panel(fed, dashboard, i, values, modified))
+            if not panel.uses:
+                once[i] = panels[-1]
+        runs.append(DashboardRun(dashboard, options, values, panels, dt.datetime.now(dt.timezone.utc)))
+    shown = next((r for r in runs if r.values == default), runs[0])
+    return shown, runs
 
 
 @dataclass

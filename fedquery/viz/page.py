@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 from typing import Any
 
 from fedquery.viz.dashboard import DashboardRun, PanelRun
@@ -36,10 +37,19 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render(run: DashboardRun, *, live: bool = False, nav: str = "", bundle_url: str | None = None) -> str:
+def render(
+    run: DashboardRun,
+    *,
+    live: bool = False,
+    nav: str = "",
+    bundle_url: str | None = None,
+    variants: list[DashboardRun] | None = None,
+) -> str:
     """The page. ``live``: a served page (drop-downs that submit, reload every ``refresh``); ``bundle_url``:
-    where a served page loads the chart libraries from (inlined when None)."""
-    from fedquery.viz.html import scripts, spec_block
+    where a served page loads the chart libraries from (inlined when None). ``variants``: a static page built
+    for every combination of parameter values (``run`` is the one shown first); its drop-downs switch between
+    them in the page, with no server."""
+    from fedquery.viz.html import scripts
 
     board = run.dashboard
     parts = [
@@ -54,22 +64,62 @@ def render(run: DashboardRun, *, live: bool = False, nav: str = "", bundle_url: 
     refresh = f"; re-run every {_duration(board.refresh_seconds)} when served" if board.refresh_seconds else ""
     parts.append(f'<p class="meta">Run at {_when(run.built_at)}{refresh}. Dashboard file: {_e(board.path.name)}</p>')
     parts.append("</header>")
-    parts.append(_parameters(run, live))
+    parts.append(_parameters(run, live, switching=variants is not None))
     parts.append("<main>")
     blocks = []
     for i, panel_run in enumerate(run.panels):
-        parts.append(_panel(panel_run, i))
-        if panel_run.spec is not None and panel_run.error is None:
-            blocks.append(spec_block(f"fq-spec-{i}", panel_run.spec))
+        if variants is None or not panel_run.panel.uses:
+            parts.append(_panel(panel_run, f"fq-spec-{i}", i))
+            blocks.extend(_spec(panel_run, f"fq-spec-{i}"))
+            continue
+        bodies = []
+        for k, variant in enumerate(variants):
+            spec_id, key = f"fq-spec-{i}-{k}", variant_key(variant.values, run.dashboard)
+            hidden = "" if variant.values == run.values else " hidden"
+            body = _panel_body(variant.panels[i], spec_id)
+            bodies.append(f'<div class="variant" data-key="{_e(key)}"{hidden}>{body}</div>')
+            blocks.extend(_spec(variant.panels[i], spec_id))
+        parts.append(f"{_panel_head(panel_run.panel, i)}{''.join(bodies)}</section>")
     parts.append("</main>")
     parts.extend(blocks)
+    if variants is not None:
+        parts.append(f"<script>{SWITCH}</script>")
     if blocks:
         parts.append(scripts(bundle_url))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
-def _parameters(run: DashboardRun, live: bool) -> str:
+#: a static page built for every value: the drop-downs show the panels' variant for the chosen values
+SWITCH = """
+(function () {
+  var selects = Array.from(document.querySelectorAll("form.params select"));
+  function show() {
+    var key = JSON.stringify(selects.map(function (s) { return s.value; }));
+    document.querySelectorAll("div.variant").forEach(function (v) { v.hidden = v.dataset.key !== key; });
+  }
+  selects.forEach(function (s) { s.addEventListener("change", show); });
+})();
+"""
+
+
+def variant_key(values: dict[str, Any], board: Any) -> str:
+    """The key of one combination of values, as the page's script computes it from the drop-downs.
+
+    >>> from types import SimpleNamespace as NS
+    >>> variant_key({"region": "North West", "n": 3}, NS(parameters=[NS(name="region"), NS(name="n")]))
+    '["North West","3"]'
+    """
+    return json.dumps([str(values[p.name]) for p in board.parameters], separators=(",", ":"), ensure_ascii=False)
+
+
+def _spec(run: PanelRun, spec_id: str) -> list[str]:
+    from fedquery.viz.html import spec_block
+
+    return [spec_block(spec_id, run.spec)] if run.spec is not None and run.error is None else []
+
+
+def _parameters(run: DashboardRun, live: bool, switching: bool = False) -> str:
     if not run.dashboard.parameters:
         return ""
     fields = []
@@ -78,14 +128,14 @@ def _parameters(run: DashboardRun, live: bool) -> str:
             f'<option value="{_e(c)}"{" selected" if c == run.values.get(p.name) else ""}>{_e(c)}</option>'
             for c in run.options.get(p.name, [])
         )
-        disabled = "" if live else " disabled"
+        disabled = "" if live or switching else " disabled"
         onchange = ' onchange="this.form.submit()"' if live else ""
         fields.append(
             f'<label>{_e(p.label or p.name)} <select name="{_e(p.name)}"{disabled}{onchange}>{options}</select></label>'
         )
     note = (
-        "" if live else '<span class="meta">Built for the values shown; <code>fedquery serve</code> re-runs the '
-        "panels for another choice, or build again with <code>--param NAME=VALUE</code>.</span>"
+        "" if live or switching else '<span class="meta">Built for the values shown; <code>fedquery serve</code> '
+        "re-runs the panels for another choice; <code>build --every-value</code> puts every choice in the page.</span>"
     )
     return f'<form class="params" method="get">{"".join(fields)}{note}</form>'
 
@@ -95,15 +145,22 @@ def table_html(table: Any) -> str:
     return _table(table)
 
 
-def _panel(run: PanelRun, index: int) -> str:
+def _panel(run: PanelRun, spec_id: str, index: int) -> str:
+    return f"{_panel_head(run.panel, index)}{_panel_body(run, spec_id)}</section>"
+
+
+def _panel_head(panel: Any, index: int) -> str:
+    text = f"<p>{_e(panel.text)}</p>" if panel.text else ""
+    return f'<section class="panel" id="panel-{index}"><h2>{_e(panel.title)}</h2>{text}'
+
+
+def _panel_body(run: PanelRun, spec_id: str) -> str:
     panel = run.panel
-    out = [f'<section class="panel" id="panel-{index}"><h2>{_e(panel.title)}</h2>']
-    if panel.text:
-        out.append(f"<p>{_e(panel.text)}</p>")
+    out = []
     if run.error is not None:
         out.append(f'<div class="error" role="alert">{_e(run.error)}</div>')
     elif run.spec is not None:
-        out.append(f'<div class="fq-chart" data-spec="fq-spec-{index}"></div>')
+        out.append(f'<div class="fq-chart" data-spec="{_e(spec_id)}"></div>')
     if run.table is not None:
         shown = _table(run.table)
         if panel.chart is None:
@@ -112,7 +169,6 @@ def _panel(run: PanelRun, index: int) -> str:
             out.append(f"<details><summary>The data ({run.table.num_rows:,} rows)</summary>{shown}</details>")
     out.append(f'<details><summary>SQL</summary><pre class="sql">{_e(run.sql.strip())}</pre></details>')
     out.append(_provenance(run))
-    out.append("</section>")
     return "".join(out)
 
 
