@@ -80,6 +80,17 @@ def test_file_errors_name_the_file_and_field(tmp_path: Path, text: str, field: s
     assert error.field == field and words in str(error) and error.exit_code == 3
 
 
+def test_a_default_outside_the_choices_or_no_choices_is_a_typed_error(catalog: Path) -> None:
+    board_file = catalog.parent / "claims.dashboard.toml"
+    board_file.write_text(BOARD.replace('default = "London"', 'default = "Lundon"'))
+    with fedquery.connect(catalog) as fed:
+        with pytest.raises(DashboardError, match=r"parameters\[0\]\.default: 'Lundon' is not one of its choices"):
+            boards.run(fed, boards.get(catalog, "claims"))
+        board_file.write_text(BOARD.replace("ORDER BY region", "WHERE region = 'nowhere'"))
+        with pytest.raises(DashboardError, match=r"parameters\[0\]\.query: the query gave no values"):
+            boards.run_every(fed, boards.get(catalog, "claims"))
+
+
 def test_invalid_toml_is_a_typed_error(tmp_path: Path) -> None:
     assert "not valid TOML" in str(_bad(tmp_path, "[dashboard\n"))
 

@@ -274,9 +274,12 @@ def bind(sql: str, values: Mapping[str, Any]) -> str:
 def choices(fed: Federation, dashboard: Dashboard) -> dict[str, list[Any]]:
     """Each parameter's drop-down: the first column of its query."""
     out = {}
-    for p in dashboard.parameters:
+    for i, p in enumerate(dashboard.parameters):
         table = fed.sql(p.query).arrow()
-        out[p.name] = table.column(0).to_pylist() if table.num_columns else []
+        out[p.name] = [c for c in table.column(0).to_pylist() if c is not None]
+        if not out[p.name]:
+            raise DashboardError("the query gave no values: the drop-down would be empty", file=str(dashboard.path),
+                                 field=f"parameters[{i}].query")  # fmt: skip
     return out
 
 
@@ -284,24 +287,32 @@ def resolve(dashboard: Dashboard, options: Mapping[str, list[Any]], given: Mappi
     """The value of every parameter: as given (it must be one of the choices), else the default, else the first
     choice. Values given as text (``--param region=London``, a query string) are matched by their text."""
     values = {}
-    for p in dashboard.parameters:
+    for i, p in enumerate(dashboard.parameters):
         choices_ = options.get(p.name, [])
         if p.name in given:
             text = str(given[p.name])
             match = [c for c in choices_ if str(c) == text]
             if not match:
-                shown = ", ".join(str(c) for c in choices_[:10])
-                raise DashboardError(f"{text!r} is not one of its choices ({shown})", file=str(dashboard.path),
-                                     field=f"parameters.{p.name}")  # fmt: skip
+                raise DashboardError(f"{text!r} is not one of its choices ({_shown(choices_)})",
+                                     file=str(dashboard.path), field=f"parameters.{p.name}")  # fmt: skip
             values[p.name] = match[0]
         elif p.default is not None:
-            values[p.name] = p.default
+            match = [c for c in choices_ if str(c) == str(p.default)]
+            if not match:
+                raise DashboardError(f"{p.default!r} is not one of its choices ({_shown(choices_)})",
+                                     file=str(dashboard.path), field=f"parameters[{i}].default")  # fmt: skip
+            values[p.name] = match[0]
         else:
-            values[p.name] = choices_[0] if choices_ else None
+            values[p.name] = choices_[0]
     for name in given:
         if name not in values:
             raise DashboardError("the dashboard has no such parameter", file=str(dashboard.path), field=name)
     return values
+
+
+def _shown(choices: list[Any]) -> str:
+    more = f", … {len(choices) - 10} more" if len(choices) > 10 else ""
+    return ", ".join(str(c) for c in choices[:10]) + more
 
 
 def run_panel(
