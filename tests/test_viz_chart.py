@@ -193,3 +193,15 @@ def test_result_chart_from_the_federation(demo_config: Path) -> None:
         rows = dict(fed.sql("SELECT region, count(*) FROM dwp.claims GROUP BY region").fetchall())
     assert spec["mark"]["type"] == "bar" and spec["encoding"]["x"]["field"] == "region"
     assert {v["region"]: v["claims"] for v in spec["data"]["values"]} == rows
+
+
+def test_readme_chart_example_runs(demo_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fedquery
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text().split("## Charts", 1)[1]
+    block = re.search(r"```python\n(.*?)```", readme, re.S).group(1)  # type: ignore[union-attr]
+    monkeypatch.chdir(tmp_path)
+    with fedquery.connect(demo_config) as fed:
+        exec(compile(block, "README.md", "exec"), {"fed": fed, "fedquery": fedquery})
+    size, colours = _png_size_and_colours((tmp_path / "claims.png").read_bytes())
+    assert size == (640, 360) and colours > 10
