@@ -210,3 +210,21 @@ def test_every_value_puts_each_choice_in_the_page(catalog: Path, tmp_path: Path)
     assert both.exit_code == 2
     with fedquery.connect(catalog) as fed, pytest.raises(DashboardError, match="7 combinations"):
         boards.run_every(fed, boards.get(catalog, "claims"), limit=3)
+
+
+def test_without_the_viz_extra_the_demo_skips_its_dashboard_and_charts_say_what_to_install(
+    catalog: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from fedquery.demo import build_dashboard
+    from fedquery.viz import VizNotInstalledError
+
+    monkeypatch.setitem(sys.modules, "altair", None)  # what an environment without the package gives: ImportError
+    said: list[str] = []
+    assert build_dashboard(catalog, echo=said.append) is None
+    assert said == ["(Skipped the dashboard: charts need the 'altair' package: pip install 'fedquery[viz]')"]
+    with fedquery.connect(catalog) as fed, pytest.raises(VizNotInstalledError, match=r"fedquery\[viz\]"):
+        fed.sql("SELECT 1 AS one").chart()
+    result = CliRunner().invoke(main, ["-c", str(catalog), "query", "--plot", "x.png", "SELECT 1 AS one"])
+    assert result.exit_code == 3 and "pip install 'fedquery[viz]'" in result.stderr
