@@ -2,7 +2,7 @@
 
     python -m benchmarks.tpch --sf 1 --strategies none,filters,full,auto --runs 3
     python -m benchmarks.tpch --sf 0.01 --runs 1               # smoke: seconds
-    python -m benchmarks.tpch --sf 1 --explain                  # also save each plan
+    python -m benchmarks.tpch --sf 1 --explain                  # also save each plan (JSON and an SVG picture)
     python -m benchmarks.tpch --sf 1 --split my-split.toml      # another assignment of tables
     python -m benchmarks.tpch compare results/a.json results/b.json
 
@@ -151,6 +151,9 @@ def run(
                 }
                 if explain:
                     record["plan"] = plan.to_dict()
+                    # the picture of the plan with what each fragment moved in the last run (saved apart by main)
+                    plan.actuals, plan.result_rows = {s.fragment: s for s in holder["stats"]}, len(rows)
+                    record["plan_svg"] = plan.graph().svg()
                 results.append(record)
         peak["all strategies"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peer_result = None
@@ -245,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"tpch-sf{args.sf:g}-{time.strftime('%Y%m%d-%H%M%S')}"
+    pictures = [r for r in result["results"] if "plan_svg" in r]
+    if pictures:
+        (args.out / f"{stem}-plans").mkdir()
+        for record in pictures:
+            name = f"{record['query']}-{record['strategy']}.svg".replace("/", "_")
+            (args.out / f"{stem}-plans" / name).write_text(record.pop("plan_svg"))
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2, default=str))
     markdown = report.markdown(result)
     (args.out / f"{stem}.md").write_text(markdown)

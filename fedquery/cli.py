@@ -310,6 +310,40 @@ _timeout_option = click.option(
 )  # fmt: skip
 
 
+def _plot_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--plot FILE`` and its channels, gathered into one ``plot`` argument (None without ``--plot``)."""
+    from fedquery.viz import KINDS
+
+    def gather(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        ctx.meta.setdefault("fedquery.plot", {})[param.name] = value
+        return value
+
+    options = [
+        click.option("--plot", "plot_path", metavar="FILE.png|svg|html", expose_value=False, callback=gather,
+                     help="Also draw the result as a chart into FILE (offline; needs fedquery[viz])."),
+        click.option("--kind", type=click.Choice(KINDS), expose_value=False, callback=gather,
+                     help="Chart kind (default: from the column types)."),
+        click.option("--x", "x", metavar="COLUMN", expose_value=False, callback=gather, help="Column on the x axis."),
+        click.option("--y", "y", metavar="COLUMN", expose_value=False, callback=gather, help="Column on the y axis."),
+        click.option("--color", metavar="COLUMN", expose_value=False, callback=gather, help="Column for colour."),
+        click.option("--title", metavar="TEXT", expose_value=False, callback=gather, help="Chart title."),
+    ]  # fmt: skip
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        gathered = click.get_current_context().meta.get("fedquery.plot", {})
+        path = gathered.get("plot_path")
+        channels = {k: v for k, v in gathered.items() if k != "plot_path" and v is not None}
+        if path is None and channels:
+            raise click.UsageError(f"--{next(iter(channels))} needs --plot FILE")
+        plot = None if path is None else {"path": path, **channels}
+        return command(*args, plot=plot, **kwargs)
+
+    wrapped.__name__, wrapped.__doc__ = command.__name__, command.__doc__
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.option(
     "-c", "--config", envvar="FEDQUERY_CONFIG", type=click.Path(dir_okay=False),
@@ -366,6 +400,7 @@ def main(
 @_pager_option
 @_progress_option
 @param_option
+@_plot_options
 @click.pass_obj
 def query(
     obj: _Context,
@@ -380,6 +415,7 @@ def query(
     pager: bool,
     progress: bool,
     params: tuple[str, ...],
+    plot: dict[str, Any] | None = None,
 ) -> None:
     """Run SQL across the federation.
 
@@ -391,11 +427,16 @@ def query(
       fedquery query --format vertical "SELECT * FROM dwp.claims LIMIT 2"
       fedquery query -p region=London -p n:int=5 "SELECT * FROM dwp.claims WHERE region = $region LIMIT $n"
       echo "SELECT 1" | fedquery query --format csv
+      fedquery query --plot claims.png "SELECT region, count(*) AS n FROM dwp.claims GROUP BY 1"
     """
     text = _read_sql(sql, file)
     bound = parse_params(params)
     if output is not None:
         check_output_path(output)  # before the query runs, not after
+    if plot is not None:
+        from fedquery.viz.export import file_format
+
+        file_format(plot["path"])  # a wrong extension is a usage error before the query runs
     paged: list[bytes] = []
 
     def work() -> None:
@@ -404,11 +445,20 @@ def query(
         fed = obj.federation()
         with reporting(fed, enabled=progress) as bar:
             result = fed.sql(text, pushdown=pushdown, timeout=timeout, params=bound)
-            # A result read straight from its source is fetched while it is written: the line stays until
-            # the first byte goes to the terminal.
-            pending = _emit_stream(
-                result.reader(), fmt, output, max_rows, close=result.close, pager=pager, before_write=bar.stop
-            )
+            if plot is not None:
+                from fedquery import viz
+
+                table = result.arrow()
+                bar.stop()
+                options = {k: v for k, v in plot.items() if k != "path"}
+                _echo(f"Wrote the chart to {viz.plot(table, plot['path'], **options)}", err=True)
+                pending = _emit_stream(table.to_reader(), fmt, output, max_rows, pager=pager)
+            else:
+                # A result read straight from its source is fetched while it is written: the line stays until
+                # the first byte goes to the terminal.
+                pending = _emit_stream(
+                    result.reader(), fmt, output, max_rows, close=result.close, pager=pager, before_write=bar.stop
+                )
         if pending is not None:
             paged.append(pending)
         if stats:
@@ -438,10 +488,12 @@ def query(
 @_timeout_option
 @_progress_option
 @param_option
+@click.option("--graph", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.svg|html",
+              help="Also draw the plan: departments, the SQL each is sent, rows and bytes on the arrows.")  # fmt: skip
 @click.pass_obj
 def explain(
     obj: _Context, sql: str | None, file: Path | None, as_json: bool, analyze: bool, verbose: bool, pushdown: str,
-    timeout: float | None, progress: bool, params: tuple[str, ...],
+    timeout: float | None, progress: bool, params: tuple[str, ...], graph: Path | None = None,
 ) -> None:  # fmt: skip
     """Show the SQL sent to each source, estimated rows and bytes, what runs locally, and why.
 
@@ -449,9 +501,12 @@ def explain(
     Examples:
       fedquery explain "SELECT * FROM dwp.claims c JOIN hmrc.income i USING (person_id)"
       fedquery explain --analyze --timeout 60 -f report.sql
+      fedquery explain --graph plan.svg -f report.sql
     """
     text = _read_sql(sql, file)
     bound = parse_params(params)
+    if graph is not None and graph.suffix.lower() not in (".svg", ".html", ".htm"):
+        raise click.UsageError(f"--graph {graph}: the file must end in .svg or .html")
 
     def work() -> None:
         from fedquery.progress import reporting
@@ -460,6 +515,8 @@ def explain(
         with reporting(fed, enabled=progress and analyze):  # --analyze runs the query
             plan = fed.explain(text, pushdown=pushdown, analyze=analyze, timeout=timeout, params=bound, verbose=verbose)
         _echo(json.dumps(plan.to_dict(), indent=2) if as_json else str(plan))
+        if graph is not None:
+            _echo(f"Wrote the plan picture to {plan.graph().save(graph)}", err=True)
 
     try:
         _interruptible(obj, work)
@@ -773,8 +830,20 @@ def demo(directory: Path, no_run: bool, force: bool) -> None:
         click.echo(f"Wrote the demo federation to {directory}/ (catalog: {config})")
         if not no_run:
             demo_module.run_demo(config, echo=click.echo)
+            demo_module.build_dashboard(config, echo=click.echo)
     except FedQueryError as exc:
         _fail(exc)
+
+
+
+def _register_viz() -> None:
+    from fedquery.viz.commands import dashboard, serve
+
+    main.add_command(dashboard)
+    main.add_command(serve)
+
+
+_register_viz()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -300,6 +300,73 @@ ORDER BY people DESC, i.region""",
 ]
 
 
+DASHBOARD = """\
+# The demo's dashboard (`fedquery dashboard build pandemic`, built by `fedquery demo`).
+[dashboard]
+title = "Pandemic response: PPE and support need"
+text = \"\"\"
+PPE held by NHS trusts against what is still on order (DHSC), and the support families need, \
+joining benefit claims (DWP), free school meals (DfE) and income (HMRC). Every panel says which \
+departments' data it read and when.\"\"\"
+refresh = "5m"
+
+[[parameters]]
+name = "region"
+label = "NHS region"
+query = "SELECT DISTINCT region FROM dhsc.ppe_stock ORDER BY region"
+default = "London"
+
+[[panels]]
+title = "PPE in stock and on order, by trust"
+text = "Units of all PPE items held on 14 April 2020, and units ordered centrally but not yet delivered."
+sql = \"\"\"
+WITH stock AS (
+  SELECT trust_code, sum(stock_units) AS units FROM dhsc.ppe_stock
+  WHERE as_of = DATE '2020-04-14' AND region = $region GROUP BY trust_code
+)
+SELECT s.trust_code, 'in stock' AS position, s.units FROM stock AS s
+UNION ALL
+SELECT o.trust_code, 'on order' AS position, sum(o.quantity) AS units
+FROM dhsc.ppe_orders AS o JOIN stock AS s ON s.trust_code = o.trust_code
+WHERE o.delivered_on IS NULL GROUP BY o.trust_code
+ORDER BY trust_code, position\"\"\"
+chart = { kind = "bar", x = "trust_code", y = "units", color = "position" }
+
+[[panels]]
+title = "Days of PPE left, by item"
+text = "Stock divided by daily use, summed over the region's trusts."
+sql = \"\"\"
+SELECT as_of, item, round(sum(stock_units) / sum(daily_use), 1) AS days_left
+FROM dhsc.ppe_stock WHERE region = $region GROUP BY as_of, item ORDER BY as_of, item\"\"\"
+chart = { kind = "line", x = "as_of", y = "days_left", color = "item" }
+
+[[panels]]
+title = "Support need by region"
+text = "Families on Universal Credit whose children get free school meals, and their median income in 2019-20."
+sql = \"\"\"
+SELECT c.region, count(DISTINCT c.person_id) AS families, count(f.pupil_id) AS children_on_fsm,
+       round(median(i.employment_income), 2) AS median_income
+FROM dwp.claims AS c
+JOIN dfe.fsm_eligibility AS f ON f.parent_person_id = c.person_id
+JOIN hmrc.income AS i ON i.person_id = c.person_id AND i.tax_year = '2019-20'
+WHERE c.benefit = 'Universal Credit' AND f.eligible
+GROUP BY c.region ORDER BY families DESC, c.region\"\"\"
+chart = { kind = "bar", x = "region", y = "families" }
+
+[[panels]]
+title = "Who may be missing out"
+text = "Low income and children on free school meals, but no benefit claim."
+sql = \"\"\"
+SELECT i.region, count(*) AS people, round(avg(i.employment_income), 2) AS avg_income
+FROM hmrc.income AS i
+WHERE i.tax_year = '2019-20' AND i.employment_income < 16000
+  AND EXISTS (SELECT 1 FROM dfe.fsm_eligibility f WHERE f.parent_person_id = i.person_id AND f.eligible)
+  AND NOT EXISTS (SELECT 1 FROM dwp.claims c WHERE c.person_id = i.person_id)
+GROUP BY i.region ORDER BY people DESC, i.region\"\"\"
+table = true
+"""
+
+
 def write_demo(directory: Path | str, *, force: bool = False) -> Path:
     """Write the demo data and its ``fedquery.toml`` into ``directory``; returns the config path.
 
@@ -329,7 +396,36 @@ def write_demo(directory: Path | str, *, force: bool = False) -> Path:
     for department, text in RULES.items():
         (root / "rules" / f"{department}.toml").write_text(text, encoding="utf-8")
     config.write_text(CONFIG, encoding="utf-8")
+    (root / "pandemic.dashboard.toml").write_text(DASHBOARD, encoding="utf-8")
     return config
+
+
+def build_dashboard(config: Path, echo: Callable[[str], None] = print) -> Path | None:
+    """Build the demo's pandemic dashboard to ``dashboard.html`` beside the catalog (None without fedquery[viz])."""
+    from fedquery.errors import ConfigError
+    from fedquery.federation import connect
+
+    try:
+        from fedquery.viz import dashboard, page
+
+        with connect(config) as fed:
+            run = dashboard.run(fed, dashboard.get(config, "pandemic"))
+            html = page.render(run)
+    except ConfigError as exc:
+        if "fedquery[viz]" not in str(exc):
+            raise
+        echo(f"(Skipped the dashboard: {exc.message})")
+        return None
+    if run.errors:
+        raise run.errors[0]
+    target = config.parent / "dashboard.html"
+    target.write_text(html, encoding="utf-8")
+    echo("")
+    echo(f"Built the pandemic dashboard: {target} ({len(run.panels)} panels, one self-contained page)")
+    echo(f"  open it:  file://{target.resolve()}")
+    echo(f"  serve it: fedquery -c {config} serve    (live, at http://127.0.0.1:8000/; needs fedquery[serve])")
+    echo(f"  rebuild:  fedquery -c {config} dashboard build pandemic -o {target}")
+    return target
 
 
 def run_demo(config: Path, echo: Callable[[str], None] = print) -> None:

@@ -285,3 +285,19 @@ def suggest(name: str, candidates: Iterable[str]) -> str:
     """
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+class ChartError(FedQueryError):
+    """A chart cannot be drawn as asked: an unknown column, kind or file extension (a usage error)."""
+
+    exit_code = 2
+
+
+class DashboardError(ConfigError):
+    """A dashboard file is wrong; ``file`` and ``field`` say where (``panels[2].chart.kind``)."""
+
+    def __init__(self, message: str, *, file: str, field: str | None = None) -> None:
+        self.file = file
+        self.field = field
+        where = f"{file}: {field}: " if field else f"{file}: "
+        super().__init__(where + message)

@@ -75,6 +75,23 @@ class Result:
         columns = [c.to_pylist() for c in table.columns]
         return list(zip(*columns)) if columns else []
 
+    def chart(
+        self,
+        kind: str | None = None,
+        x: str | None = None,
+        y: str | None = None,
+        color: str | None = None,
+        title: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """An Altair chart of the result (needs ``pip install 'fedquery[viz]'``); what is not given is chosen
+        from the column types: time -> line, category x measure -> bar, two measures -> scatter, one measure
+        -> histogram. Large results are aggregated or sampled first, and the subtitle says so. Save it with
+        ``fedquery.viz.save(chart, "out.png" | "out.svg" | "out.html")`` (offline). See fedquery.viz.chart."""
+        from fedquery.viz.chart import chart
+
+        return chart(self.arrow(), kind, x, y, color, title, **options)
+
     def close(self) -> None:
         """Stop the query (a result not read to its end keeps its fragments' scans running until then)."""
         _OPEN.discard(self)

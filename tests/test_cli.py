@@ -110,3 +110,4 @@ def test_demo_command(tmp_path: Path) -> None:
     assert "What each department was sent" in result.output
     assert result.output.count("[local DuckDB]") == 3
     assert (tmp_path / "demo" / "fedquery.toml").exists()
+    assert "Built the pandemic dashboard" in result.output and (tmp_path / "demo" / "dashboard.html").exists()

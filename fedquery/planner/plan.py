@@ -121,6 +121,13 @@ class Plan:
             lines.extend(f"  - {n}" for n in self.notes)
         return "\n".join(lines)
 
+    def graph(self) -> Any:
+        """The plan as a picture (:class:`fedquery.viz.plan_graph.PlanGraph`): ``.svg()``, ``.save("plan.svg")``;
+        it renders itself in a notebook. Arrows carry estimated rows and bytes, or actual ones after analyze."""
+        from fedquery.viz.plan_graph import PlanGraph
+
+        return PlanGraph(self)
+
     def _repr_html_(self) -> str:
         from fedquery.planner.display import shown_sql
 
