@@ -5,7 +5,8 @@ statement), 2 usage error, 3 configuration error, 4 a source is unreachable
 or failed, 5 ``inventory check`` found datasets with missing metadata, 6 the
 query passed its deadline (``--timeout`` / ``query_timeout``), 7 ``doctor``
 found an account that can do more than read, 8 the query would exceed
-``memory_limit``, 130 interrupted (Ctrl-C).
+``memory_limit``, 9 the audit log cannot be written or read (the query did not run), 10 ``audit verify``
+found a broken hash chain, 130 interrupted (Ctrl-C).
 Each :class:`FedQueryError` class carries its code (``exit_code``); the group
 turns any of them, raised anywhere in a command, into one line on stderr.
 
@@ -570,6 +571,10 @@ def demo(directory: Path, no_run: bool) -> None:
     except FedQueryError as exc:
         _fail(exc)
 
+
+from fedquery.audit_cli import audit  # noqa: E402 - the sub-command group lives in its own module
+
+main.add_command(audit)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

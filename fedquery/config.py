@@ -86,6 +86,9 @@ class Settings:
     #: seconds a query may run (planning, fetch, local step and output) before it is cancelled everywhere;
     #: ``fed.sql(q, timeout=...)`` and ``--timeout`` override it per query
     query_timeout: float = 3600.0
+    #: the audit log (relative to the catalog file): default ``audit.jsonl`` beside the catalog file, none
+    #: for a dict config; ``false`` turns it off (see fedquery.audit)
+    audit_log: str | bool | None = None
 
 
 @dataclass
@@ -214,6 +217,8 @@ def _parse_settings(raw: Any, where: str) -> Settings:
     for key in ("memory_limit", "temp_directory", "cache_directory"):
         if key in values and not isinstance(values[key], str):
             raise ConfigError(f"{where}: settings.{key} must be a string, got {values[key]!r}")
+    if "audit_log" in values and not isinstance(values["audit_log"], (str, bool)):
+        raise ConfigError(f"{where}: settings.audit_log must be a path or false, got {values['audit_log']!r}")
     if "memory_limit" in values:
         try:
             limit = memory_bytes(values["memory_limit"])

@@ -202,3 +202,27 @@ def suggest(name: str, candidates: Iterable[str]) -> str:
     """
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+class AuditError(FedQueryError):
+    """The audit log cannot be written or read: a query that cannot be audited does not run (fail closed).
+
+    ``path`` is the log file."""
+
+    exit_code = 9
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(f"audit log {path!r}: {message}")
+
+
+class AuditIntegrityError(AuditError):
+    """``audit verify`` found a record that breaks the hash chain: ``line`` (1-based) is the first bad
+    record and ``problem`` says what is wrong (edited, removed, inserted, reordered, truncated, not JSON)."""
+
+    exit_code = 10
+
+    def __init__(self, problem: str, *, path: str, line: int) -> None:
+        self.problem = problem
+        self.line = line
+        super().__init__(f"line {line}: {problem}", path=path)

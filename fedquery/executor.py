@@ -299,6 +299,10 @@ class Execution:
         self.deadline.on_cancel(self._on_cancel)
         #: called once the execution is closed (the federation ends the query's deadline there)
         self.on_close: Callable[[], None] | None = None
+        #: for the audit: rows handed to the reader, whether it read to the end, the error it got
+        self.rows_out = 0
+        self.exhausted = False
+        self.failure: BaseException | None = None
 
     def start(self) -> pa.RecordBatchReader:
         import duckdb
@@ -524,6 +528,19 @@ class Execution:
             stream.cancel()
 
     def _guarded(self, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in self._checked(reader):
+                self.rows_out += batch.num_rows
+                yield batch
+            self.exhausted = True
+        except BaseException as exc:
+            if not isinstance(exc, GeneratorExit):
+                self.failure = exc  # the audit's end record (written on close) names it
+            raise
+        finally:
+            self.close()
+
+    def _checked(self, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         import duckdb
 
         try:
@@ -546,8 +563,6 @@ class Execution:
             raise (
                 self._memory_error(exc) or self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}")
             ) from None
-        finally:
-            self.close()
 
     def _fragment_error(self) -> BaseException | None:
         for stream in self.streams:

@@ -10,6 +10,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from fedquery.audit import AuditLog, QueryAudit, log_path
 from fedquery.catalog import Catalog
 from fedquery.config import Config, check_timeout, load_config
 from fedquery.deadline import Deadline, bound
@@ -66,6 +67,9 @@ class Federation:
         #: the deadlines of the queries running now (``interrupt`` cancels them)
         self._running: weakref.WeakSet[Deadline] = weakref.WeakSet()
         self._running_lock = threading.Lock()
+        path = log_path(config)
+        #: the hash-chained audit log every query appends to (None: ``audit_log = false``, or a dict config)
+        self.audit = AuditLog(path) if path is not None else None
 
     @_contained
     def explain(self, sql: str, *, pushdown: str = "auto", analyze: bool = False, timeout: float | None = None) -> Plan:
@@ -76,9 +80,16 @@ class Federation:
         ``timeout``: as for :meth:`sql` (with ``analyze=True``).
         """
         if not analyze:
-            return plan(sql, self.catalog, pushdown=pushdown)
+            audit = QueryAudit(self.audit, sql, self.principal, "explain", self.config.departments)
+            try:
+                the_plan = plan(sql, self.catalog, pushdown=pushdown)
+            except BaseException as exc:
+                audit.failed(exc)
+                raise
+            audit.ended(plan=the_plan)
+            return the_plan
         started = time.perf_counter()
-        result = self.sql(sql, pushdown=pushdown, timeout=timeout)
+        result = self._sql(sql, pushdown, timeout, "explain analyze")
         rows = sum(batch.num_rows for batch in result.reader())
         the_plan = result.plan
         the_plan.actuals = {s.fragment: s for s in result.stats}
@@ -95,19 +106,28 @@ class Federation:
         DuckDB interrupted, and :class:`~fedquery.errors.QueryTimeoutError` raised. ``Result.cancel()``
         and :meth:`interrupt` stop it from another thread (:class:`~fedquery.errors.QueryCancelledError`).
         """
-        seconds = self.config.settings.query_timeout
-        if timeout is not None:
-            seconds = check_timeout(timeout, "timeout", QueryError)
-        deadline = Deadline(seconds)
+        return self._sql(sql, pushdown, timeout, "sql")
+
+    def _sql(self, sql: str, pushdown: str, timeout: float | None, entry: str) -> Result:
+        audit = QueryAudit(self.audit, sql, self.principal, entry, self.config.departments)
+        try:
+            seconds = self.config.settings.query_timeout
+            if timeout is not None:
+                seconds = check_timeout(timeout, "timeout", QueryError)
+            deadline = Deadline(seconds)
+        except BaseException as exc:
+            audit.failed(exc)
+            raise
         with self._running_lock:
             self._running.add(deadline)
         try:
-            return self._run(sql, pushdown, deadline)
-        except BaseException:
+            return self._run(sql, pushdown, deadline, audit)
+        except BaseException as exc:
             deadline.finish()
+            audit.failed(exc)
             raise
 
-    def _run(self, sql: str, pushdown: str, deadline: Deadline) -> Result:
+    def _run(self, sql: str, pushdown: str, deadline: Deadline, audit: QueryAudit) -> Result:
         scale, attempt, earlier = 1, 1, list[FragmentStats]()
         while True:
             deadline.phase = "planning"
@@ -119,6 +139,8 @@ class Federation:
                     raise deadline.error() from None
                 raise
             deadline.check()
+            if attempt == 1:
+                audit.planned(the_plan)  # before anything is sent: no start record, no query
             execution = Execution(the_plan, self.catalog, self.config.settings, earlier=earlier, deadline=deadline)
             try:
                 reader = execution.start()
@@ -134,7 +156,7 @@ class Federation:
                     f"top-N: the driver's first rows were too few; this is attempt {attempt} ({how}); "
                     "earlier attempts' fragments are listed as name@attempt"
                 )
-            execution.on_close = deadline.finish
+            execution.on_close = functools.partial(_closed, deadline, audit, execution)
             return Result(reader, execution)
 
     def interrupt(self) -> None:
@@ -231,6 +253,12 @@ class Federation:
     def __repr__(self) -> str:
         where = self.config.path or "dict config"
         return f"<fedquery.Federation {where}: {', '.join(self.config.departments)}>"
+
+
+def _closed(deadline: Deadline, audit: QueryAudit, execution: Execution) -> None:
+    """The query's end: its deadline is done, its end record written."""
+    deadline.finish()
+    audit.ended(execution)
 
 
 def _attempt(stats: FragmentStats, attempt: int) -> FragmentStats:
