@@ -47,7 +47,9 @@ class FedQueryError(Exception):
         text = " ".join(parts)
         if self.remote_sql:
             text += f"\nremote SQL: {self.remote_sql}"
-        return text
+        from fedquery.pseudonym import redact_keys  # pseudonym keys never appear in an error
+
+        return redact_keys(text)
 
 
 class ConfigError(FedQueryError):

@@ -35,6 +35,7 @@ from fedquery.errors import ExecutionError, FedQueryError, QueryCancelledError, 
 from fedquery.memory import BUILDER_MARKER, Session, dropped, local_database, parse_size
 from fedquery.planner.render import render_fragment
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
+from fedquery.pseudonym import redact_keys
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -100,7 +101,8 @@ class FragmentStream:
         self.error: BaseException | None = None
         self.cancelled = threading.Event()
         self._lock = threading.Lock()
-        self.stats = FragmentStats(fragment.name, fragment.department, fragment.source, fragment.kind, fragment.sql)
+        shown = redact_keys(fragment.sql)
+        self.stats = FragmentStats(fragment.name, fragment.department, fragment.source, fragment.kind, shown)
         self.thread = threading.Thread(target=self._run, name=f"fedquery-{fragment.name}", daemon=True)
 
     def start(self) -> None:
@@ -489,7 +491,7 @@ class Execution:
                 col.set("table", None)
             fragment.predicate = exp.and_(fragment.predicate, unqualified) if fragment.predicate else unqualified
         fragment.sql = render_fragment(fragment, stream.connector)
-        stream.stats.sql = fragment.sql
+        stream.stats.sql = redact_keys(fragment.sql)
 
     def _load(self, stream: FragmentStream) -> None:
         """Stream one fragment into a DuckDB table named after it."""

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
+from fedquery.pseudonym import redact_keys
+
 if TYPE_CHECKING:
     from connectors.base import TableInfo
 
@@ -89,7 +91,7 @@ class Fragment:
             "kind": self.kind,
             "dialect": self.dialect,
             "tables": list(self.tables),
-            "sql": self.sql,
+            "sql": redact_keys(self.sql),
             "columns": [{"name": f.name, "type": str(f.type)} for f in self.schema],
             "pushed": list(self.pushed),
             "estimated_rows": self.estimated_rows,

@@ -1,8 +1,7 @@
 """The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
 
-parse -> validate -> bind -> normalise -> bound_builders -> decorrelate -> derive_filters -> place -> split -> render.
-Callers can
-pass their own tuple of passes to :func:`plan`.
+parse -> validate -> bind -> pseudonymise -> normalise -> bound_builders -> decorrelate -> derive_filters -> place
+-> split -> render. Callers can pass their own tuple of passes to :func:`plan`.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from fedquery.planner.normalise import normalise
 from fedquery.planner.parse import parse
 from fedquery.planner.place import place
 from fedquery.planner.plan import Plan
+from fedquery.planner.pseudonymise import pseudonymise
 from fedquery.planner.render import render
 from fedquery.planner.split import split
 from fedquery.planner.validate import validate
@@ -35,6 +35,7 @@ Pass = Callable[..., exp.Expr]
 PASSES: tuple[Pass, ...] = (
     validate,
     bind,
+    pseudonymise,
     normalise,
     bound_builders,
     decorrelate,

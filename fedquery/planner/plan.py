@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fedquery.fragment import Fragment
+from fedquery.pseudonym import redact_keys
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Plan:
         out = {
             "sql": self.sql,
             "fragments": fragments,
-            "local_sql": self.local_sql,
+            "local_sql": redact_keys(self.local_sql),
             "notes": list(self.notes),
             "pushdown": self.pushdown,
             "planning_seconds": self.planning_seconds,
@@ -53,7 +54,7 @@ class Plan:
         estimates = ("estimated_rows", "estimated_bytes")
         body = {
             "fragments": [{k: v for k, v in f.to_dict().items() if k not in estimates} for f in self.fragments],
-            "local_sql": self.local_sql,
+            "local_sql": redact_keys(self.local_sql),
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -71,11 +72,11 @@ class Plan:
                 reduced = f", reduced by {a['reduced_keys']} keys" if a.get("reduced_keys") else ""
                 reduced += f", read as {a['ranges']} ranges" if a.get("ranges") else ""
                 lines.append(f"  actual: {a['rows']:,} rows, {_size(a['bytes'])}, {a['seconds']:.3f} s{reduced}")
-                lines.append(f"  remote SQL: {a['sql']}")
+                lines.append(f"  remote SQL: {redact_keys(a['sql'])}")
             else:
-                lines.append(f"  remote SQL: {f.sql}")
+                lines.append(f"  remote SQL: {redact_keys(f.sql)}")
         lines.append("")
-        lines.append(f"local DuckDB SQL: {self.local_sql}")
+        lines.append(f"local DuckDB SQL: {redact_keys(self.local_sql)}")
         if self.execution_seconds is not None:
             lines.append(
                 f"result: {self.result_rows:,} rows in {self.execution_seconds:.3f} s "
@@ -90,13 +91,14 @@ class Plan:
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{html.escape(f.name)}</td><td>{html.escape(f.department)}.{html.escape(f.source)}</td>"
-            f"<td>{html.escape(f.kind)}</td><td><code>{html.escape(f.sql)}</code></td></tr>"
+            f"<td>{html.escape(f.kind)}</td><td><code>{html.escape(redact_keys(f.sql))}</code></td></tr>"
             for f in self.fragments
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return (
             f"<div><b>Plan {self.hash}</b><table><tr><th>fragment</th><th>source</th><th>kind</th>"
-            f"<th>remote SQL</th></tr>{rows}</table><p>local DuckDB SQL: <code>{html.escape(self.local_sql)}</code></p>"
+            f"<th>remote SQL</th></tr>{rows}</table>"
+            f"<p>local DuckDB SQL: <code>{html.escape(redact_keys(self.local_sql))}</code></p>"
             + (f"<p>not pushed:</p><ul>{notes}</ul>" if notes else "")
             + "</div>"
         )
@@ -109,7 +111,7 @@ def _actual(stats: Any) -> dict[str, Any]:
         "seconds": round(stats.seconds, 6),
         "reduced_keys": stats.reduced_keys,
         "ranges": stats.ranges,
-        "sql": stats.sql,
+        "sql": redact_keys(stats.sql),
     }
 
 

@@ -1,0 +1,25 @@
+"""``pseudonymise(x, 'project')`` calls become checked :class:`~fedquery.pseudonym.Pseudonymise` nodes.
+
+Runs right after bind, before normalisation, so that masks the access rules put in place can use
+it too. The project's key must be in the environment now (a typed error naming the variable);
+each dialect then renders the node as the same HMAC (see :mod:`fedquery.pseudonym`).
+
+>>> import os, sqlglot; os.environ["FEDQUERY_PSEUDONYM_KEY_DOCS"] = "sixteen chars or more"
+>>> pseudonymise(sqlglot.parse_one("SELECT pseudonymise(nino, 'docs') FROM t"), context=None).sql()[:60]
+"SELECT SHA256(UNHEX('<pseudonym key: docs>') || UNHEX(SHA256("
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from fedquery.pseudonym import rewrite
+
+if TYPE_CHECKING:
+    from fedquery.planner.context import PlanContext
+
+
+def pseudonymise(expression: exp.Expr, *, context: PlanContext | None) -> exp.Expr:
+    return rewrite(expression)
