@@ -120,6 +120,8 @@ class DepartmentConfig:
     name: str
     metadata: dict[str, Any]
     sources: dict[str, SourceConfig]
+    #: the department's output rule (disclosure control, see fedquery.disclosure), None if it has none
+    output: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"DepartmentConfig({self.name}, sources={list(self.sources.values())!r})"
@@ -177,17 +179,35 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path | None) 
         sources_raw = dept_raw.get("sources", {})
         if not isinstance(sources_raw, Mapping):
             raise ConfigError(f"{where}: departments.{dept_name}.sources must be a table", department=dept_name)
-        metadata = {k: v for k, v in dept_raw.items() if k != "sources"}
+        metadata = {k: v for k, v in dept_raw.items() if k not in ("sources", "output")}
         sources = {
             src_name: _parse_source(dept_name, src_name, src_raw, base_dir, where)
             for src_name, src_raw in sources_raw.items()
         }
-        departments[dept_name] = DepartmentConfig(dept_name, metadata, sources)
+        output = _output_rules(dept_name, dept_raw, sources, where)
+        departments[dept_name] = DepartmentConfig(dept_name, metadata, sources, output)
     for dept in departments.values():
         for source in dept.sources.values():
             remember(source.secrets)
     install_log_masking()
     return Config(departments, settings, path)
+
+
+def _output_rules(
+    name: str, raw: Mapping[str, Any], sources: dict[str, SourceConfig], where: str
+) -> dict[str, Any] | None:
+    """The department's output rule, checked, and every table's own ``output`` (ConfigError naming the field)."""
+    from fedquery.disclosure import check_rule
+
+    for source in sources.values():
+        for table, options in source.tables.items():
+            if "output" in options:
+                check_rule(
+                    options["output"], f"{where}: departments.{name}.sources.{source.name}.tables.{table}.output"
+                )
+    if "output" not in raw:
+        return None
+    return check_rule(raw["output"], f"{where}: departments.{name}.output")
 
 
 _POSITIVE_SETTINGS = (

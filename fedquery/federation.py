@@ -157,6 +157,8 @@ class Federation:
                     "earlier attempts' fragments are listed as name@attempt"
                 )
             execution.on_close = functools.partial(_closed, deadline, audit, execution)
+            if the_plan.disclosure is not None:
+                reader = _protected(reader, the_plan)
             return Result(reader, execution)
 
     def interrupt(self) -> None:
@@ -253,6 +255,13 @@ class Federation:
     def __repr__(self) -> str:
         where = self.config.path or "dict config"
         return f"<fedquery.Federation {where}: {', '.join(self.config.departments)}>"
+
+
+def _protected(reader: Any, the_plan: Plan) -> Any:
+    """An aggregate result under disclosure control: read whole (one row per cell), then protected."""
+    from fedquery.disclosure import protect
+
+    return protect(reader.read_all(), the_plan.disclosure).to_reader()
 
 
 def _closed(deadline: Deadline, audit: QueryAudit, execution: Execution) -> None:

@@ -1,7 +1,7 @@
 """The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
 
-parse -> validate -> bind -> pseudonymise -> normalise -> bound_builders -> decorrelate -> derive_filters -> place
--> split -> render. Callers can pass their own tuple of passes to :func:`plan`.
+parse -> validate -> bind -> pseudonymise -> disclosure -> normalise -> bound_builders -> decorrelate -> derive_filters
+-> place -> split -> render. Callers can pass their own tuple of passes to :func:`plan`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from fedquery.planner.bound_builders import bound_builders
 from fedquery.planner.context import PlanContext
 from fedquery.planner.decorrelate import decorrelate
 from fedquery.planner.derive_filters import derive_filters
+from fedquery.planner.disclosure import disclosure
 from fedquery.planner.normalise import normalise
 from fedquery.planner.parse import parse
 from fedquery.planner.place import place
@@ -36,6 +37,7 @@ PASSES: tuple[Pass, ...] = (
     validate,
     bind,
     pseudonymise,
+    disclosure,
     normalise,
     bound_builders,
     decorrelate,
@@ -73,6 +75,8 @@ def _plan(sql: str, catalog: Catalog, passes: Sequence[Pass], *, pushdown: str, 
         output_names=context.output_names,
         planning_seconds=time.perf_counter() - started,
         pushdown=pushdown,
+        output_rules=context.output_rules,
+        disclosure=context.disclosure,
     )
 
 

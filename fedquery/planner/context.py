@@ -9,6 +9,7 @@ from sqlglot import exp
 
 if TYPE_CHECKING:
     from fedquery.catalog import Catalog, CatalogTable
+    from fedquery.disclosure import Disclosure
     from fedquery.fragment import Fragment
 
 
@@ -35,6 +36,9 @@ class PlanContext:
     #: top-N through joins: the driver's first fetch is multiplied by this (0: no top-N); a query
     #: whose first fetch proved too small is planned again with a larger scale
     top_n_scale: int = 1
+    #: disclosure control: the output rules of the tables read, and what protect() needs (see fedquery.disclosure)
+    output_rules: list[str] = field(default_factory=list)
+    disclosure: Disclosure | None = None
 
     @property
     def pushes_subtrees(self) -> bool:

@@ -26,6 +26,10 @@ class Plan:
     #: EXPLAIN ANALYZE: rows of the final result and seconds the whole query took
     result_rows: int | None = None
     execution_seconds: float | None = None
+    #: disclosure control: the output rules that applied (``table: min_cell_count 10, rounding 5``)
+    output_rules: list[str] = field(default_factory=list)
+    #: ... and what the result's protection needs (hidden columns, limits; see fedquery.disclosure)
+    disclosure: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         fragments = []
@@ -42,6 +46,7 @@ class Plan:
             "pushdown": self.pushdown,
             "planning_seconds": self.planning_seconds,
             "hash": self.hash,
+            "output_rules": list(self.output_rules),
         }
         if self.execution_seconds is not None:
             out["result_rows"] = self.result_rows
@@ -82,6 +87,14 @@ class Plan:
                 f"result: {self.result_rows:,} rows in {self.execution_seconds:.3f} s "
                 f"(planning {self.planning_seconds * 1000:.1f} ms)"
             )
+        if self.output_rules:
+            lines.append("")
+            lines.append(f"disclosure control: {'; '.join(self.output_rules)}")
+            if self.disclosure is not None and self.disclosure.applied:
+                primary, secondary = self.disclosure.suppressed
+                lines.append(
+                    f"  suppressed: {primary} cell(s) under the threshold, {secondary} margin(s) that would reveal one"
+                )
         if self.notes:
             lines.append("")
             lines.append("not pushed:")

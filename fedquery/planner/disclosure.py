@@ -1,0 +1,148 @@
+"""Disclosure control in the planner: queries over tables with an output rule (see fedquery.disclosure).
+
+Runs after bind. Where a query reads a table with an output rule, that table must be read
+directly by the outermost SELECT, which must aggregate; the pass then adds hidden columns: the
+source rows behind each output row (``COUNT(DISTINCT key)`` of each protected table with a
+single-column unique key, else ``COUNT(*)`` of the joined rows), and for ROLLUP/CUBE/GROUPING
+SETS each grouping key with its ``GROUPING()`` flag. Refused, with :class:`DisclosureError`:
+row-level queries over an ``aggregate_only`` table, a protected table read anywhere else
+(a subquery, a CTE, a set operation), HAVING, window functions, and ORDER BY on an aggregate
+(each would tell something of a suppressed cell).
+
+>>> from fedquery.planner.disclosure import _aggregates
+>>> import sqlglot
+>>> _aggregates(sqlglot.parse_one("SELECT region, count(*) FROM t GROUP BY region"))
+True
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from fedquery.disclosure import Disclosure, DisclosureError, OutputRule, rule_for
+
+if TYPE_CHECKING:
+    from fedquery.catalog import CatalogTable
+    from fedquery.planner.context import PlanContext
+
+HIDDEN = "__fq_sdc_"
+
+
+def disclosure(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
+    protected = _protected(context)
+    if not protected:
+        return expression
+    rules = list(protected.values())
+    context.output_rules = [r.describe() for r in rules]
+    names = ", ".join(r.table for r in rules)
+    select = expression
+    if not isinstance(select, exp.Select):
+        raise DisclosureError(f"{names} has an output rule: only a single aggregate SELECT can read it (no UNION)")
+    direct = _direct_tables(select)
+    for key, rule in protected.items():
+        if key not in direct:
+            raise DisclosureError(
+                f"{rule.table} has an output rule: it must be read by the outermost SELECT (not in a subquery or CTE)"
+            )
+    if not _aggregates(select):
+        if any(r.aggregate_only for r in rules):
+            table = next(r.table for r in rules if r.aggregate_only)
+            raise DisclosureError(
+                f"{table} is aggregate-only: row-level results are refused; aggregate it (GROUP BY with counts)"
+            )
+        return expression
+    if select.args.get("having"):
+        raise DisclosureError(f"{names} has an output rule: HAVING is refused (it would reveal small cells)")
+    if any(p.find(exp.Window) for p in select.expressions):
+        raise DisclosureError(f"{names} has an output rule: window functions are refused in its aggregate")
+    aggregate_names = {p.alias_or_name for p in select.expressions if p.find(exp.AggFunc)}
+    for ordered in (select.args.get("order") or exp.Order()).expressions:
+        if ordered.find(exp.AggFunc) or any(
+            c.name in aggregate_names and not c.table for c in ordered.find_all(exp.Column)
+        ):
+            raise DisclosureError(
+                f"{names} has an output rule: ORDER BY an aggregate is refused (it ranks suppressed cells)"
+            )
+    kinds = {}
+    for projection in select.expressions:
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if projection.find(exp.AggFunc):
+            kinds[projection.alias_or_name] = "round" if isinstance(inner, (exp.Count, exp.Sum)) else "suppress"
+    counts: list[str] = []
+    for key in protected:
+        alias = direct[key]
+        unique = context.tables[key].unique_key()
+        if len(unique) == 1:
+            counted: exp.Expr = exp.Count(
+                this=exp.Distinct(expressions=[exp.column(unique[0], table=alias, quoted=True)])
+            )
+        else:
+            counted = exp.Count(this=exp.Star())
+        counts.append(f"{HIDDEN}n{len(counts)}")
+        select.select(exp.alias_(counted, counts[-1], quoted=True), copy=False)
+    grouping = []
+    for i, key_expression in enumerate(_grouping_keys(select)):
+        value, flag = f"{HIDDEN}k{i}", f"{HIDDEN}g{i}"
+        select.select(exp.alias_(key_expression.copy(), value, quoted=True), copy=False)
+        select.select(
+            exp.alias_(exp.Anonymous(this="GROUPING", expressions=[key_expression.copy()]), flag, quoted=True),
+            copy=False,
+        )
+        grouping.append((value, flag))
+    context.disclosure = Disclosure(
+        rules=rules,
+        min_cell_count=max((r.min_cell_count or 1) for r in rules),
+        rounding=max((r.rounding or 1) for r in rules),
+        kinds=kinds,
+        counts=counts,
+        grouping=grouping,
+    )
+    return expression
+
+
+def _protected(context: PlanContext) -> dict[str, OutputRule]:
+    """Internal table key -> the output rule of every table with one the query reads."""
+    out = {}
+    for key, table in context.tables.items():
+        rule = _rule(context, table)
+        if rule is not None:
+            out[key] = rule
+    return out
+
+
+def _rule(context: PlanContext, table: CatalogTable) -> OutputRule | None:
+    department = context.catalog.config.departments.get(table.department)
+    department_rule = getattr(department, "output", None)
+    return rule_for(department_rule, table.info.options.get("output"), table.sql_name)
+
+
+def _direct_tables(select: exp.Select) -> dict[str, str]:
+    """Internal table key -> alias of each table the SELECT reads in its own FROM and JOINs."""
+    out: dict[str, str] = {}
+    sources = [select.args.get("from_")] + list(select.args.get("joins") or [])
+    for source in sources:
+        if source is not None and isinstance(source.this, exp.Table):
+            out[source.this.name] = source.this.alias_or_name
+    return out
+
+
+def _aggregates(select: exp.Expr) -> bool:
+    if not isinstance(select, exp.Select):
+        return False
+    if select.args.get("group"):
+        return True
+    return any(p.find(exp.AggFunc) for p in select.expressions)
+
+
+def _grouping_keys(select: exp.Select) -> list[exp.Expr]:
+    """The distinct grouping expressions of ROLLUP / CUBE / GROUPING SETS (none for a plain GROUP BY)."""
+    group = select.args.get("group")
+    if group is None or not group.find(exp.Rollup, exp.Cube, exp.GroupingSets):
+        return []
+    keys: list[exp.Expr] = []
+    for node in group.walk():
+        if isinstance(node, exp.Column) and not any(node == k for k in keys):
+            keys.append(node)
+    return keys

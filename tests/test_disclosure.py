@@ -1,0 +1,238 @@
+"""Safe outputs: small cells suppressed, margins that would reveal them suppressed, counts and sums
+rounded; differencing attacks recover no suppressed cell; row-level queries of aggregate-only tables refused."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import fedquery
+from fedquery.disclosure import DisclosureError, round_to
+from fedquery.errors import ConfigError
+
+K, BASE = 10, 5
+REGIONS = ["A", "B", "C", "D", "E", "F"]
+BENEFITS = ["UC", "PC", "ESA", "CA"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Claims whose cells (region x benefit) hold 1 to 40 rows, many of them under K."""
+    root = tmp_path_factory.mktemp("sdc")
+    rng = random.Random(14)
+    rows: dict[str, list[Any]] = {"claim_id": [], "region": [], "benefit": [], "amount": []}
+    for region in REGIONS:
+        for benefit in BENEFITS:
+            for _ in range(rng.choice([1, 2, 3, 4, 6, 7, 9, 10, 12, 13, 18, 24, 31, 40])):
+                rows["claim_id"].append(len(rows["claim_id"]) + 1)
+                rows["region"].append(region)
+                rows["benefit"].append(benefit)
+                rows["amount"].append(rng.randint(50, 400))
+    (root / "dwp").mkdir()
+    pq.write_table(pa.table(rows), root / "dwp" / "claims.parquet")
+    return root
+
+
+def _config(root: Path, output: Any = None, table_output: Any = None) -> dict[str, Any]:
+    source: dict[str, Any] = {"kind": "parquet", "url": str(root / "dwp")}
+    if table_output is not None:
+        source["tables"] = {"claims": {"output": table_output}}
+    department: dict[str, Any] = {"sources": {"claims": source}}
+    if output is not None:
+        department["output"] = output
+    return {"departments": {"dwp": department}}
+
+
+@pytest.fixture(scope="module")
+def fed(data: Path) -> Iterator[Any]:
+    with fedquery.connect(_config(data, {"min_cell_count": K, "rounding": BASE})) as federation:
+        yield federation
+
+
+@pytest.fixture(scope="module")
+def oracle(data: Path) -> Iterator[Any]:
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW claims AS SELECT * FROM '{data / 'dwp' / 'claims.parquet'}'")
+    yield con
+    con.close()
+
+
+def _true_counts(oracle: Any) -> dict[tuple[str, str], tuple[int, int]]:
+    rows = oracle.sql("SELECT region, benefit, count(*), sum(amount) FROM claims GROUP BY ALL").fetchall()
+    return {(r, b): (n, s) for r, b, n, s in rows}
+
+
+def test_cells_under_k_are_suppressed_and_the_rest_rounded(fed: Any, oracle: Any) -> None:
+    got = fed.sql(
+        "SELECT region, benefit, count(*) AS n, sum(amount) AS total, avg(amount) AS mean, max(amount) AS top "
+        "FROM dwp.claims GROUP BY region, benefit"
+    ).fetchall()
+    truth = oracle.sql(
+        "SELECT region, benefit, count(*), sum(amount), avg(amount), max(amount) FROM claims GROUP BY ALL"
+    ).fetchall()
+    expected = [
+        (r, b, None, None, None, None) if n < K else (r, b, round_to(n, BASE), round_to(s, BASE), mean, top)
+        for r, b, n, s, mean, top in truth
+    ]
+    assert sorted(got, key=str) == sorted(expected, key=str)
+    assert any(row[2] is None for row in got) and any(row[2] is not None for row in got)
+    assert all(row[2] % BASE == 0 and row[3] % BASE == 0 for row in got if row[2] is not None)
+
+
+def test_a_grand_total_with_few_rows_is_suppressed(fed: Any, oracle: Any) -> None:
+    (n,) = fed.sql("SELECT count(*) FROM dwp.claims WHERE region = 'A' AND benefit = 'UC' AND amount < 60").fetchall()[
+        0
+    ]
+    assert n is None
+    (total,) = fed.sql("SELECT count(*) FROM dwp.claims").fetchall()[0]
+    assert total == round_to(oracle.sql("SELECT count(*) FROM claims").fetchall()[0][0], BASE)
+
+
+def _rollup(fed: Any) -> list[tuple[Any, ...]]:
+    return fed.sql(
+        "SELECT region, benefit, count(*) AS n FROM dwp.claims GROUP BY CUBE (region, benefit) ORDER BY region, benefit"
+    ).fetchall()
+
+
+def test_no_published_margin_has_exactly_one_suppressed_cell(fed: Any, oracle: Any) -> None:
+    rows = _rollup(fed)
+    truth = _true_counts(oracle)
+    detail = {(r, b): n for r, b, n in rows if r is not None and b is not None}
+    assert {k: v for k, v in detail.items() if v is not None} == {
+        k: round_to(n, BASE) for k, (n, _) in truth.items() if n >= K
+    }
+    region_margins = {r: n for r, b, n in rows if r is not None and b is None}
+    benefit_margins = {b: n for r, b, n in rows if r is None and b is not None}
+    for region, margin in region_margins.items():
+        hidden = [b for b in BENEFITS if detail.get((region, b), 0) is None]
+        assert margin is None or len(hidden) != 1, region
+    for benefit, margin in benefit_margins.items():
+        hidden = [r for r in REGIONS if detail.get((r, benefit), 0) is None]
+        assert margin is None or len(hidden) != 1, benefit
+    grand = next(n for r, b, n in rows if r is None and b is None)
+    assert grand is None or sum(m is None for m in region_margins.values()) != 1
+    assert sum(v is None for v in detail.values()) >= 2
+
+
+def _interval(published: int) -> range:
+    """The true counts that round to ``published`` (nearest multiple of BASE, halves up)."""
+    return range(max(0, published - BASE // 2), published + (BASE + 1) // 2)
+
+
+def _feasible(published_sum: int, published_parts: list[int], unknown: int) -> set[int]:
+    """Values a suppressed cell could take: sum = cell + parts + (unknown - 1) other suppressed cells."""
+    low_parts = sum(_interval(p).start for p in published_parts) + (unknown - 1) * 1
+    high_parts = sum(_interval(p).stop - 1 for p in published_parts) + (unknown - 1) * (K - 1)
+    total = _interval(published_sum)
+    return {v for v in range(1, K) if total.start <= v + high_parts and v + low_parts <= total.stop - 1}
+
+
+def test_differencing_cells_against_margins_recovers_no_suppressed_cell(fed: Any, oracle: Any) -> None:
+    rows = _rollup(fed)
+    truth = _true_counts(oracle)
+    detail = {(r, b): n for r, b, n in rows if r is not None and b is not None}
+    margins = {("region", r): n for r, b, n in rows if r is not None and b is None}
+    margins.update({("benefit", b): n for r, b, n in rows if r is None and b is not None})
+    attacked = 0
+    for (region, benefit), value in detail.items():
+        if value is not None:
+            continue
+        for kind, siblings in (
+            ("region", [(region, b) for b in BENEFITS]),
+            ("benefit", [(r, benefit) for r in REGIONS]),
+        ):
+            margin = margins[(kind, region if kind == "region" else benefit)]
+            if margin is None:
+                continue
+            published = [detail[s] for s in siblings if detail.get(s) is not None]
+            unknown = sum(1 for s in siblings if s in detail and detail[s] is None)
+            candidates = _feasible(margin, published, unknown)
+            assert truth[(region, benefit)][0] in candidates  # the attack is sound ...
+            assert len(candidates) >= 2, ((region, benefit), candidates)  # ... and cannot pin the value
+            attacked += 1
+    assert attacked > 0
+
+
+def test_differencing_overlapping_filters_recovers_no_suppressed_cell(fed: Any, oracle: Any) -> None:
+    """count(region IN (a, b)) - count(region = b), for every suppressed cell a and every b."""
+    truth = _true_counts(oracle)
+    count = "SELECT count(*) FROM dwp.claims WHERE benefit = '{benefit}' AND region IN ({regions})"
+    attacked = 0
+    for (region, benefit), (n, _) in truth.items():
+        if n >= K:
+            continue
+        (alone,) = fed.sql(count.format(benefit=benefit, regions=f"'{region}'")).fetchall()[0]
+        assert alone is None
+        for other in REGIONS:
+            if other == region:
+                continue
+            (both,) = fed.sql(count.format(benefit=benefit, regions=f"'{region}', '{other}'")).fetchall()[0]
+            (rest,) = fed.sql(count.format(benefit=benefit, regions=f"'{other}'")).fetchall()[0]
+            if both is None or rest is None:
+                continue
+            candidates = _feasible(both, [rest], 1)
+            assert n in candidates and len(candidates) >= 2, (region, other, benefit, candidates)
+            attacked += 1
+    assert attacked > 0
+
+
+def test_row_level_queries_of_aggregate_only_tables_are_refused(fed: Any, data: Path) -> None:
+    for sql in (
+        "SELECT * FROM dwp.claims",
+        "SELECT region FROM dwp.claims WHERE amount > 100",
+    ):
+        with pytest.raises(DisclosureError, match="aggregate-only"):
+            fed.sql(sql)
+    for sql, what in (
+        ("SELECT region, count(*) FROM dwp.claims GROUP BY region HAVING count(*) < 5", "HAVING"),
+        ("SELECT region, count(*) AS n FROM dwp.claims GROUP BY region ORDER BY n LIMIT 1", "ORDER BY"),
+        ("SELECT count(*) FROM (SELECT region FROM dwp.claims) AS c", "outermost SELECT"),
+        ("SELECT region, count(*) FROM dwp.claims GROUP BY 1 UNION ALL SELECT 'x', 1", "UNION"),
+        ("SELECT region, count(*) OVER () FROM dwp.claims GROUP BY region", "window"),
+    ):
+        with pytest.raises(DisclosureError, match=what):
+            fed.sql(sql)
+    plan = fed.explain("SELECT region, count(*) FROM dwp.claims GROUP BY region")
+    assert plan.output_rules == ["dwp.claims: min_cell_count 10, rounding 5, aggregate_only"]
+    assert "disclosure control: dwp.claims" in str(plan)
+    rows_allowed = _config(data, {"min_cell_count": K}, {"aggregate_only": False})
+    with fedquery.connect(rows_allowed) as open_rows:
+        assert len(open_rows.sql("SELECT region FROM dwp.claims").fetchall()) > 0
+
+
+def test_table_rules_override_the_department_rule(data: Path, oracle: Any) -> None:
+    with fedquery.connect(_config(data, {"min_cell_count": 3, "rounding": 1}, {"min_cell_count": 30})) as fed:
+        got = dict(fed.sql("SELECT region, count(*) FROM dwp.claims GROUP BY region").fetchall())
+    truth = dict(oracle.sql("SELECT region, count(*) FROM claims GROUP BY region").fetchall())
+    assert got == {r: (n if n >= 30 else None) for r, n in truth.items()}
+
+
+@pytest.mark.parametrize(
+    ("output", "table_output", "field"),
+    [
+        ({"min_cell_count": 0}, None, "departments.dwp.output.min_cell_count"),
+        ({"rounding": "5"}, None, "departments.dwp.output.rounding"),
+        ({"min_cells": 10}, None, "departments.dwp.output.min_cells"),
+        ({"aggregate_only": "yes"}, None, "departments.dwp.output.aggregate_only"),
+        ("10-5", None, "departments.dwp.output"),
+        (None, {"rounding": True}, "departments.dwp.sources.claims.tables.claims.output.rounding"),
+    ],
+)
+def test_a_bad_output_rule_is_a_config_error_naming_the_field(
+    data: Path, output: Any, table_output: Any, field: str
+) -> None:
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        fedquery.connect(_config(data, output, table_output))
+
+
+def test_rounding_rule() -> None:
+    assert [round_to(v, 5) for v in (0, 2, 3, 7, 8, 12, 13, -12, -13)] == [0, 0, 5, 5, 10, 10, 15, -10, -15]
+    assert round_to(Decimal("12.50"), 5) == Decimal("15") and round_to(None, 5) is None
