@@ -87,6 +87,12 @@ contact = "data@dwp.example"
 licence = "OGL-UK-3.0"
 classification = "OFFICIAL-SENSITIVE"
 
+# Safe outputs: what the cross-department "support" project takes away is counts of at least 10, rounded to 5.
+[departments.dwp.output]
+min_cell_count = 10
+rounding = 5
+purpose = "support"
+
 [departments.dwp.sources.claims]
 kind = "parquet"
 url = "dwp/claims.parquet"
@@ -109,6 +115,12 @@ title = "Department for Education"
 contact = "data@dfe.example"
 licence = "OGL-UK-3.0"
 classification = "OFFICIAL-SENSITIVE"
+
+# Safe outputs: what the cross-department "support" project takes away is counts of at least 10, rounded to 5.
+[departments.dfe.output]
+min_cell_count = 10
+rounding = 5
+purpose = "support"
 
 [departments.dfe.sources.fsm]
 kind = "csv"
@@ -133,6 +145,12 @@ title = "HM Revenue and Customs"
 contact = "data@hmrc.example"
 licence = "OGL-UK-3.0"
 classification = "OFFICIAL-SENSITIVE"
+
+# Safe outputs: what the cross-department "support" project takes away is counts of at least 10, rounded to 5.
+[departments.hmrc.output]
+min_cell_count = 10
+rounding = 5
+purpose = "support"
 
 [departments.hmrc.sources.income]
 kind = "duckdb"
@@ -194,6 +212,19 @@ ORDER BY people DESC, i.region""",
 ]
 
 
+#: the suppressed example: run for the "support" project, under the demo's output rules
+SUPPRESSED = (
+    "For the support project: children on free school meals whose parent claims Carer's Allowance, by region",
+    """
+SELECT c.region, count(*) AS children_on_fsm
+FROM dwp.claims AS c
+JOIN dfe.fsm_eligibility AS f ON f.parent_person_id = c.person_id
+WHERE c.benefit = 'Carer''s Allowance' AND f.eligible
+GROUP BY ROLLUP (c.region)
+ORDER BY c.region""",
+)
+
+
 def write_demo(directory: Path | str) -> Path:
     """Write the demo data and its ``fedquery.toml`` into ``directory``; returns the config path."""
     root = Path(directory)
@@ -230,6 +261,27 @@ def run_demo(config: Path, echo: Callable[[str], None] = print) -> None:
             echo(formats.render(result.arrow(), "table", max_rows=15).rstrip())
             moved = sum(s.rows for s in result.stats)
             echo(f"({moved} rows moved from {len(result.stats)} fragment(s))")
+    _run_suppressed(config, echo)
+
+
+def _run_suppressed(config: Path, echo: Callable[[str], None]) -> None:
+    """The same catalog for the "support" project: its output rules suppress small cells and round."""
+    from fedquery import formats
+    from fedquery.federation import connect
+
+    title, sql = SUPPRESSED
+    with connect(config, purpose="support") as fed:
+        echo("")
+        echo("=" * 78)
+        echo(title)
+        echo("=" * 78)
+        echo(sql.strip())
+        echo("")
+        result = fed.sql(sql)
+        echo(formats.render(result.arrow(), "table", max_rows=15).rstrip())
+        primary, secondary = result.plan.disclosure.suppressed
+        echo(f"(disclosure control: {'; '.join(result.plan.output_rules)})")
+        echo(f"({primary} cell(s) from fewer than 10 rows suppressed, {secondary} margin(s); counts rounded to 5)")
 
 
 def _people(rng: random.Random) -> list[dict[str, object]]:

@@ -30,6 +30,7 @@ grouping key with its ``GROUPING()`` flag. :func:`protect` then, per output row:
 from __future__ import annotations
 
 import decimal
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +39,7 @@ import pyarrow as pa
 
 from fedquery.errors import ConfigError, QueryError
 
-RULE_KEYS = ("min_cell_count", "rounding", "aggregate_only")
+RULE_KEYS = ("min_cell_count", "rounding", "aggregate_only", "purpose")
 
 
 class DisclosureError(QueryError):
@@ -74,7 +75,14 @@ def check_rule(raw: Any, where: str) -> dict[str, Any]:
             raise ConfigError(
                 f"{where}.{key} is not an output rule field.{suggest(key, RULE_KEYS)} Fields: {', '.join(RULE_KEYS)}"
             )
-        if key == "aggregate_only":
+        if key == "purpose":
+            try:
+                re.compile(value) if isinstance(value, str) else None
+            except re.error as exc:
+                raise ConfigError(f"{where}.purpose is not a regular expression: {exc}") from None
+            if not isinstance(value, str):
+                raise ConfigError(f"{where}.purpose must be a regular expression (text), got {value!r}")
+        elif key == "aggregate_only":
             if not isinstance(value, bool):
                 raise ConfigError(f"{where}.aggregate_only must be true or false, got {value!r}")
         elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -83,13 +91,24 @@ def check_rule(raw: Any, where: str) -> dict[str, Any]:
 
 
 def rule_for(
-    department_rule: Mapping[str, Any] | None, table_rule: Mapping[str, Any] | None, table: str
+    department_rule: Mapping[str, Any] | None,
+    table_rule: Mapping[str, Any] | None,
+    table: str,
+    purpose: str | None = None,
 ) -> OutputRule | None:
-    """The rule that applies to ``table`` (None: no rule)."""
+    """The rule that applies to ``table`` for a query serving ``purpose`` (None: no rule). A rule with a
+    ``purpose`` (a regular expression, matched in full) applies only to queries whose purpose matches."""
+    department_rule, table_rule = _for(department_rule, purpose), _for(table_rule, purpose)
     if not department_rule and not table_rule:
         return None
     merged = {**(department_rule or {}), **(table_rule or {})}
     return OutputRule(table, merged.get("min_cell_count"), merged.get("rounding"), merged.get("aggregate_only", True))
+
+
+def _for(rule: Mapping[str, Any] | None, purpose: str | None) -> Mapping[str, Any] | None:
+    if not rule or "purpose" not in rule:
+        return rule
+    return rule if purpose is not None and re.fullmatch(rule["purpose"], purpose) else None
 
 
 @dataclass

@@ -82,7 +82,7 @@ class Federation:
         if not analyze:
             audit = QueryAudit(self.audit, sql, self.principal, "explain", self.config.departments)
             try:
-                the_plan = plan(sql, self.catalog, pushdown=pushdown)
+                the_plan = plan(sql, self.catalog, pushdown=pushdown, principal=self.principal)
             except BaseException as exc:
                 audit.failed(exc)
                 raise
@@ -133,7 +133,7 @@ class Federation:
             deadline.phase = "planning"
             try:
                 with bound(deadline):  # catalog queries at sources register their cancel requests
-                    the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale)
+                    the_plan = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale, principal=self.principal)
             except FedQueryError:
                 if deadline.stopped:
                     raise deadline.error() from None
@@ -170,7 +170,6 @@ class Federation:
         for deadline in running:
             if not deadline.finished:
                 deadline.cancel()
-
 
     @_contained
     def tables(self, department: str | None = None) -> list[dict[str, Any]]:

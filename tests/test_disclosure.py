@@ -236,3 +236,36 @@ def test_a_bad_output_rule_is_a_config_error_naming_the_field(
 def test_rounding_rule() -> None:
     assert [round_to(v, 5) for v in (0, 2, 3, 7, 8, 12, 13, -12, -13)] == [0, 0, 5, 5, 10, 10, 15, -10, -15]
     assert round_to(Decimal("12.50"), 5) == Decimal("15") and round_to(None, 5) is None
+
+
+def test_a_rule_with_a_purpose_applies_only_to_that_project(demo_config: Path) -> None:
+    with fedquery.connect(demo_config, purpose="support") as fed:
+        with pytest.raises(DisclosureError, match="dwp.claims is aggregate-only"):
+            fed.sql("SELECT person_id FROM dwp.claims")
+        assert fed.explain("SELECT count(*) FROM hmrc.income").output_rules == [
+            "hmrc.income: min_cell_count 10, rounding 5, aggregate_only"
+        ]
+    for purpose in (None, "ppe-supply", "support-extra"):
+        with fedquery.connect(demo_config, purpose=purpose) as fed:
+            assert len(fed.sql("SELECT person_id FROM dwp.claims LIMIT 3").fetchall()) == 3
+            assert fed.explain("SELECT count(*) FROM hmrc.income").output_rules == []
+
+
+def test_the_demo_shows_a_suppressed_query(demo_config: Path) -> None:
+    from fedquery.demo import SUPPRESSED, _run_suppressed
+
+    lines: list[str] = []
+    _run_suppressed(demo_config, lines.append)
+    text = "\n".join(lines)
+    assert "disclosure control: dwp.claims: min_cell_count 10, rounding 5" in text and "NULL" in text
+    con = duckdb.connect()
+    root = demo_config.parent
+    con.execute(f"CREATE SCHEMA dwp; CREATE VIEW dwp.claims AS SELECT * FROM '{root / 'dwp' / 'claims.parquet'}'")
+    con.execute(
+        f"CREATE SCHEMA dfe; CREATE VIEW dfe.fsm_eligibility AS SELECT * FROM '{root / 'dfe' / 'fsm_eligibility.csv'}'"
+    )
+    truth = con.sql(SUPPRESSED[1]).fetchall()
+    with fedquery.connect(demo_config, purpose="support") as fed:
+        got = fed.sql(SUPPRESSED[1]).fetchall()
+    assert got == [(region, round_to(n, BASE) if n >= K else None) for region, n in truth]
+    assert any(n is None for _, n in got) and any(n is not None for _, n in got)

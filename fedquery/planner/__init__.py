@@ -31,6 +31,7 @@ from fedquery.planner.validate import validate
 
 if TYPE_CHECKING:
     from fedquery.catalog import Catalog
+    from fedquery.principal import Principal
 
 Pass = Callable[..., exp.Expr]
 PASSES: tuple[Pass, ...] = (
@@ -52,17 +53,25 @@ STRATEGIES = ("none", "filters", "full", "auto")
 
 
 def plan(
-    sql: str, catalog: Catalog, passes: Sequence[Pass] = PASSES, *, pushdown: str = "auto", top_n_scale: int = 1
+    sql: str,
+    catalog: Catalog,
+    passes: Sequence[Pass] = PASSES,
+    *,
+    pushdown: str = "auto",
+    top_n_scale: int = 1,
+    principal: Principal | None = None,
 ) -> Plan:
-    """Plan ``sql`` over ``catalog``; on a thread with room for deep queries (see :mod:`fedquery.deep`)."""
-    return deep_call(_plan, sql, catalog, passes, pushdown=pushdown, top_n_scale=top_n_scale)
+    """Plan ``sql`` over ``catalog`` for ``principal``; on a thread with room for deep queries (see fedquery.deep)."""
+    return deep_call(_plan, sql, catalog, passes, pushdown=pushdown, top_n_scale=top_n_scale, principal=principal)
 
 
-def _plan(sql: str, catalog: Catalog, passes: Sequence[Pass], *, pushdown: str, top_n_scale: int) -> Plan:
+def _plan(
+    sql: str, catalog: Catalog, passes: Sequence[Pass], *, pushdown: str, top_n_scale: int, principal: Principal | None
+) -> Plan:
     if pushdown not in STRATEGIES:
         raise PlanError(f"unknown pushdown strategy {pushdown!r}; choose one of {', '.join(STRATEGIES)}")
     started = time.perf_counter()
-    context = PlanContext(catalog=catalog, sql=sql, pushdown=pushdown, top_n_scale=top_n_scale)
+    context = PlanContext(catalog=catalog, sql=sql, pushdown=pushdown, top_n_scale=top_n_scale, principal=principal)
     expression = parse(sql, context=context)
     for step in passes:
         expression = step(expression, context=context)

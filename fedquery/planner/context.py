@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from fedquery.catalog import Catalog, CatalogTable
     from fedquery.disclosure import Disclosure
     from fedquery.fragment import Fragment
+    from fedquery.principal import Principal
 
 
 @dataclass
@@ -39,6 +40,8 @@ class PlanContext:
     #: disclosure control: the output rules of the tables read, and what protect() needs (see fedquery.disclosure)
     output_rules: list[str] = field(default_factory=list)
     disclosure: Disclosure | None = None
+    #: who the query runs as (None: planning outside a federation)
+    principal: Principal | None = None
 
     @property
     def pushes_subtrees(self) -> bool:

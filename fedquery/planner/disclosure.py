@@ -115,7 +115,8 @@ def _protected(context: PlanContext) -> dict[str, OutputRule]:
 def _rule(context: PlanContext, table: CatalogTable) -> OutputRule | None:
     department = context.catalog.config.departments.get(table.department)
     department_rule = getattr(department, "output", None)
-    return rule_for(department_rule, table.info.options.get("output"), table.sql_name)
+    purpose = context.principal.purpose if context.principal is not None else None
+    return rule_for(department_rule, table.info.options.get("output"), table.sql_name, purpose)
 
 
 def _direct_tables(select: exp.Select) -> dict[str, str]:
