@@ -29,7 +29,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def real_log(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """The lines of a log written by real queries: allowed, failed while reading, refused at planning."""
     log = tmp_path_factory.mktemp("audit") / "audit.jsonl"
-    fed = fedquery.connect(_config(demo, log), user="ana", groups=["analysts"], purpose="support")
+    fed = fedquery.connect(_config(demo, log), user="ana", groups=["analysts"], purpose="audit-test")
     assert fed.sql("SELECT count(*) FROM dwp.claims").fetchall()[0][0] > 0
     with pytest.raises(UnknownTableError):
         fed.sql("SELECT * FROM dwp.nope")
@@ -73,7 +73,7 @@ def test_real_queries_leave_one_record_each_and_verify(real_log: list[str], tmp_
         1,
         "ana",
         ["analysts"],
-        "support",
+        "audit-test",
     )
     assert ok["departments"] == ["dwp"] and ok["fragments"][0]["sql"].startswith("SELECT")
     assert ok["sql_sha256"] == __import__("hashlib").sha256(b"SELECT count(*) FROM dwp.claims").hexdigest()

@@ -48,6 +48,9 @@ class Plan:
             "hash": self.hash,
             "output_rules": list(self.output_rules),
         }
+        if self.disclosure is not None and self.disclosure.applied:
+            primary, secondary = self.disclosure.suppressed
+            out["suppressed"] = {"cells": primary, "margins": secondary}
         if self.execution_seconds is not None:
             out["result_rows"] = self.result_rows
             out["execution_seconds"] = self.execution_seconds
