@@ -33,6 +33,7 @@ from connectors.base import literal
 from fedquery.deadline import Deadline, bind
 from fedquery.errors import ExecutionError, FedQueryError, QueryCancelledError, ResourceError, SourceError
 from fedquery.memory import BUILDER_MARKER, Session, dropped, local_database, parse_size
+from fedquery.planner.boundary_pseudonyms import tokenise, tokenised_schema
 from fedquery.planner.render import render_fragment
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 from fedquery.pseudonym import redact_keys
@@ -130,6 +131,8 @@ class FragmentStream:
                 readers = [self.connector.scan(self.fragment)]
             self.stats.ranges = len(readers) if self.fragment.ranges > 1 else None
             self.schema = readers[0].schema
+            if self.fragment.pseudonymised:  # tokens replace the raw values before anything else sees them
+                self.schema = tokenised_schema(self.schema, self.fragment.pseudonymised)
             self.schema_ready.set()
             if len(readers) == 1:
                 self._drain(readers[0])
@@ -153,6 +156,8 @@ class FragmentStream:
             for batch in reader:
                 if stop is not None and stop.is_set():
                     return
+                if self.fragment.pseudonymised:
+                    batch = tokenise(batch, self.fragment.pseudonymised)
                 if batch.schema != self.schema:
                     batch = batch.cast(self.schema)  # a range whose NULL-typed column took another type
                 with self._lock:

@@ -74,6 +74,8 @@ class Fragment:
     limit: int | None = None
     #: the session settings the source's connections are opened with (EXPLAIN shows them)
     session: dict[str, str] = field(default_factory=dict)
+    #: output column -> project: the column's values are replaced by their pseudonyms as rows arrive
+    pseudonymised: dict[str, str] = field(default_factory=dict)
     #: planning only: the catalog table behind each table alias of its top-level FROM list
     alias_tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -101,4 +103,5 @@ class Fragment:
             "ranges": {"parts": self.ranges, "of": self.range_alias} if self.ranges else None,
             "session": dict(self.session),
             "limit": self.limit,
+            "pseudonymised": dict(self.pseudonymised),
         }

@@ -94,8 +94,9 @@ def test_same_value_same_token_in_every_source_kind(linkage: tuple[dict[str, Any
     pushed = " ".join(f["sql"] for f in plan.to_dict()["fragments"])
     if kind in ("pg", "my", "duck"):  # computed inside the source: the raw value never leaves it
         assert "<pseudonym key: linkp>" in pushed and "nino" in pushed
-    else:  # SQLite and files: the column is read, fedquery's DuckDB computes the token
-        assert "<pseudonym key: linkp>" in plan.to_dict()["local_sql"]
+    else:  # SQLite and files: tokens replace the column's values as they arrive, before the local DuckDB
+        (fragment,) = plan.to_dict()["fragments"]
+        assert fragment["pseudonymised"] == {"nino": "linkp"}  # id is selected raw too: DuckDB hashes it
 
 
 def test_a_join_of_two_departments_on_pseudonyms_equals_the_oracle(linkage: tuple[dict[str, Any], Path]) -> None:
@@ -113,6 +114,22 @@ def test_a_join_of_two_departments_on_pseudonyms_equals_the_oracle(linkage: tupl
         f"JOIN (SELECT hm(nino) AS t FROM '{root / 'pq' / 'people.parquet'}' WHERE id % 2 = 0) b ON a.t = b.t"
     ).fetchall()
     assert got == expected and got[0][0] == 151
+
+
+def test_raw_values_of_sources_without_hmac_never_reach_the_local_engine(linkage: tuple[dict[str, Any], Path]) -> None:
+    config, _ = linkage
+    sql = (
+        "SELECT count(*), min(pseudonymise(a.nino, 'linkp')) FROM lite.people AS a "
+        "JOIN csv.people AS b ON pseudonymise(a.nino, 'linkp') = pseudonymise(b.nino, 'linkp')"
+    )
+    with fedquery.connect(config) as fed:
+        plan = fed.explain(sql).to_dict()
+        got = fed.sql(sql).fetchall()
+    assert [f["pseudonymised"] for f in plan["fragments"]] == [{"nino": "linkp"}, {"nino": "linkp"}]
+    assert "pseudonym key" not in plan["local_sql"] and "at the fragment boundary" in str(
+        plan["fragments"][0]["pushed"]
+    )
+    assert got == [(len(PEOPLE) - 1, min(_hmac(n) for _, n in PEOPLE if n))]
 
 
 def test_another_projects_key_shares_no_token(linkage: tuple[dict[str, Any], Path]) -> None:

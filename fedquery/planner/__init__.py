@@ -1,7 +1,7 @@
 """The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
 
 parse -> validate -> bind -> pseudonymise -> disclosure -> normalise -> bound_builders -> decorrelate -> derive_filters
--> place -> split -> render. Callers can pass their own tuple of passes to :func:`plan`.
+-> place -> split -> boundary_pseudonyms -> render. Callers can pass their own tuple of passes to :func:`plan`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fedquery.deep import deep_call
 from fedquery.errors import PlanError
 from fedquery.planner.bind import bind
 from fedquery.planner.bound_builders import bound_builders
+from fedquery.planner.boundary_pseudonyms import boundary_pseudonyms
 from fedquery.planner.context import PlanContext
 from fedquery.planner.decorrelate import decorrelate
 from fedquery.planner.derive_filters import derive_filters
@@ -45,6 +46,7 @@ PASSES: tuple[Pass, ...] = (
     derive_filters,
     place,
     split,
+    boundary_pseudonyms,
     render,
 )
 
