@@ -132,6 +132,18 @@ def test_raw_values_of_sources_without_hmac_never_reach_the_local_engine(linkage
     assert got == [(len(PEOPLE) - 1, min(_hmac(n) for _, n in PEOPLE if n))]
 
 
+@pytest.mark.parametrize("pushdown", ["none", "filters", "auto"])
+def test_boundary_pseudonyms_with_one_alias_in_two_scopes(linkage: tuple[dict[str, Any], Path], pushdown: str) -> None:
+    """The alias p names a SQLite scan in one subquery and a CSV scan in the other: tokens stay exact."""
+    config, _ = linkage
+    sql = (
+        "SELECT count(*) FROM (SELECT pseudonymise(p.nino, 'linkp') AS t FROM lite.people AS p WHERE p.id > 10) AS a "
+        "JOIN (SELECT pseudonymise(p.nino, 'linkp') AS t FROM csv.people AS p) AS b ON a.t = b.t"
+    )
+    with fedquery.connect(config) as fed:
+        assert fed.sql(sql, pushdown=pushdown).fetchall() == [(sum(1 for i, n in PEOPLE if n and i > 10),)]
+
+
 def test_another_projects_key_shares_no_token(linkage: tuple[dict[str, Any], Path]) -> None:
     config, _ = linkage
     with fedquery.connect(config) as fed:

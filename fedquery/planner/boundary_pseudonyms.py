@@ -26,10 +26,12 @@ _EXACT = (pa.types.is_integer, pa.types.is_string, pa.types.is_large_string)
 
 def boundary_pseudonyms(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     fragments = {f.name: f for f in context.fragments}
+    # Only an alias naming exactly one relation in the whole local query: a column then reads that fragment.
+    named = [node.alias_or_name for node in expression.find_all(exp.Table, exp.Subquery, exp.CTE)]
     aliases = {
         table.alias_or_name: fragments[table.name]
         for table in expression.find_all(exp.Table)
-        if table.name in fragments and not table.db
+        if table.name in fragments and not table.db and named.count(table.alias_or_name) == 1
     }
     uses: dict[tuple[str, str], list[exp.Column]] = {}
     for column in expression.find_all(exp.Column):
