@@ -269,3 +269,37 @@ def test_the_demo_shows_a_suppressed_query(demo_config: Path) -> None:
         got = fed.sql(SUPPRESSED[1]).fetchall()
     assert got == [(region, round_to(n, BASE) if n >= K else None) for region, n in truth]
     assert any(n is None for _, n in got) and any(n is not None for _, n in got)
+
+
+def test_a_join_counts_distinct_rows_of_a_protected_table_with_a_key(tmp_path: Path) -> None:
+    """Three people with 20 visits each are 3 source rows of the protected people table, not 60."""
+    from tests.conftest import PG_DSN, own_schema_and_database, pg_run
+
+    people = [(i, "small" if i <= 3 else "large") for i in range(1, 31)]
+    (tmp_path / "visits").mkdir()
+    visits = [(person, day) for person, _ in people for day in range(20)]
+    pq.write_table(
+        pa.table({"person_id": [v[0] for v in visits], "day": [v[1] for v in visits]}),
+        tmp_path / "visits" / "visits.parquet",
+    )
+    with own_schema_and_database("fq_sdc") as name:
+        values = ", ".join(f"({i}, '{r}')" for i, r in people)
+        pg_run(
+            f'CREATE TABLE "{name}".people (id INT PRIMARY KEY, region TEXT)',
+            f'INSERT INTO "{name}".people VALUES {values}',
+        )
+        config = {
+            "departments": {
+                "pg": {
+                    "sources": {"db": {"kind": "postgres", "url": PG_DSN, "schema": name}},
+                    "output": {"min_cell_count": K, "rounding": BASE},
+                },
+                "nhs": {"sources": {"files": {"kind": "parquet", "url": str(tmp_path / "visits")}}},
+            }
+        }
+        with fedquery.connect(config) as fed:
+            got = fed.sql(
+                "SELECT p.region, count(*) AS visits FROM pg.people AS p JOIN nhs.visits AS v ON v.person_id = p.id "
+                "GROUP BY p.region ORDER BY p.region"
+            ).fetchall()
+    assert got == [("large", round_to(27 * 20, BASE)), ("small", None)]
