@@ -70,10 +70,12 @@ def _true_counts(oracle: Any) -> dict[tuple[str, str], tuple[int, int]]:
     return {(r, b): (n, s) for r, b, n, s in rows}
 
 
-def test_cells_under_k_are_suppressed_and_the_rest_rounded(fed: Any, oracle: Any) -> None:
+@pytest.mark.parametrize("pushdown", ["none", "filters", "full", "auto"])
+def test_cells_under_k_are_suppressed_and_the_rest_rounded(fed: Any, oracle: Any, pushdown: str) -> None:
     got = fed.sql(
         "SELECT region, benefit, count(*) AS n, sum(amount) AS total, avg(amount) AS mean, max(amount) AS top "
-        "FROM dwp.claims GROUP BY region, benefit"
+        "FROM dwp.claims GROUP BY region, benefit",
+        pushdown=pushdown,
     ).fetchall()
     truth = oracle.sql(
         "SELECT region, benefit, count(*), sum(amount), avg(amount), max(amount) FROM claims GROUP BY ALL"
@@ -197,6 +199,13 @@ def test_row_level_queries_of_aggregate_only_tables_are_refused(fed: Any, data: 
         ("SELECT count(*) FROM (SELECT region FROM dwp.claims) AS c", "outermost SELECT"),
         ("SELECT region, count(*) FROM dwp.claims GROUP BY 1 UNION ALL SELECT 'x', 1", "UNION"),
         ("SELECT region, count(*) OVER () FROM dwp.claims GROUP BY region", "window"),
+        (
+            "SELECT region, sum(CASE WHEN claim_id = 7 THEN 1000 ELSE 0 END) FROM dwp.claims GROUP BY region",
+            "expression",
+        ),
+        ("SELECT region, count(*) FILTER (WHERE claim_id = 7) FROM dwp.claims GROUP BY region", "FILTER"),
+        ("SELECT region, count(*) * 1000 + 1 FROM dwp.claims GROUP BY region", "of its own"),
+        ("SELECT region, avg(amount) * count(*) FROM dwp.claims GROUP BY region", "of its own"),
     ):
         with pytest.raises(DisclosureError, match=what):
             fed.sql(sql)

@@ -68,6 +68,7 @@ def disclosure(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     kinds = {}
     for projection in select.expressions:
         inner = projection.this if isinstance(projection, exp.Alias) else projection
+        _check_aggregates(projection, inner, names)
         if projection.find(exp.AggFunc):
             kinds[projection.alias_or_name] = "round" if isinstance(inner, (exp.Count, exp.Sum)) else "suppress"
     counts: list[str] = []
@@ -100,6 +101,34 @@ def disclosure(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
         grouping=grouping,
     )
     return expression
+
+
+def _check_aggregates(projection: exp.Expr, inner: exp.Expr, names: str) -> None:
+    """Aggregates whose contributing rows are the cell's, and counts/sums that can be rounded.
+
+    ``sum(CASE WHEN nino = 'X' THEN 1000 END)`` or ``count(*) FILTER (...)`` would count fewer rows than
+    the cell (one person in a cell of fifty), and ``count(*) * 1000`` would undo the rounding."""
+    aggregates = list(projection.find_all(exp.AggFunc))
+    if not aggregates:
+        return
+    if projection.find(exp.Filter):
+        raise DisclosureError(f"{names} has an output rule: aggregates with FILTER are refused (use WHERE)")
+    for aggregate in aggregates:
+        argument = aggregate.this
+        if isinstance(argument, exp.Distinct):
+            plain = all(isinstance(e, exp.Column) for e in argument.expressions)
+        else:
+            plain = argument is None or isinstance(argument, (exp.Star, exp.Column))
+        if not plain:
+            raise DisclosureError(
+                f"{names} has an output rule: {aggregate.sql('duckdb')[:60]} aggregates an expression; "
+                "only plain columns can be aggregated (filter rows with WHERE)"
+            )
+    if any(isinstance(a, (exp.Count, exp.Sum)) for a in aggregates) and not isinstance(inner, (exp.Count, exp.Sum)):
+        raise DisclosureError(
+            f"{names} has an output rule: a COUNT or SUM must be an output column of its own "
+            f"(not inside {inner.sql('duckdb')[:60]}), so that it can be rounded"
+        )
 
 
 def _protected(context: PlanContext) -> dict[str, OutputRule]:
