@@ -21,7 +21,10 @@ grouping key with its ``GROUPING()`` flag. :func:`protect` then, per output row:
    (margin minus the published cells would give the suppressed one); repeated until nothing changes;
 3. rounding: COUNT and SUM columns to the nearest multiple of ``rounding``, halves away from zero
    (12 -> 10, 13 -> 15, 12.5 -> 15, -13 -> -15); AVG, MEDIAN, MIN, MAX, percentiles and other
-   aggregates are published unrounded when the cell has at least k rows, else suppressed.
+   aggregates are published unrounded when the cell has at least k rows, else suppressed;
+4. a suppressed cell's row stays (aggregates NULL) only where each of its group key values is also a
+   key of a published row; otherwise the key itself would disclose (``GROUP BY nino``: every cell is
+   one person) and the row is left out.
 
 >>> round_to(12, 5), round_to(13, 5), round_to(-13, 5), round_to(7.5, 5)
 (10, 15, -15, 10.0)
@@ -142,6 +145,10 @@ def protect(table: pa.Table, disclosure: Disclosure) -> pa.Table:
     primary = sum(suppressed)
     if disclosure.grouping and rows:
         _secondary(table, disclosure, suppressed)
+    disclosure.suppressed = (primary, sum(suppressed) - primary)
+    shown = _shown_rows(table, disclosure, suppressed)
+    table = table.filter(pa.array(shown, type=pa.bool_()))
+    suppressed = [s for s, keep in zip(suppressed, shown) if keep]
     columns = {}
     for name in table.column_names:
         if name in disclosure.hidden:
@@ -155,9 +162,22 @@ def protect(table: pa.Table, disclosure: Disclosure) -> pa.Table:
             cells = [None if s else v for v, s in zip(cells, suppressed)]
             values = pa.array(cells, type=values.type)
         columns[name] = values
-    disclosure.suppressed = (primary, sum(suppressed) - primary)
+    disclosure.suppressed = (primary, disclosure.suppressed[1])
     disclosure.applied = True
     return pa.table(columns) if columns else table.select([])
+
+
+def _shown_rows(table: pa.Table, disclosure: Disclosure, suppressed: list[bool]) -> list[bool]:
+    """A suppressed cell's row stays (its aggregates NULL) only where each of its group key values is also
+    a key of a published row: a category known to hold k rows elsewhere. Otherwise the key itself would
+    disclose (GROUP BY nino: every cell is one person) and the row is left out."""
+    keys = [n for n in table.column_names if n not in disclosure.hidden and disclosure.kinds.get(n, "key") == "key"]
+    values = {n: table.column(n).to_pylist() for n in keys}
+    published = {n: {v for v, s in zip(values[n], suppressed) if not s} for n in keys}
+    return [
+        not hidden or all(values[n][row] is None or values[n][row] in published[n] for n in keys)
+        for row, hidden in enumerate(suppressed)
+    ]
 
 
 def _secondary(table: pa.Table, disclosure: Disclosure, suppressed: list[bool]) -> None:
