@@ -214,14 +214,14 @@ ORDER BY people DESC, i.region""",
 
 #: the suppressed example: run for the "support" project, under the demo's output rules
 SUPPRESSED = (
-    "For the support project: children on free school meals whose parent claims Carer's Allowance, by region",
+    "For the support project: children on free school meals by their parent's benefit and region",
     """
-SELECT c.region, count(*) AS children_on_fsm
+SELECT c.benefit, c.region, count(*) AS children_on_fsm
 FROM dwp.claims AS c
 JOIN dfe.fsm_eligibility AS f ON f.parent_person_id = c.person_id
-WHERE c.benefit = 'Carer''s Allowance' AND f.eligible
-GROUP BY ROLLUP (c.region)
-ORDER BY c.region""",
+WHERE c.benefit IN ('Carer''s Allowance', 'Universal Credit') AND f.eligible
+GROUP BY c.benefit, c.region
+ORDER BY c.benefit, c.region""",
 )
 
 
