@@ -389,12 +389,21 @@ def _mentioned(sql: str, departments: frozenset[str]) -> list[str]:
     return sorted(names & departments)
 
 
+def _suppressed(plan: Plan) -> dict[str, int] | None:
+    disclosure = getattr(plan, "disclosure", None)
+    if disclosure is None or not disclosure.applied:
+        return None
+    cells, margins = disclosure.suppressed
+    return {"cells": cells, "margins": margins}
+
+
 def _plan_facts(plan: Plan) -> dict[str, Any]:
     return {
         "plan_hash": plan.hash,
         "departments": sorted({f.department for f in plan.fragments}),
         "rules_applied": list(getattr(plan, "rules_applied", []) or []),
         "output_rules": list(getattr(plan, "output_rules", []) or []),
+        "suppressed": _suppressed(plan),
         "fragments": [
             {
                 "name": f.name,

@@ -14,6 +14,7 @@ from fedquery.audit import AuditLog, QueryAudit, log_path
 from fedquery.catalog import Catalog
 from fedquery.config import Config, check_timeout, load_config
 from fedquery.deadline import Deadline, bound
+from fedquery.disclosure import protect
 from fedquery.errors import FedQueryError, QueryError, ResourceError
 from fedquery.executor import Execution, FragmentStats, TopNIncomplete
 from fedquery.memory import parse_size
@@ -156,9 +157,13 @@ class Federation:
                     f"top-N: the driver's first rows were too few; this is attempt {attempt} ({how}); "
                     "earlier attempts' fragments are listed as name@attempt"
                 )
-            execution.on_close = functools.partial(_closed, deadline, audit, execution)
             if the_plan.disclosure is not None:
-                reader = _protected(reader, the_plan)
+                # Read whole and protected before anyone sees a row; its end record counts the rows shown.
+                protected = protect(reader.read_all(), the_plan.disclosure)
+                execution.rows_out = protected.num_rows
+                _closed(deadline, audit, execution)
+                return Result(protected.to_reader(), execution)
+            execution.on_close = functools.partial(_closed, deadline, audit, execution)
             return Result(reader, execution)
 
     def interrupt(self) -> None:
@@ -254,13 +259,6 @@ class Federation:
     def __repr__(self) -> str:
         where = self.config.path or "dict config"
         return f"<fedquery.Federation {where}: {', '.join(self.config.departments)}>"
-
-
-def _protected(reader: Any, the_plan: Plan) -> Any:
-    """An aggregate result under disclosure control: read whole (one row per cell), then protected."""
-    from fedquery.disclosure import protect
-
-    return protect(reader.read_all(), the_plan.disclosure).to_reader()
 
 
 def _closed(deadline: Deadline, audit: QueryAudit, execution: Execution) -> None:

@@ -323,3 +323,20 @@ def test_grouping_by_an_identifier_discloses_no_key(fed: Any) -> None:
     assert fed.sql("SELECT claim_id, count(*) FROM dwp.claims GROUP BY claim_id").fetchall() == []
     rows = fed.sql("SELECT region, claim_id, count(*) FROM dwp.claims GROUP BY region, claim_id").fetchall()
     assert rows == []
+
+
+def test_the_audit_records_the_rows_shown_and_the_cells_suppressed(data: Path, tmp_path: Path) -> None:
+    config = {
+        **_config(data, {"min_cell_count": K, "rounding": BASE}),
+        "settings": {"audit_log": str(tmp_path / "a.jsonl")},
+    }
+    with fedquery.connect(config) as fed:
+        rows = fed.sql("SELECT claim_id, count(*) FROM dwp.claims GROUP BY claim_id").fetchall()
+        shown = fed.sql("SELECT region, count(*) FROM dwp.claims GROUP BY region").fetchall()
+        assert fed.audit is not None
+        first, second = fed.audit.records()
+    claims = pq.read_table(data / "dwp" / "claims.parquet").num_rows
+    assert rows == [] and first["rows"] == 0 and first["suppressed"] == {"cells": claims, "margins": 0}
+    assert second["rows"] == len(shown) and second["output_rules"] == [
+        "dwp.claims: min_cell_count 10, rounding 5, aggregate_only"
+    ]
