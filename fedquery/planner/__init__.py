@@ -20,7 +20,7 @@ from fedquery.planner.boundary_pseudonyms import boundary_pseudonyms
 from fedquery.planner.context import PlanContext
 from fedquery.planner.decorrelate import decorrelate
 from fedquery.planner.derive_filters import derive_filters
-from fedquery.planner.disclosure import disclosure
+from fedquery.planner.disclosure import HIDDEN, disclosure
 from fedquery.planner.normalise import normalise
 from fedquery.planner.parse import parse
 from fedquery.planner.place import place
@@ -83,7 +83,7 @@ def _plan(
         fragments=context.fragments,
         local_sql=local_sql,
         notes=context.notes,
-        output_names=context.output_names,
+        output_names=[n for n in context.output_names if not n.startswith(HIDDEN)],  # disclosure's own columns
         planning_seconds=time.perf_counter() - started,
         pushdown=pushdown,
         output_rules=context.output_rules,
