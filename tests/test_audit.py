@@ -267,3 +267,21 @@ def test_postgres_remote_sql_is_in_the_record(tmp_path: Path) -> None:
         (fragment,) = record["fragments"]
         assert fragment["kind"] == "postgres" and name in fragment["sql"] and "= 2" in fragment["sql"]
         assert os.path.getsize(tmp_path / "audit.jsonl") > 0
+
+
+def test_semi_join_keys_sent_to_a_source_are_summarised_in_the_record(demo: Path, tmp_path: Path) -> None:
+    """The Pension Credit claimants' ids are sent to the income DuckDB file; the audit names how many."""
+    fed = fedquery.connect(_config(demo, tmp_path / "audit.jsonl"))
+    result = fed.sql(
+        "SELECT c.region, count(*) FROM dwp.claims c JOIN hmrc.income i ON i.person_id = c.person_id "
+        "AND i.tax_year = '2019-20' WHERE c.benefit = 'Pension Credit' GROUP BY c.region"
+    )
+    result.fetchall()
+    (reduced,) = [s for s in result.stats if s.reduced_keys]
+    assert "'P0" in reduced.sql  # the statement sent carries the keys ...
+    assert fed.audit is not None
+    (record,) = fed.audit.records()
+    (income,) = [f for f in record["fragments"] if f["department"] == "hmrc"]
+    assert f"IN (<{reduced.reduced_keys:,} keys>)" in income["sql"] and "'P0" not in income["sql"]  # ... the audit not
+    assert "'P0" not in (tmp_path / "audit.jsonl").read_text()
+    fed.close()
