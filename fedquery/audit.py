@@ -7,9 +7,10 @@ beside the catalog file; a dict config (no file) has no log unless ``audit_log``
 Events. ``start`` is written after planning and before any fragment is sent; if it cannot be
 written the query fails with :class:`~fedquery.errors.AuditError` and nothing is sent (fail
 closed: an unaudited query does not run). ``end`` is written when the query ends: its result read
-to the end, a failure, ``Result.close()``; it carries the rows returned, the fragments' remote SQL
-as actually sent (semi-join key lists summarised as ``IN (<2,911 keys>)``) and the outcome. A
-result dropped unread and never closed leaves only its ``start`` record (shown as ``unfinished``).
+to the end, a failure, ``Result.close()``, its reader collected after reading began, or the Result
+collected before its reader was taken); it carries the rows returned, the fragments' remote SQL as
+actually sent (semi-join key lists summarised as ``IN (<2,911 keys>)``) and the outcome. A query
+whose process died leaves only its ``start`` record (shown as ``unfinished``).
 A query refused while planning (bad SQL, unknown table, access denied) and an EXPLAIN without
 ANALYZE leave one ``end`` record.
 

@@ -309,6 +309,8 @@ class Execution:
         #: for the audit: rows handed to the reader, whether it read to the end, the error it got
         self.rows_out = 0
         self.exhausted = False
+        #: the result's reader was handed out (else a result dropped unread is closed when collected)
+        self.reader_taken = False
         self.failure: BaseException | None = None
 
     def start(self) -> pa.RecordBatchReader:

@@ -164,7 +164,9 @@ class Federation:
                 _closed(deadline, audit, execution)
                 return Result(protected.to_reader(), execution)
             execution.on_close = functools.partial(_closed, deadline, audit, execution)
-            return Result(reader, execution)
+            result = Result(reader, execution)
+            weakref.finalize(result, _dropped, execution)
+            return result
 
     def interrupt(self) -> None:
         """Cancel every query of this federation that is running now (from any thread): each source's
@@ -259,6 +261,17 @@ class Federation:
     def __repr__(self) -> str:
         where = self.config.path or "dict config"
         return f"<fedquery.Federation {where}: {', '.join(self.config.departments)}>"
+
+
+def _dropped(execution: Execution) -> None:
+    """A result collected before its reader was handed out: the query is closed (its scans stop, its audit
+    end record is written) on a thread of its own: the collector may run inside any lock of this thread."""
+    if execution.reader_taken or execution.on_close is None:
+        return
+    try:
+        threading.Thread(target=execution.close, name="fedquery-dropped-result", daemon=True).start()
+    except RuntimeError:
+        pass  # the interpreter is shutting down: the results still open are closed at exit
 
 
 def _closed(deadline: Deadline, audit: QueryAudit, execution: Execution) -> None:

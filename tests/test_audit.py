@@ -285,3 +285,23 @@ def test_semi_join_keys_sent_to_a_source_are_summarised_in_the_record(demo: Path
     assert f"IN (<{reduced.reduced_keys:,} keys>)" in income["sql"] and "'P0" not in income["sql"]  # ... the audit not
     assert "'P0" not in (tmp_path / "audit.jsonl").read_text()
     fed.close()
+
+
+def test_a_result_dropped_unread_gets_its_end_record(demo: Path, tmp_path: Path) -> None:
+    import gc
+    import time
+
+    fed = fedquery.connect(_config(demo, tmp_path / "audit.jsonl"))
+    fed.sql("SELECT * FROM hmrc.income")  # never read, never closed
+    gc.collect()
+    assert fed.audit is not None
+    deadline = time.monotonic() + 10
+    while fed.audit.records()[0]["outcome"] == "unfinished" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (record,) = fed.audit.records()
+    assert (record["outcome"], record["read_to_end"], record["rows"]) == ("ok", False, 0)
+    reader = fed.sql("SELECT count(*) FROM dwp.claims").reader()  # the Result goes, its reader stays
+    gc.collect()
+    assert reader.read_all().num_rows == 1
+    fed.audit.verify()
+    fed.close()
