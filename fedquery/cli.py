@@ -268,6 +268,11 @@ def query(
     def work() -> None:
         result = obj.federation().sql(text, pushdown=pushdown, timeout=timeout)
         _emit_stream(result.reader(), fmt, output, max_rows, close=result.close)
+        disclosure = result.plan.disclosure
+        if disclosure is not None and disclosure.applied:  # safe outputs: say what was held back
+            cells, margins = disclosure.suppressed
+            _echo(f"disclosure control: {cells} small cell(s) and {margins} margin(s) suppressed; "
+                  f"counts and sums rounded to multiples of {disclosure.rounding}", err=True)  # fmt: skip
         if stats:
             for s in result.stats:
                 _echo(

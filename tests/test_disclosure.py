@@ -340,3 +340,21 @@ def test_the_audit_records_the_rows_shown_and_the_cells_suppressed(data: Path, t
     assert second["rows"] == len(shown) and second["output_rules"] == [
         "dwp.claims: min_cell_count 10, rounding 5, aggregate_only"
     ]
+
+
+def test_the_cli_says_what_was_suppressed(demo_config: Path) -> None:
+    from click.testing import CliRunner
+
+    from fedquery.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["-c", str(demo_config), "--purpose", "support", "query", "--format", "csv", "SELECT region, count(*) AS n "
+         "FROM dwp.claims WHERE benefit = 'Pension Credit' AND start_date >= DATE '2020-01-01' GROUP BY region"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "disclosure control: " in result.output and "rounded to multiples of 5" in result.output
+    refused = CliRunner().invoke(
+        main, ["-c", str(demo_config), "--purpose", "support", "query", "SELECT * FROM dwp.claims"]
+    )
+    assert refused.exit_code == 1 and "aggregate-only" in refused.output
