@@ -10,7 +10,8 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from fedquery.audit import AuditLog, QueryAudit, log_path
+from fedquery.audit import AuditLog, log_path
+from fedquery.audit_record import QueryAudit
 from fedquery.catalog import Catalog
 from fedquery.config import Config, check_timeout, load_config
 from fedquery.deadline import Deadline, bound

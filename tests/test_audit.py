@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 import fedquery
-from fedquery.audit import GENESIS, AuditLog, record_hash, summarise_sql
+from fedquery.audit import GENESIS, AuditLog, record_hash
+from fedquery.audit_record import summarise_sql
 from fedquery.cli import main
 from fedquery.errors import AuditError, AuditIntegrityError, ReadOnlyError, UnknownTableError
 
