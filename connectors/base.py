@@ -102,6 +102,7 @@ TABLE_OPTIONS: dict[str, Option] = {
     **{key: Option("any") for key in (*METADATA_KEYS, "license")},
     "fields": Option("table"),
     "primary_key": Option("str|list"),
+    "output": Option("table"),  # disclosure control (checked by fedquery.disclosure)
 }
 #: Rows per Arrow batch a scan sends.
 BATCH_SIZE = Option("int", minimum=1)

@@ -62,14 +62,17 @@ from connectors.remote import (
     first_line,
     is_function_call,
     pooled_stream,
+    pseudonym_reason,
     semantic_reason,
 )
 from connectors.types import arrow_type, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError, SourceError
 from fedquery.fragment import Fragment
+from fedquery.pseudonym import Pseudonymise
 
 _FUNCTIONS: tuple[type[exp.Expr], ...] = (
+    Pseudonymise,
     exp.Count, exp.Sum, exp.Min, exp.Max, exp.Coalesce, exp.Case, exp.If, exp.Abs, exp.Upper, exp.Lower,
     exp.Substring, exp.Extract, exp.Cast, exp.Nullif, exp.Floor, exp.Ceil,
 )  # fmt: skip
@@ -238,7 +241,7 @@ class MySQLConnector(RemoteConnector):
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
         for sub in node.walk():
-            reason = cast_reason(sub) or semantic_reason(sub, "MySQL")
+            reason = cast_reason(sub) or semantic_reason(sub, "MySQL") or pseudonym_reason(self, sub)
             if reason:
                 return reason
             if isinstance(sub, (*_COMPARISONS, exp.In)) and any(

@@ -42,6 +42,7 @@ from connectors.remote import (
     first_line,
     is_function_call,
     pooled_stream,
+    pseudonym_reason,
     rtrim,
     semantic_reason,
 )
@@ -50,6 +51,7 @@ from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError
 from fedquery.fragment import Fragment
 from fedquery.planner.gate import gate
+from fedquery.pseudonym import Pseudonymise
 
 #: Every session is set up so that what is pushed means what it means in DuckDB, whatever the
 #: server's, database's or role's defaults: time zone (timestamptz comparisons, casts to DATE),
@@ -57,6 +59,7 @@ from fedquery.planner.gate import gate
 SESSION_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO", "IntervalStyle": "postgres", "extra_float_digits": "3"}
 
 _FUNCTIONS: tuple[type[exp.Expr], ...] = (
+    Pseudonymise,
     exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Coalesce, exp.Case, exp.If, exp.Abs, exp.Upper, exp.Lower,
     exp.Length, exp.Substring, exp.Extract, exp.Cast, exp.Nullif, exp.Greatest, exp.Least, exp.StrPosition,
     exp.DPipe, exp.Floor, exp.Ceil, exp.Sqrt, exp.Exp, exp.Ln,
@@ -218,7 +221,7 @@ class PostgresConnector(RemoteConnector):
         for sub in node.walk():
             if is_function_call(sub) and not isinstance(sub, _FUNCTIONS) and not _is_structural(sub):
                 return f"function {sub.sql('duckdb')[:40]} is not on the PostgreSQL allowlist"
-            reason = cast_reason(sub) or semantic_reason(sub, "PostgreSQL")
+            reason = cast_reason(sub) or semantic_reason(sub, "PostgreSQL") or pseudonym_reason(self, sub)
             if reason:
                 return reason
             if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:

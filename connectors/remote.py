@@ -392,6 +392,21 @@ def first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def pseudonym_reason(connector: RemoteConnector, node: Any) -> str | None:
+    """Why the server cannot compute ``pseudonymise`` here: only over an integer or text column is its
+    text form of the value the one DuckDB hashes (see fedquery.pseudonym)."""
+    from fedquery.pseudonym import Pseudonymise
+
+    if not isinstance(node, Pseudonymise):
+        return None
+    info = connector._info(node.this) if isinstance(node.this, exp.Column) else None
+    arrow = info.arrow if info is not None and not info.read_as_text else None
+    exact = pa.types.is_integer, pa.types.is_string, pa.types.is_large_string
+    if arrow is not None and any(test(arrow) for test in exact):
+        return None
+    return "pseudonymise over a value other than an integer or text column is computed by fedquery's DuckDB"
+
+
 def is_function_call(node: Any) -> bool:
     """A real function call (sqlglot also models AND/OR and EXISTS as functions)."""
     return isinstance(node, exp.Func) and not isinstance(node, (exp.Connector, exp.SubqueryPredicate))

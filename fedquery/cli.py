@@ -5,7 +5,8 @@ statement, access denied by a department's rules), 2 usage error, 3 configuratio
 or failed, 5 ``inventory check`` found datasets with missing metadata, 6 the
 query passed its deadline (``--timeout`` / ``query_timeout``), 7 ``doctor``
 found an account that can do more than read, 8 the query would exceed
-``memory_limit``, 130 interrupted (Ctrl-C).
+``memory_limit``, 9 the audit log cannot be written or read (the query did not run), 10 ``audit verify``
+found a broken hash chain, 130 interrupted (Ctrl-C).
 Each :class:`FedQueryError` class carries its code (``exit_code``); the group
 turns any of them, raised anywhere in a command, into one line on stderr.
 
@@ -461,6 +462,11 @@ def query(
                 )
         if pending is not None:
             paged.append(pending)
+        disclosure = result.plan.disclosure
+        if disclosure is not None and disclosure.applied:  # safe outputs: say what was held back
+            cells, margins = disclosure.suppressed
+            _echo(f"disclosure control: {cells} small cell(s) and {margins} margin(s) suppressed; "
+                  f"counts and sums rounded to multiples of {disclosure.rounding}", err=True)  # fmt: skip
         if stats:
             for s in result.stats:
                 _echo(
@@ -836,14 +842,17 @@ def demo(directory: Path, no_run: bool, force: bool) -> None:
 
 
 
-def _register_viz() -> None:
+def _register_commands() -> None:
+    """Sub-command groups that live in their own modules (imported only when the CLI is)."""
+    from fedquery.audit_cli import audit
     from fedquery.viz.commands import dashboard, serve
 
     main.add_command(dashboard)
     main.add_command(serve)
+    main.add_command(audit)
 
 
-_register_viz()
+_register_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -88,6 +88,9 @@ class Settings:
     query_timeout: float = 3600.0
     #: departments without a ``rules`` file: "open" (every principal reads every table) or "deny"
     default_access: str = "open"
+    #: the audit log (relative to the catalog file): default ``audit.jsonl`` beside the catalog file, none
+    #: for a dict config; ``false`` turns it off (see fedquery.audit)
+    audit_log: str | bool | None = None
 
 
 @dataclass
@@ -121,6 +124,8 @@ class DepartmentConfig:
     sources: dict[str, SourceConfig]
     #: the department's access-rules file (``rules = "path"``, relative to the catalog file); None: open
     rules: Path | None = None
+    #: the department's output rule (disclosure control, see fedquery.disclosure), None if it has none
+    output: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"DepartmentConfig({self.name}, sources={list(self.sources.values())!r})"
@@ -178,7 +183,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path | None) 
         sources_raw = dept_raw.get("sources", {})
         if not isinstance(sources_raw, Mapping):
             raise ConfigError(f"{where}: departments.{dept_name}.sources must be a table", department=dept_name)
-        metadata = {k: v for k, v in dept_raw.items() if k not in ("sources", "rules")}
+        metadata = {k: v for k, v in dept_raw.items() if k not in ("sources", "rules", "output")}
         sources = {
             src_name: _parse_source(dept_name, src_name, src_raw, base_dir, where)
             for src_name, src_raw in sources_raw.items()
@@ -187,12 +192,30 @@ def parse_config(data: Mapping[str, Any], *, base_dir: Path, path: Path | None) 
         if rules is not None and (not isinstance(rules, str) or not rules):
             raise ConfigError(f"{where}: departments.{dept_name}.rules must be a file path", department=dept_name)
         rules_path = (base_dir / rules) if rules else None
-        departments[dept_name] = DepartmentConfig(dept_name, metadata, sources, rules_path)
+        output = _output_rules(dept_name, dept_raw, sources, where)
+        departments[dept_name] = DepartmentConfig(dept_name, metadata, sources, rules=rules_path, output=output)
     for dept in departments.values():
         for source in dept.sources.values():
             remember(source.secrets)
     install_log_masking()
     return Config(departments, settings, path)
+
+
+def _output_rules(
+    name: str, raw: Mapping[str, Any], sources: dict[str, SourceConfig], where: str
+) -> dict[str, Any] | None:
+    """The department's output rule, checked, and every table's own ``output`` (ConfigError naming the field)."""
+    from fedquery.disclosure import check_rule
+
+    for source in sources.values():
+        for table, options in source.tables.items():
+            if "output" in options:
+                check_rule(
+                    options["output"], f"{where}: departments.{name}.sources.{source.name}.tables.{table}.output"
+                )
+    if "output" not in raw:
+        return None
+    return check_rule(raw["output"], f"{where}: departments.{name}.output")
 
 
 _POSITIVE_SETTINGS = (
@@ -222,6 +245,8 @@ def _parse_settings(raw: Any, where: str) -> Settings:
     for key in ("memory_limit", "temp_directory", "cache_directory"):
         if key in values and not isinstance(values[key], str):
             raise ConfigError(f"{where}: settings.{key} must be a string, got {values[key]!r}")
+    if "audit_log" in values and not isinstance(values["audit_log"], (str, bool)):
+        raise ConfigError(f"{where}: settings.audit_log must be a path or false, got {values['audit_log']!r}")
     if "memory_limit" in values:
         try:
             limit = memory_bytes(values["memory_limit"])

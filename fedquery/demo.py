@@ -91,6 +91,12 @@ licence = "OGL-UK-3.0"
 classification = "OFFICIAL-SENSITIVE"
 rules = "rules/dwp.toml"            # who may see what (see the README: Governed sharing)
 
+# Safe outputs: what the cross-department "support" project takes away is counts of at least 10, rounded to 5.
+[departments.dwp.output]
+min_cell_count = 10
+rounding = 5
+purpose = "support"
+
 [departments.dwp.sources.claims]
 kind = "parquet"
 url = "dwp/claims.parquet"
@@ -114,6 +120,12 @@ contact = "data@dfe.example"
 licence = "OGL-UK-3.0"
 classification = "OFFICIAL-SENSITIVE"
 rules = "rules/dfe.toml"            # who may see what (see the README: Governed sharing)
+
+# Safe outputs: what the cross-department "support" project takes away is counts of at least 10, rounded to 5.
+[departments.dfe.output]
+min_cell_count = 10
+rounding = 5
+purpose = "support"
 
 [departments.dfe.sources.fsm]
 kind = "csv"
@@ -139,6 +151,12 @@ contact = "data@hmrc.example"
 licence = "OGL-UK-3.0"
 classification = "OFFICIAL-SENSITIVE"
 rules = "rules/hmrc.toml"            # who may see what (see the README: Governed sharing)
+
+# Safe outputs: what the cross-department "support" project takes away is counts of at least 10, rounded to 5.
+[departments.hmrc.output]
+min_cell_count = 10
+rounding = 5
+purpose = "support"
 
 [departments.hmrc.sources.income]
 kind = "duckdb"
@@ -367,6 +385,19 @@ table = true
 """
 
 
+#: the suppressed example: run for the "support" project, under the demo's output rules
+SUPPRESSED = (
+    "For the support project: children on free school meals by their parent's benefit and region",
+    """
+SELECT c.benefit, c.region, count(*) AS children_on_fsm
+FROM dwp.claims AS c
+JOIN dfe.fsm_eligibility AS f ON f.parent_person_id = c.person_id
+WHERE c.benefit IN ('Carer''s Allowance', 'Universal Credit') AND f.eligible
+GROUP BY c.benefit, c.region
+ORDER BY c.benefit, c.region""",
+)
+
+
 def write_demo(directory: Path | str, *, force: bool = False) -> Path:
     """Write the demo data and its ``fedquery.toml`` into ``directory``; returns the config path.
 
@@ -451,6 +482,7 @@ def run_demo(config: Path, echo: Callable[[str], None] = print) -> None:
             moved = sum(s.rows for s in result.stats)
             echo(f"({moved} rows moved from {len(result.stats)} fragment(s))")
     _run_governed(config, echo)
+    _run_suppressed(config, echo)
 
 
 def _run_governed(config: Path, echo: Callable[[str], None]) -> None:
@@ -478,6 +510,26 @@ def _run_governed(config: Path, echo: Callable[[str], None]) -> None:
             for rule in plan.rules_applied:
                 echo(f"[rules] {rule}")
             echo(formats.render(fed.sql(sql).arrow(), "table", max_rows=15).rstrip())
+
+
+def _run_suppressed(config: Path, echo: Callable[[str], None]) -> None:
+    """The same catalog for the "support" project: its output rules suppress small cells and round."""
+    from fedquery import formats
+    from fedquery.federation import connect
+
+    title, sql = SUPPRESSED
+    with connect(config, purpose="support") as fed:
+        echo("")
+        echo("=" * 78)
+        echo(title)
+        echo("=" * 78)
+        echo(sql.strip())
+        echo("")
+        result = fed.sql(sql)
+        echo(formats.render(result.arrow(), "table", max_rows=15).rstrip())
+        primary, secondary = result.plan.disclosure.suppressed
+        echo(f"(disclosure control: {'; '.join(result.plan.output_rules)})")
+        echo(f"({primary} cell(s) from fewer than 10 rows suppressed, {secondary} margin(s); counts rounded to 5)")
 
 
 def _people(rng: random.Random) -> list[dict[str, object]]:

@@ -47,7 +47,9 @@ class FedQueryError(Exception):
         text = " ".join(parts)
         if self.remote_sql:
             text += f"\nremote SQL: {self.remote_sql}"
-        return text
+        from fedquery.pseudonym import redact_keys  # pseudonym keys never appear in an error
+
+        return redact_keys(text)
 
 
 class FedQueryWarning(Exception):  # noqa: N818 - PEP 249's Warning (fedquery.Warning)
@@ -301,3 +303,25 @@ class DashboardError(ConfigError):
         self.field = field
         where = f"{file}: {field}: " if field else f"{file}: "
         super().__init__(where + message)
+class AuditError(FedQueryError):
+    """The audit log cannot be written or read: a query that cannot be audited does not run (fail closed).
+
+    ``path`` is the log file."""
+
+    exit_code = 9
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(f"audit log {path!r}: {message}")
+
+
+class AuditIntegrityError(AuditError):
+    """``audit verify`` found a record that breaks the hash chain: ``line`` (1-based) is the first bad
+    record and ``problem`` says what is wrong (edited, removed, inserted, reordered, truncated, not JSON)."""
+
+    exit_code = 10
+
+    def __init__(self, problem: str, *, path: str, line: int) -> None:
+        self.problem = problem
+        self.line = line
+        super().__init__(f"line {line}: {problem}", path=path)

@@ -33,8 +33,10 @@ from connectors.base import literal
 from fedquery.deadline import Deadline, bind
 from fedquery.errors import ExecutionError, FedQueryError, QueryCancelledError, ResourceError, SourceError
 from fedquery.memory import BUILDER_MARKER, Session, dropped, local_database, parse_size
+from fedquery.planner.boundary_pseudonyms import tokenise, tokenised_schema
 from fedquery.planner.render import render_fragment
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
+from fedquery.pseudonym import redact_keys
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -100,7 +102,8 @@ class FragmentStream:
         self.error: BaseException | None = None
         self.cancelled = threading.Event()
         self._lock = threading.Lock()
-        self.stats = FragmentStats(fragment.name, fragment.department, fragment.source, fragment.kind, fragment.sql)
+        shown = redact_keys(fragment.sql)
+        self.stats = FragmentStats(fragment.name, fragment.department, fragment.source, fragment.kind, shown)
         self.thread = threading.Thread(target=self._run, name=f"fedquery-{fragment.name}", daemon=True)
 
     def start(self) -> None:
@@ -128,6 +131,8 @@ class FragmentStream:
                 readers = [self.connector.scan(self.fragment)]
             self.stats.ranges = len(readers) if self.fragment.ranges > 1 else None
             self.schema = readers[0].schema
+            if self.fragment.pseudonymised:  # tokens replace the raw values before anything else sees them
+                self.schema = tokenised_schema(self.schema, self.fragment.pseudonymised)
             self.schema_ready.set()
             if len(readers) == 1:
                 self._drain(readers[0])
@@ -151,6 +156,8 @@ class FragmentStream:
             for batch in reader:
                 if stop is not None and stop.is_set():
                     return
+                if self.fragment.pseudonymised:
+                    batch = tokenise(batch, self.fragment.pseudonymised)
                 if batch.schema != self.schema:
                     batch = batch.cast(self.schema)  # a range whose NULL-typed column took another type
                 with self._lock:
@@ -299,6 +306,12 @@ class Execution:
         self.deadline.on_cancel(self._on_cancel)
         #: called once the execution is closed (the federation ends the query's deadline there)
         self.on_close: Callable[[], None] | None = None
+        #: for the audit: rows handed to the reader, whether it read to the end, the error it got
+        self.rows_out = 0
+        self.exhausted = False
+        #: the result's reader was handed out (else a result dropped unread is closed when collected)
+        self.reader_taken = False
+        self.failure: BaseException | None = None
 
     def start(self) -> pa.RecordBatchReader:
         import duckdb
@@ -486,7 +499,7 @@ class Execution:
                 col.set("table", None)
             fragment.predicate = exp.and_(fragment.predicate, unqualified) if fragment.predicate else unqualified
         fragment.sql = render_fragment(fragment, stream.connector)
-        stream.stats.sql = fragment.sql
+        stream.stats.sql = redact_keys(fragment.sql)
 
     def _load(self, stream: FragmentStream) -> None:
         """Stream one fragment into a DuckDB table named after it."""
@@ -532,6 +545,19 @@ class Execution:
             stream.cancel()
 
     def _guarded(self, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in self._checked(reader):
+                self.rows_out += batch.num_rows
+                yield batch
+            self.exhausted = True
+        except BaseException as exc:
+            if not isinstance(exc, GeneratorExit):
+                self.failure = exc  # the audit's end record (written on close) names it
+            raise
+        finally:
+            self.close()
+
+    def _checked(self, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         import duckdb
 
         try:
@@ -554,8 +580,6 @@ class Execution:
             raise (
                 self._memory_error(exc) or self._fragment_error() or ExecutionError(f"local DuckDB step failed: {exc}")
             ) from None
-        finally:
-            self.close()
 
     def _fragment_error(self) -> BaseException | None:
         for stream in self.streams:

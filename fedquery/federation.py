@@ -10,9 +10,12 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from fedquery.audit import AuditLog, log_path
+from fedquery.audit_record import QueryAudit
 from fedquery.catalog import Catalog
 from fedquery.config import Config, check_timeout, load_config
 from fedquery.deadline import Deadline, bound
+from fedquery.disclosure import protect
 from fedquery.errors import FedQueryError, QueryError, ResourceError
 from fedquery.executor import Execution, FragmentStats, TopNIncomplete
 from fedquery.memory import parse_size
@@ -72,6 +75,9 @@ class Federation:
         self._running_lock = threading.Lock()
         #: called with each Execution as it starts (the CLI's progress line reads its fragments' counters)
         self.on_execution: Callable[[Execution], None] | None = None
+        path = log_path(config)
+        #: the hash-chained audit log every query appends to (None: ``audit_log = false``, or a dict config)
+        self.audit = AuditLog(path) if path is not None else None
 
     @_contained
     def explain(
@@ -92,11 +98,17 @@ class Federation:
         in full (by default ``IN (<2,911 keys>)``).
         """
         if not analyze:
-            the_plan = plan(sql, self.catalog, pushdown=pushdown, principal=self.principal, params=params)
+            audit = QueryAudit(self.audit, sql, self.principal, "explain", self.config.departments)
+            try:
+                the_plan = plan(sql, self.catalog, pushdown=pushdown, principal=self.principal, params=params)
+            except BaseException as exc:
+                audit.failed(exc)
+                raise
             the_plan.verbose = verbose
+            audit.ended(plan=the_plan)
             return the_plan
         started = time.perf_counter()
-        result = self.sql(sql, pushdown=pushdown, timeout=timeout, params=params)
+        result = self._sql(sql, pushdown, timeout, "explain analyze", params)
         rows = sum(batch.num_rows for batch in result.reader())
         the_plan = result.plan
         the_plan.actuals = {s.fragment: s for s in result.stats}
@@ -120,16 +132,25 @@ class Federation:
         DuckDB interrupted, and :class:`~fedquery.errors.QueryTimeoutError` raised. ``Result.cancel()``
         and :meth:`interrupt` stop it from another thread (:class:`~fedquery.errors.QueryCancelledError`).
         """
-        seconds = self.config.settings.query_timeout
-        if timeout is not None:
-            seconds = check_timeout(timeout, "timeout", QueryError)
-        deadline = Deadline(seconds)
+        return self._sql(sql, pushdown, timeout, "sql", params)
+
+    def _sql(self, sql: str, pushdown: str, timeout: float | None, entry: str, params: Params = None) -> Result:
+        audit = QueryAudit(self.audit, sql, self.principal, entry, self.config.departments)
+        try:
+            seconds = self.config.settings.query_timeout
+            if timeout is not None:
+                seconds = check_timeout(timeout, "timeout", QueryError)
+            deadline = Deadline(seconds)
+        except BaseException as exc:
+            audit.failed(exc)
+            raise
         with self._running_lock:
             self._running.add(deadline)
         try:
-            return self._run(sql, pushdown, deadline, params)
-        except BaseException:
+            return self._run(sql, pushdown, deadline, audit, params)
+        except BaseException as exc:
             deadline.finish()
+            audit.failed(exc)
             raise
 
     def _statistics_sql(self, sql: str) -> Result:
@@ -137,17 +158,25 @@ class Federation:
         stored, whoever asked. Callers see them only through the rules (see fedquery.policy.views)."""
         from fedquery.policy.access import STATISTICS
 
+        audit = QueryAudit(self.audit, sql, STATISTICS, "analyze", self.config.departments)
         deadline = Deadline(self.config.settings.query_timeout)
         with self._running_lock:
             self._running.add(deadline)
         try:
-            return self._run(sql, "full", deadline, principal=STATISTICS)
-        except BaseException:
+            return self._run(sql, "full", deadline, audit, principal=STATISTICS)
+        except BaseException as exc:
             deadline.finish()
+            audit.failed(exc)
             raise
 
     def _run(
-        self, sql: str, pushdown: str, deadline: Deadline, params: Params = None, principal: Principal | None = None
+        self,
+        sql: str,
+        pushdown: str,
+        deadline: Deadline,
+        audit: QueryAudit,
+        params: Params = None,
+        principal: Principal | None = None,
     ) -> Result:
         principal = principal or self.principal
         scale, attempt, earlier = 1, 1, list[FragmentStats]()
@@ -163,6 +192,8 @@ class Federation:
                     raise deadline.error() from None
                 raise
             deadline.check()
+            if attempt == 1:
+                audit.planned(the_plan)  # before anything is sent: no start record, no query
             execution = Execution(the_plan, self.catalog, self.config.settings, earlier=earlier, deadline=deadline)
             if self.on_execution is not None:
                 self.on_execution(execution)
@@ -180,8 +211,16 @@ class Federation:
                     f"top-N: the driver's first rows were too few; this is attempt {attempt} ({how}); "
                     "earlier attempts' fragments are listed as name@attempt"
                 )
-            execution.on_close = deadline.finish
-            return Result(reader, execution)
+            if the_plan.disclosure is not None:
+                # Read whole and protected before anyone sees a row; its end record counts the rows shown.
+                protected = protect(reader.read_all(), the_plan.disclosure)
+                execution.rows_out = protected.num_rows
+                _closed(deadline, audit, execution)
+                return Result(protected.to_reader(), execution)
+            execution.on_close = functools.partial(_closed, deadline, audit, execution)
+            result = Result(reader, execution)
+            weakref.finalize(result, _dropped, execution)
+            return result
 
     def interrupt(self) -> None:
         """Cancel every query of this federation that is running now (from any thread): each source's
@@ -192,7 +231,6 @@ class Federation:
         for deadline in running:
             if not deadline.finished:
                 deadline.cancel()
-
 
     @_contained
     def tables(self, department: str | None = None) -> list[dict[str, Any]]:
@@ -321,6 +359,23 @@ class Federation:
     def __repr__(self) -> str:
         where = self.config.path or "dict config"
         return f"<fedquery.Federation {where}: {', '.join(self.config.departments)}>"
+
+
+def _dropped(execution: Execution) -> None:
+    """A result collected before its reader was handed out: the query is closed (its scans stop, its audit
+    end record is written) on a thread of its own: the collector may run inside any lock of this thread."""
+    if execution.reader_taken or execution.on_close is None:
+        return
+    try:
+        threading.Thread(target=execution.close, name="fedquery-dropped-result", daemon=True).start()
+    except RuntimeError:
+        pass  # the interpreter is shutting down: the results still open are closed at exit
+
+
+def _closed(deadline: Deadline, audit: QueryAudit, execution: Execution) -> None:
+    """The query's end: its deadline is done, its end record written."""
+    deadline.finish()
+    audit.ended(execution)
 
 
 def _attempt(stats: FragmentStats, attempt: int) -> FragmentStats:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 from sqlglot import exp
 
+from fedquery.pseudonym import redact_keys
+
 if TYPE_CHECKING:
     from connectors.base import TableInfo
 
@@ -72,6 +74,8 @@ class Fragment:
     limit: int | None = None
     #: the session settings the source's connections are opened with (EXPLAIN shows them)
     session: dict[str, str] = field(default_factory=dict)
+    #: output column -> project: the column's values are replaced by their pseudonyms as rows arrive
+    pseudonymised: dict[str, str] = field(default_factory=dict)
     #: planning only: the catalog table behind each table alias of its top-level FROM list
     alias_tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -89,7 +93,7 @@ class Fragment:
             "kind": self.kind,
             "dialect": self.dialect,
             "tables": list(self.tables),
-            "sql": self.sql,
+            "sql": redact_keys(self.sql),
             "columns": [{"name": f.name, "type": str(f.type)} for f in self.schema],
             "pushed": list(self.pushed),
             "estimated_rows": self.estimated_rows,
@@ -99,4 +103,5 @@ class Fragment:
             "ranges": {"parts": self.ranges, "of": self.range_alias} if self.ranges else None,
             "session": dict(self.session),
             "limit": self.limit,
+            "pseudonymised": dict(self.pseudonymised),
         }

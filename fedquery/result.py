@@ -49,6 +49,7 @@ class Result:
         if self._table is not None:
             return self._table.to_reader()
         reader, self._reader = self._reader, None
+        self._execution.reader_taken = True  # whoever holds the reader now ends the query (see Federation)
         if reader is None:
             raise RuntimeError("this result has already been streamed; run the query again")
         return reader

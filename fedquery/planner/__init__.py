@@ -1,9 +1,8 @@
 """The planner: a tuple of passes over sqlglot trees, each ``pass(expression, *, context)``.
 
-parse -> (parameters) -> introspect -> validate -> bind -> enforce (access rules) -> normalise -> prune_views
--> bound_builders -> decorrelate -> derive_filters -> place -> split -> render.
-Callers can
-pass their own tuple of passes to :func:`plan`.
+parse -> (parameters) -> introspect -> validate -> bind -> enforce (access rules) -> pseudonymise -> disclosure
+-> normalise -> prune_views -> bound_builders -> decorrelate -> derive_filters -> place -> split
+-> boundary_pseudonyms -> render. Callers can pass their own tuple of passes to :func:`plan`.
 """
 
 from __future__ import annotations
@@ -18,15 +17,18 @@ from fedquery.deep import deep_call
 from fedquery.errors import PlanError
 from fedquery.planner.bind import bind
 from fedquery.planner.bound_builders import bound_builders
+from fedquery.planner.boundary_pseudonyms import boundary_pseudonyms
 from fedquery.planner.context import PlanContext
 from fedquery.planner.decorrelate import decorrelate
 from fedquery.planner.derive_filters import derive_filters
+from fedquery.planner.disclosure import HIDDEN, disclosure
 from fedquery.planner.introspect import introspect
 from fedquery.planner.normalise import normalise
 from fedquery.planner.parameters import Params, bind_parameters
 from fedquery.planner.parse import parse
 from fedquery.planner.place import place
 from fedquery.planner.plan import Plan
+from fedquery.planner.pseudonymise import pseudonymise
 from fedquery.planner.render import render
 from fedquery.planner.split import split
 from fedquery.planner.validate import validate
@@ -42,6 +44,8 @@ PASSES: tuple[Pass, ...] = (
     validate,
     bind,
     enforce,
+    pseudonymise,
+    disclosure,
     normalise,
     prune_views,
     bound_builders,
@@ -49,6 +53,7 @@ PASSES: tuple[Pass, ...] = (
     derive_filters,
     place,
     split,
+    boundary_pseudonyms,
     render,
 )
 
@@ -100,12 +105,14 @@ def _plan(
         fragments=context.fragments,
         local_sql=local_sql,
         notes=context.notes,
-        output_names=context.output_names,
+        output_names=[n for n in context.output_names if not n.startswith(HIDDEN)],  # disclosure's own columns
         planning_seconds=time.perf_counter() - started,
         pushdown=pushdown,
         rules_applied=list(context.rules_applied),
         local_relations=context.local_relations,
         unanalyzed=_unanalyzed(context) if context.fragments else [],
+        output_rules=context.output_rules,
+        disclosure=context.disclosure,
     )
 
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from fedquery.catalog import Catalog, CatalogTable
+    from fedquery.disclosure import Disclosure
     from fedquery.fragment import Fragment
     from fedquery.policy.access import Access
     from fedquery.principal import Principal
@@ -47,6 +48,9 @@ class PlanContext:
     accesses: dict[str, Access] = field(default_factory=dict)
     #: which access rules decided what the query may read (``Plan.rules_applied``)
     rules_applied: list[str] = field(default_factory=list)
+    #: disclosure control: the output rules of the tables read, and what protect() needs (see fedquery.disclosure)
+    output_rules: list[str] = field(default_factory=list)
+    disclosure: Disclosure | None = None
 
     @property
     def pushes_subtrees(self) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fedquery.fragment import Fragment
+from fedquery.pseudonym import redact_keys
 
 
 @dataclass
@@ -34,6 +35,10 @@ class Plan:
     verbose: bool = False
     #: catalog tables of the plan whose statistics ``analyze`` has not collected (estimates use defaults)
     unanalyzed: list[str] = field(default_factory=list)
+    #: disclosure control: the output rules that applied (``table: min_cell_count 10, rounding 5``)
+    output_rules: list[str] = field(default_factory=list)
+    #: ... and what the result's protection needs (hidden columns, limits; see fedquery.disclosure)
+    disclosure: Any = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         fragments = []
@@ -45,17 +50,21 @@ class Plan:
         out = {
             "sql": self.sql,
             "fragments": fragments,
-            "local_sql": self.local_sql,
+            "local_sql": redact_keys(self.local_sql),
             "notes": list(self.notes),
             "rules_applied": list(self.rules_applied),
             "pushdown": self.pushdown,
             "planning_seconds": self.planning_seconds,
             "hash": self.hash,
+            "output_rules": list(self.output_rules),
         }
         if self.local_relations:
             out["introspection"] = sorted(self.local_relations)
         if self.unanalyzed:
             out["unanalyzed"] = list(self.unanalyzed)
+        if self.disclosure is not None and self.disclosure.applied:
+            primary, secondary = self.disclosure.suppressed
+            out["suppressed"] = {"cells": primary, "margins": secondary}
         if self.execution_seconds is not None:
             out["result_rows"] = self.result_rows
             out["execution_seconds"] = self.execution_seconds
@@ -67,7 +76,7 @@ class Plan:
         estimates = ("estimated_rows", "estimated_bytes")
         body = {
             "fragments": [{k: v for k, v in f.to_dict().items() if k not in estimates} for f in self.fragments],
-            "local_sql": self.local_sql,
+            "local_sql": redact_keys(self.local_sql),
         }
         if self.rules_applied:  # absent where no rules applied, so hashes of open federations are unchanged
             body["rules_applied"] = list(self.rules_applied)
@@ -102,10 +111,14 @@ class Plan:
                 lines.append(f"  actual: {a['rows']:,} rows, {_size(a['bytes'])}, {a['seconds']:.3f} s{reduced}")
                 sql = a["sql"]
             lines.append("  remote SQL:")
-            lines.extend("    " + line for line in shown_sql(sql, f.dialect, verbose=self.verbose).splitlines())
+            lines.extend(
+                "    " + line for line in shown_sql(redact_keys(sql), f.dialect, verbose=self.verbose).splitlines()
+            )
         lines.append("")
         lines.append("local DuckDB SQL:")
-        lines.extend("  " + line for line in shown_sql(self.local_sql, "duckdb", verbose=self.verbose).splitlines())
+        lines.extend(
+            "  " + line for line in shown_sql(redact_keys(self.local_sql), "duckdb", verbose=self.verbose).splitlines()
+        )
         if self.execution_seconds is not None:
             lines.append(
                 f"result: {self.result_rows:,} rows in {self.execution_seconds:.3f} s "
@@ -115,6 +128,14 @@ class Plan:
             lines.append("")
             lines.append("rules applied:")
             lines.extend(f"  - {r}" for r in self.rules_applied)
+        if self.output_rules:
+            lines.append("")
+            lines.append(f"disclosure control: {'; '.join(self.output_rules)}")
+            if self.disclosure is not None and self.disclosure.applied:
+                primary, secondary = self.disclosure.suppressed
+                lines.append(
+                    f"  suppressed: {primary} cell(s) under the threshold, {secondary} margin(s) that would reveal one"
+                )
         if self.notes:
             lines.append("")
             lines.append("not pushed:")
@@ -145,7 +166,7 @@ class Plan:
                 sql = a["sql"]
             elif analyzed:
                 cells += ["", "", ""]
-            shown = shown_sql(sql, f.dialect, verbose=self.verbose)
+            shown = shown_sql(redact_keys(sql), f.dialect, verbose=self.verbose)
             rows.append(
                 "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
                 + f"<td><pre>{html.escape(shown)}</pre></td></tr>"
@@ -158,7 +179,7 @@ class Plan:
             else ""
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        local = html.escape(shown_sql(self.local_sql, "duckdb", verbose=self.verbose))
+        local = html.escape(shown_sql(redact_keys(self.local_sql), "duckdb", verbose=self.verbose))
         return (
             f"<div><b>Plan {self.hash}</b> ({len(self.fragments)} fragment(s), pushdown={html.escape(self.pushdown)})"
             f"{warnings}<table><tr>{head}<th>remote SQL</th></tr>{''.join(rows)}</table>"
@@ -175,7 +196,7 @@ def _actual(stats: Any) -> dict[str, Any]:
         "seconds": round(stats.seconds, 6),
         "reduced_keys": stats.reduced_keys,
         "ranges": stats.ranges,
-        "sql": stats.sql,
+        "sql": redact_keys(stats.sql),
     }
 
 
