@@ -111,8 +111,24 @@ TABLES = {"dhsc.ppe_stock": STOCK, "dhsc.ppe_orders": ORDERS, "dwp.claims": CLAI
 
 
 @pytest.fixture(scope="module")
-def feds(demo_config: Path):  # type: ignore[no-untyped-def]
-    opened = {name: fedquery.connect(demo_config, **p) for name, p in PRINCIPALS.items()}
+def access_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with its access rules but without its output rules: this matrix is about who may read
+    which rows and columns; the support project's aggregate-only output rules (disclosure control)
+    would refuse its row-level reads here (tests/test_disclosure.py and test_policy_rules.py cover them)."""
+    import re
+
+    from fedquery.demo import write_demo
+
+    config = write_demo(tmp_path_factory.mktemp("demo-access"))
+    text = re.sub(r"\[departments\.\w+\.output\]\n(?:[^\[\n].*\n)*", "", config.read_text())
+    assert "output]" not in text
+    config.write_text(text)
+    return config
+
+
+@pytest.fixture(scope="module")
+def feds(access_config: Path):  # type: ignore[no-untyped-def]
+    opened = {name: fedquery.connect(access_config, **p) for name, p in PRINCIPALS.items()}
     yield opened
     for fed in opened.values():
         fed.close()

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 import fedquery
 from fedquery.cli import main
+from fedquery.disclosure import DisclosureError
 from fedquery.errors import AccessDenied, ConfigError, PlanError
 from fedquery.policy import visible_columns
 
@@ -267,9 +268,14 @@ def test_readme_governed_sharing_examples(tmp_path: Path) -> None:
         assert "weekly_amount" not in table.column_names and set(table.column("region").to_pylist()) == {"London"}
         assert all(v.startswith("*****") for v in table.column("person_id").to_pylist())
     with fedquery.connect(config, user="sam", purpose="support") as fed:
-        benefits = {r[0] for r in fed.sql("SELECT DISTINCT benefit FROM dwp.claims").fetchall()}
+        # The demo's output rules make dwp aggregate-only for the support project (counts of at least 10).
+        rows = fed.sql("SELECT benefit, count(*) AS n FROM dwp.claims GROUP BY benefit").fetchall()
+        benefits = {r[0] for r in rows}
         assert "Carer's Allowance" not in benefits and benefits
-        assert all(len(r[0]) == 16 for r in fed.sql("SELECT person_id FROM dwp.claims").fetchall())
+        plan = fed.explain("SELECT person_id, count(*) FROM dwp.claims GROUP BY person_id")
+        assert any("masked person_id" in r for r in plan.rules_applied), plan.rules_applied
+        with pytest.raises(DisclosureError, match="aggregate-only"):
+            fed.sql("SELECT person_id FROM dwp.claims").fetchall()
     with fedquery.connect(config, user="nobody") as fed, pytest.raises(AccessDenied, match="no rule"):
         fed.sql("SELECT 1 FROM dwp.claims")
     # the commands and the Python lines of the section, on the demo as shipped

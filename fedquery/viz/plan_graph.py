@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fedquery.errors import ChartError, format_size
+from fedquery.pseudonym import redact_keys
 
 if TYPE_CHECKING:
     from fedquery.fragment import Fragment
@@ -120,7 +121,7 @@ class PlanGraph:
     def _fragment_lines(self, fragment: Fragment) -> list[str]:
         lines = [_shorten(f"tables: {', '.join(fragment.tables)}", SQL_COLUMNS)]
         actual = self.plan.actuals.get(fragment.name)
-        sql = actual.sql if actual is not None and getattr(actual, "sql", None) else fragment.sql
+        sql = redact_keys(actual.sql if actual is not None and getattr(actual, "sql", None) else fragment.sql)
         lines.extend(_wrap(sql, SQL_COLUMNS, SQL_LINES))
         if fragment.reducers:
             reduced = ", ".join(f"{name}.{column}" for name, column, _ in fragment.reducers)
