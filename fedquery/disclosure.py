@@ -108,6 +108,20 @@ def rule_for(
     return OutputRule(table, merged.get("min_cell_count"), merged.get("rounding"), merged.get("aggregate_only", True))
 
 
+def output_summary(department_rule: Mapping[str, Any] | None, table_rule: Mapping[str, Any] | None) -> str | None:
+    """A table's output rule as the inventory shows it (None: results leave unrestricted).
+
+    >>> output_summary({"min_cell_count": 10, "rounding": 5, "purpose": "support"}, None)
+    "min_cell_count 10, rounding 5, aggregate_only (for purpose 'support')"
+    """
+    if not department_rule and not table_rule:
+        return None
+    merged = {**(department_rule or {}), **(table_rule or {})}
+    text = OutputRule("", merged.get("min_cell_count"), merged.get("rounding"), merged.get("aggregate_only", True))
+    scope = f" (for purpose {merged['purpose']!r})" if merged.get("purpose") else ""
+    return text.describe().removeprefix(": ") + scope
+
+
 def _for(rule: Mapping[str, Any] | None, purpose: str | None) -> Mapping[str, Any] | None:
     if not rule or "purpose" not in rule:
         return rule

@@ -358,3 +358,12 @@ def test_the_cli_says_what_was_suppressed(demo_config: Path) -> None:
         main, ["-c", str(demo_config), "--purpose", "support", "query", "SELECT * FROM dwp.claims"]
     )
     assert refused.exit_code == 1 and "aggregate-only" in refused.output
+
+
+def test_the_inventory_shows_each_datasets_output_rule(demo_config: Path) -> None:
+    with fedquery.connect(demo_config) as fed:
+        datasets = {d.id: d for d in fed.inventory().datasets}
+    assert datasets["dwp.claims"].output_rule == (
+        "min_cell_count 10, rounding 5, aggregate_only (for purpose 'support')"
+    )
+    assert datasets["dhsc.ppe_stock"].output_rule is None

@@ -226,3 +226,26 @@ def test_a_missing_or_short_key_is_a_typed_error(
 def test_python_reference_matches_the_hmac_module() -> None:
     assert token("AB123456C", "linkp") == _hmac("AB123456C") and token(None, "linkp") is None
     assert token(42, "linkp") == _hmac("42")
+
+
+def test_a_rule_can_force_a_column_to_be_seen_only_pseudonymised(tmp_path: Path) -> None:
+    """An access rule's mask may be ``pseudonymise(column, 'project')``: the analyst sees only tokens, equal
+    to the HMAC of the stored values, and a join on them links the departments."""
+    import re
+
+    from fedquery.demo import write_demo
+
+    config = write_demo(tmp_path)
+    rules = tmp_path / "rules" / "dwp.toml"
+    text = rules.read_text()
+    redaction = r"mask = \"'\*\*\*\*\*' \|\| right\(person_id, 2\)\""
+    forced = re.sub(redaction, "mask = \"pseudonymise(person_id, 'linkp')\"", text, count=1)
+    assert forced != text
+    rules.write_text(forced)
+    with fedquery.connect(config) as stored:  # the demo's catch-all rule: the values as stored
+        raw = stored.sql("SELECT claim_id, person_id FROM dwp.claims ORDER BY claim_id").fetchall()
+    with fedquery.connect(config, user="wendy", groups=["dwp_analysts"]) as fed:
+        seen = fed.sql("SELECT claim_id, person_id FROM dwp.claims ORDER BY claim_id").fetchall()
+        plan = fed.explain("SELECT person_id FROM dwp.claims")
+    assert seen == [(claim, _hmac(person)) for claim, person in raw]
+    assert KEY not in str(plan) and any("masked person_id" in r for r in plan.rules_applied)

@@ -157,7 +157,7 @@ def rows(datasets: list[Dataset]) -> list[dict[str, Any]]:
                 "modified": d.modified, "contact": m.get("contact"), "licence": m.get("licence"),
                 "update_frequency": m.get("update_frequency"), "keywords": ", ".join(d.keywords),
                 "classification": m.get("classification"), "temporal_coverage": m.get("temporal_coverage"),
-                "access": d.access_rules,
+                "access": d.access_rules, "output_rule": d.output_rule,
             }
         )  # fmt: skip
     return out
@@ -204,6 +204,8 @@ def show_text(d: Dataset) -> str:
     ]
     if d.access_rules:
         lines.append(f"access:       {d.access_rules}")
+    if d.output_rule:
+        lines.append(f"output rule:  {d.output_rule}")
     for key in ("contact", "licence", "update_frequency", "temporal_coverage", "classification", "issued"):
         if m.get(key):
             lines.append(f"{key.replace('_', ' ') + ':':<13} {m[key]}")

@@ -54,6 +54,8 @@ class Dataset:
     metadata: dict[str, Any]  # merged descriptive metadata
     #: how the principal the inventory was built for may read it (see fedquery.policy)
     access_rules: str | None = None
+    #: the output rule (disclosure control) results from it pass, if any (see fedquery.disclosure)
+    output_rule: str | None = None
 
     @property
     def title(self) -> str | None:
@@ -207,7 +209,14 @@ def _dataset(record: dict[str, Any], catalog: Catalog) -> Dataset:
         size_bytes=record["size_bytes"],
         modified=record["modified"],
         metadata=merged,
+        output_rule=_output_rule(dept.output if dept else None, table_opts.get("output")),
     )
+
+
+def _output_rule(department: Any, table: Any) -> str | None:
+    from fedquery.disclosure import output_summary  # pyarrow, for an inventory that may not need it otherwise
+
+    return output_summary(department, table)
 
 
 def _merge(department: dict[str, Any], source: dict[str, Any], table: dict[str, Any]) -> dict[str, Any]:
