@@ -140,7 +140,7 @@ def _frictionless_type(arrow_type: str) -> str:
 CSV_COLUMNS = (
     "id", "department", "department_title", "title", "description", "source", "kind", "location", "columns",
     "primary_key", "row_count", "size_bytes", "modified", "contact", "licence", "update_frequency", "keywords",
-    "classification", "temporal_coverage", "access",
+    "classification", "temporal_coverage", "access", "output_rule",
 )  # fmt: skip
 
 
