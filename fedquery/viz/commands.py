@@ -95,8 +95,13 @@ def dashboard_build(obj: Any, name: str, output: Path | None, params: tuple[str,
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless told).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--principal-headers", is_flag=True,
+    help="Run each request as the principal an authenticating reverse proxy names in X-Forwarded-User, "
+    "-Groups and -Purpose (only behind such a proxy).",
+)  # fmt: skip
 @click.pass_obj
-def serve(obj: Any, host: str, port: int) -> None:
+def serve(obj: Any, host: str, port: int, principal_headers: bool) -> None:
     """Serve the dashboards and a SQL page as a local, read-only web app (needs fedquery[serve]).
 
     \b
@@ -112,4 +117,4 @@ def serve(obj: Any, host: str, port: int) -> None:
 
     fed = obj.federation()
     click.echo(f"Serving {fed.config.path or 'the federation'} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    run(fed, host, port, _config_path(obj))
+    run(fed, host, port, _config_path(obj), principal_headers=principal_headers)

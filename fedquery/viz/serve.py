@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from fedquery.errors import ChartError, DashboardError, FedQueryError, QueryError
+from fedquery.errors import ChartError, ConfigError, DashboardError, FedQueryError, QueryError
+from fedquery.principal import Principal
 from fedquery.viz import require
 
 if TYPE_CHECKING:
@@ -33,7 +34,19 @@ DISCONNECT_POLL_SECONDS = 0.1
 EXAMPLE = "SELECT region, count(*) AS claims FROM dwp.claims GROUP BY region ORDER BY region"
 
 
-def _scoped(fed: Federation) -> Federation:
+#: the headers an authenticating reverse proxy sets when ``principal_headers`` is on (see create_app)
+USER_HEADER, GROUPS_HEADER, PURPOSE_HEADER = "x-forwarded-user", "x-forwarded-groups", "x-forwarded-purpose"
+
+
+def request_principal(headers: Any) -> Principal:
+    """The principal an authenticating proxy named in the request's headers (a typed error without a user)."""
+    user = headers.get(USER_HEADER)
+    if not user:
+        raise ConfigError(f"no principal: the request has no {USER_HEADER} header (set by the authenticating proxy)")
+    return Principal.of(user, groups=headers.get(GROUPS_HEADER, ""), purpose=headers.get(PURPOSE_HEADER) or None)
+
+
+def _scoped(fed: Federation, principal: Principal | None = None) -> Federation:
     """The warm federation seen by one request: the same config and catalog (connections, statistics), its own
     list of running queries, so that its ``interrupt()`` cancels this request's queries and no one else's.
 
@@ -42,12 +55,14 @@ def _scoped(fed: Federation) -> Federation:
     scoped = copy.copy(fed)
     scoped._running = weakref.WeakSet()
     scoped._running_lock = threading.Lock()
+    if principal is not None:
+        scoped.principal = principal  # the request's queries, EXPLAIN and inventory run under its rules
     return scoped
 
 
 async def _run(request: Any, fed: Federation, work: Callable[[Federation], T]) -> T:
     """Run blocking ``work`` on a worker thread; cancel its queries if the client disconnects first."""
-    scoped = _scoped(fed)
+    scoped = _scoped(fed, request.state.principal)
     state = request.app.state
     state.working += 1  # requests whose queries are running now (tests and the load benchmark read it)
     try:
@@ -62,8 +77,13 @@ async def _run(request: Any, fed: Federation, work: Callable[[Federation], T]) -
         state.working -= 1
 
 
-def create_app(fed: Federation, config_path: Path | None = None) -> Any:
-    """The ASGI app over a warm federation (``config_path``: where the dashboard files are found)."""
+def create_app(fed: Federation, config_path: Path | None = None, *, principal_headers: bool = False) -> Any:
+    """The ASGI app over a warm federation (``config_path``: where the dashboard files are found).
+
+    ``principal_headers``: each request runs as the principal an authenticating reverse proxy names in
+    ``X-Forwarded-User`` / ``-Groups`` (comma-separated) / ``-Purpose`` (a request without a user gets 401);
+    otherwise every request runs as the federation's own principal. Only behind a proxy that sets these
+    headers itself and drops any a client sent: the app trusts them as given."""
     require("starlette")
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -120,7 +140,7 @@ def create_app(fed: Federation, config_path: Path | None = None) -> Any:
 
     async def inventory(request: Request) -> Response:
         text = request.query_params.get("q", "").strip()
-        inv = await asyncio.to_thread(fed.inventory)
+        inv = await asyncio.to_thread(_scoped(fed, request.state.principal).inventory)
         form = (
             '<form method="get" action="/inventory"><input name="q" size="40" '
             f'placeholder="search datasets and columns" value="{html.escape(text)}"> '
@@ -145,7 +165,7 @@ def create_app(fed: Federation, config_path: Path | None = None) -> Any:
     async def dataset(request: Request) -> Response:
         from fedquery.inventory.export import show_text
 
-        inv = await asyncio.to_thread(fed.inventory)
+        inv = await asyncio.to_thread(_scoped(fed, request.state.principal).inventory)
         try:
             d = inv.get(request.path_params["dataset"])
         except FedQueryError as exc:
@@ -169,12 +189,26 @@ def create_app(fed: Federation, config_path: Path | None = None) -> Any:
         message = '<div class="error" role="alert">Internal error: the request failed.</div>'
         return HTMLResponse(_shell("error", message), status_code=500)
 
+    def governed(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        """``handler`` run as the request's principal (see ``principal_headers``); 401 without one."""
+
+        async def wrapped(request: Request) -> Response:
+            request.state.principal = None
+            if principal_headers:
+                try:
+                    request.state.principal = request_principal(request.headers)
+                except ConfigError as exc:
+                    return HTMLResponse(_shell("error", _error(exc)), status_code=401)
+            return await handler(request)  # type: ignore[no-any-return]
+
+        return wrapped
+
     routes = [
-        Route("/", home),
-        Route("/dashboards/{name}", dashboard),
-        Route("/sql", sql_page),
-        Route("/inventory", inventory),
-        Route("/inventory/{dataset}", dataset),
+        Route("/", governed(home)),
+        Route("/dashboards/{name}", governed(dashboard)),
+        Route("/sql", governed(sql_page)),
+        Route("/inventory", governed(inventory)),
+        Route("/inventory/{dataset}", governed(dataset)),
         Route(BUNDLE_URL, bundle),
     ]
     app = Starlette(routes=routes, exception_handlers={Exception: failure})
@@ -237,7 +271,15 @@ def _error(exc: FedQueryError) -> str:
     return f'<div class="error" role="alert"><b>{html.escape(kind)}</b>: {html.escape(str(exc))}</div>'
 
 
-def serve(fed: Federation, host: str = "127.0.0.1", port: int = 8000, config_path: Path | None = None) -> None:
+def serve(
+    fed: Federation,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    config_path: Path | None = None,
+    *,
+    principal_headers: bool = False,
+) -> None:
     """Run the app with uvicorn until interrupted."""
     uvicorn = require("uvicorn")
-    uvicorn.run(create_app(fed, config_path), host=host, port=port, log_level="warning")
+    app = create_app(fed, config_path, principal_headers=principal_headers)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
