@@ -29,6 +29,7 @@ from tests.conftest import (
     own_schema_and_database,
     pg_admin,
     same_rows,
+    without_output_rules,
 )
 
 STRATEGIES = ("none", "filters", "full", "auto")
@@ -97,7 +98,7 @@ def _build(name: str, root: Path) -> tuple[Path, duckdb.DuckDBPyConnection]:
             )
     my.commit()
     my.close()
-    config = write_demo(root)
+    config = without_output_rules(write_demo(root))  # access rules only: ana serves the support project
     (root / "rules" / "pg.toml").write_text(PG_RULES)
     (root / "rules" / "my.toml").write_text(MY_RULES)
     with config.open("a") as f:

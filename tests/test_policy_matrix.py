@@ -16,6 +16,7 @@ from sqlglot import exp
 
 import fedquery
 from fedquery.errors import AccessDenied
+from tests.conftest import without_output_rules
 
 A, M, D = "allow", "mask", "deny"
 
@@ -115,15 +116,9 @@ def access_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo with its access rules but without its output rules: this matrix is about who may read
     which rows and columns; the support project's aggregate-only output rules (disclosure control)
     would refuse its row-level reads here (tests/test_disclosure.py and test_policy_rules.py cover them)."""
-    import re
-
     from fedquery.demo import write_demo
 
-    config = write_demo(tmp_path_factory.mktemp("demo-access"))
-    text = re.sub(r"\[departments\.\w+\.output\]\n(?:[^\[\n].*\n)*", "", config.read_text())
-    assert "output]" not in text
-    config.write_text(text)
-    return config
+    return without_output_rules(write_demo(tmp_path_factory.mktemp("demo-access")))
 
 
 @pytest.fixture(scope="module")
