@@ -243,6 +243,8 @@ REGRESSIONS: list[str] = [
     "(SELECT a.k FROM csv.t a ORDER BY 1 NULLS LAST LIMIT 3) UNION ALL (SELECT b.k FROM lite.t b) "
     "ORDER BY 1 NULLS LAST",
     "SELECT * FROM (((SELECT a.i FROM duck.t a ORDER BY 1 NULLS LAST LIMIT 4))) x ORDER BY 1 NULLS LAST",
+    # TPC-DS Q49: a derived table aliased CATALOG and read as catalog.item (aliases match case-insensitively).
+    "SELECT cat.k FROM (SELECT a.k FROM pg.t a WHERE a.k IS NOT NULL) CAT ORDER BY 1 NULLS LAST",
     # TPC-DS Q54: an unquoted upper-case output name (SELECT SEG ... ORDER BY SEG) did not bind.
     "SELECT SEG, count(*) AS n, SEG * 2 AS b FROM (SELECT a.i AS SEG FROM pg.t a) s GROUP BY SEG "
     "ORDER BY SEG NULLS FIRST, n NULLS FIRST, b",

@@ -49,6 +49,9 @@ def _check(column: exp.Column, scope: Scope, context: PlanContext) -> None:
         qualifier = column.table
         chain = list(_chain(scope))
         source = next((s.sources[qualifier] for s in chain if qualifier in s.sources), None)
+        if source is None:  # DuckDB matches aliases case-insensitively: FROM (...) CATALOG ... catalog.item
+            folded = qualifier.lower()
+            source = next((v for s in chain for k, v in s.sources.items() if k.lower() == folded), None)
         if source is None:
             names = _all_columns(chain, context)
             if names is None or any(n.lower() == qualifier.lower() for n in names):
