@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from benchmarks.tpch_data import _mysql_rows, _plain_strings, _sqlite_value
+from benchmarks.tpch_data import _mysql_rows, _plain_strings, _sqlite_value, load_postgres
 
 QUERIES = Path(__file__).parent / "queries" / "tpcds"
 
@@ -190,24 +190,7 @@ def _rows(table: pa.Table, convert: Any = None) -> list[tuple[Any, ...]]:
 
 
 def _load_postgres(parquet_dir: Path, dsn: str, schema: str, tables: list[str]) -> None:
-    import adbc_driver_postgresql.dbapi as adbc
-
-    with adbc.connect(dsn, autocommit=True) as con, con.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        for t in tables:
-            data = _plain_strings(pq.read_table(parquet_dir / f"{t}.parquet"))
-            cur.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2",
-                (schema, t),
-            )
-            if cur.fetchone()[0]:
-                cur.execute(f'SELECT count(*) FROM "{schema}"."{t}"')
-                if cur.fetchone()[0] == data.num_rows:
-                    continue  # already loaded (benchmarks reuse a scale factor's schema)
-            cur.execute(f'DROP TABLE IF EXISTS "{schema}"."{t}"')
-            cur.execute(_ddl(t, data.schema, '"', f'"{schema}"."{t}"'))
-            cur.adbc_ingest(t, data, mode="append", db_schema_name=schema)
-            cur.execute(f'ANALYZE "{schema}"."{t}"')
+    load_postgres(parquet_dir, dsn, schema, tables, ddl=lambda t, schema, quote: _ddl(t, schema, quote, "{name}"))
 
 
 def _load_mysql(parquet_dir: Path, url: str, database: str, tables: list[str]) -> None:

@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -268,8 +269,14 @@ def _ddl(table: str, schema: pa.Schema, quote: str) -> str:
     return f"CREATE TABLE {{name}} ({', '.join(columns)}, PRIMARY KEY ({keys}))"
 
 
-def load_postgres(parquet_dir: Path, dsn: str, schema: str, tables: list[str]) -> None:
-    """Create the tables with TPC-H types and keys in ``schema`` and bulk-load them (binary COPY via ADBC)."""
+def load_postgres(
+    parquet_dir: Path, dsn: str, schema: str, tables: list[str], ddl: Callable[[str, pa.Schema, str], str] | None = None
+) -> None:
+    """Create the tables with TPC-H types and keys in ``schema`` and bulk-load them (binary COPY via ADBC).
+
+    ``ddl(table, arrow_schema, quote)``: the CREATE TABLE statement with ``{name}`` for the table's name
+    (default: TPC-H's types and keys)."""
+    ddl = ddl or _ddl
     import adbc_driver_postgresql.dbapi as adbc
 
     with adbc.connect(dsn, autocommit=True) as con, con.cursor() as cur:
@@ -285,7 +292,7 @@ def load_postgres(parquet_dir: Path, dsn: str, schema: str, tables: list[str]) -
                 if cur.fetchone()[0] == data.num_rows:
                     continue  # already loaded
             cur.execute(f'DROP TABLE IF EXISTS "{schema}"."{t}"')
-            cur.execute(_ddl(t, data.schema, '"').format(name=f'"{schema}"."{t}"'))
+            cur.execute(ddl(t, data.schema, '"').format(name=f'"{schema}"."{t}"'))
             cur.adbc_ingest(t, data, mode="append", db_schema_name=schema)
             cur.execute(f'ANALYZE "{schema}"."{t}"')
 

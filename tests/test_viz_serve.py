@@ -3,6 +3,7 @@ dashboards re-run with server-side parameters, the SQL page, typed errors as mes
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import socket
@@ -28,8 +29,8 @@ class Served:
     def __init__(self, fed: Any, app: Any, url: str) -> None:
         self.fed, self.app, self.url = fed, app, url
 
-    def get(self, path: str, method: str = "GET") -> tuple[int, str]:
-        request = urllib.request.Request(self.url + path, method=method)
+    def get(self, path: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, str]:
+        request = urllib.request.Request(self.url + path, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, response.read().decode()
@@ -41,25 +42,34 @@ class Served:
         return int(self.app.state.working)
 
 
-@pytest.fixture(scope="module")
-def served(demo_config: Path) -> Iterator[Served]:
+@contextlib.contextmanager
+def running(app: Any) -> Iterator[str]:
+    """``app`` on a real uvicorn server on a free loopback port; yields its URL."""
     import uvicorn
 
-    from fedquery.viz.serve import create_app
-
-    fed = fedquery.connect(demo_config)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    app = create_app(fed)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield Served(fed, app, f"http://127.0.0.1:{sock.getsockname()[1]}")
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def served(demo_config: Path) -> Iterator[Served]:
+    from fedquery.viz.serve import create_app
+
+    fed = fedquery.connect(demo_config)
+    app = create_app(fed)
+    with running(app) as url:
+        yield Served(fed, app, url)
     fed.close()
 
 
@@ -149,44 +159,23 @@ def test_served_app_in_a_browser(served: Served) -> None:
 def test_each_request_runs_as_the_principal_its_proxy_names(demo_config: Path) -> None:
     """Behind an authenticating proxy (``principal_headers``), every request runs under its own user's
     access rules: the SQL page, the inventory and the audit log see that principal, not the server's."""
-    import uvicorn
-
     from fedquery.viz.serve import create_app
 
     fed = fedquery.connect(demo_config)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
     app = create_app(fed, principal_headers=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-    def get(path: str, **headers: str) -> tuple[int, str]:
-        request = urllib.request.Request(url + path, headers={k.replace("_", "-"): v for k, v in headers.items()})
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    try:
-        status, page = get("/sql?q=" + urllib.parse.quote("SELECT 1"))
-        assert status == 401 and "X-Forwarded-User".lower() in page.lower() and "Traceback" not in page
-        hana = {"X_Forwarded_User": "hana", "X_Forwarded_Groups": "dhsc_analysts"}
-        status, page = get("/sql?q=" + urllib.parse.quote("SELECT count(*) FROM dwp.claims"), **hana)
+    with running(app) as url:
+        served = Served(fed, app, url)
+        status, page = served.get("/sql?q=" + urllib.parse.quote("SELECT 1"))
+        assert status == 401 and "x-forwarded-user" in page.lower() and "Traceback" not in page
+        hana = {"X-Forwarded-User": "hana", "X-Forwarded-Groups": "dhsc_analysts"}
+        status, page = served.get("/sql?q=" + urllib.parse.quote("SELECT count(*) FROM dwp.claims"), headers=hana)
         assert status == 200 and 'class="error"' in page and "hana" in page and "dwp.claims" in page
-        status, page = get("/inventory", **hana)
+        status, page = served.get("/inventory", headers=hana)
         assert status == 200 and "dhsc.ppe_stock" in page and "dwp.claims" not in page
-        wendy = {"X_Forwarded_User": "wendy", "X_Forwarded_Groups": "dwp_analysts"}
-        status, page = get("/sql?q=" + urllib.parse.quote("SELECT person_id FROM dwp.claims LIMIT 3"), **wendy)
+        wendy = {"X-Forwarded-User": "wendy", "X-Forwarded-Groups": "dwp_analysts"}
+        query = "/sql?q=" + urllib.parse.quote("SELECT person_id FROM dwp.claims LIMIT 3")
+        status, page = served.get(query, headers=wendy)
         assert status == 200 and "*****" in page and 'class="error"' not in page
-        users = {r["user"] for r in fed.audit.records()} if fed.audit is not None else set()
-        assert {"hana", "wendy"} <= users, users
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        fed.close()
+    users = {r["user"] for r in fed.audit.records()} if fed.audit is not None else set()
+    fed.close()
+    assert {"hana", "wendy"} <= users, users
