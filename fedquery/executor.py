@@ -486,7 +486,23 @@ class Execution:
             shown = exp.In(this=target.copy(), expressions=[exp.Var(this=f"<{len(keys)} keys>")])
             self._add_filter(stream, shown, arrow=False)
         else:
-            self._add_filter(stream, stream.connector.key_filter(target, keys))
+            column_type = self._column_type(stream, target)
+            self._add_filter(stream, stream.connector.key_filter(target, keys, column_type))
+
+    def _column_type(self, stream: FragmentStream, column: exp.Expr) -> pa.DataType | None:
+        """The Arrow type of ``column`` (``alias.name``) of a catalog table the fragment reads, if known."""
+        if not isinstance(column, exp.Column):
+            return None
+        for table in stream.fragment.expression.find_all(exp.Table):
+            name = table.meta.get("fq_catalog")
+            if name and table.alias_or_name == column.table:
+                try:
+                    schema = self.catalog.resolve(name.split(".")).arrow_schema()
+                except FedQueryError:
+                    return None
+                index = schema.get_field_index(column.name)
+                return schema.field(index).type if index >= 0 else None
+        return None
 
     def _add_filter(self, stream: FragmentStream, condition: exp.Expr, *, arrow: bool = True) -> None:
         fragment = stream.fragment

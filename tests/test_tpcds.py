@@ -91,3 +91,15 @@ def test_correlated_subqueries_reach_mariadb_only_through_a_key(tpcds: tuple[Any
     assert any(f.department == "catalog" and "EXISTS" in f.sql.upper() for f in keyed.fragments), str(keyed)
     expected = oracle.sql(sql.format(cs="catalog_sales", cc="call_center")).fetchall()
     assert fed.sql(federated, pushdown="full").fetchall() == expected
+
+
+def test_keys_reach_postgresql_as_an_array_of_the_columns_type(tpcds: tuple[Any, Any]) -> None:
+    """Q73: household_demographics' keys (CSV) reduce store_sales (PostgreSQL, INTEGER keys) as one
+    INTEGER[] literal; a BIGINT[] there is compared across types, which PostgreSQL cannot hash."""
+    fed, oracle = tpcds
+    sql = tpcds_data.query(73)
+    result = fed.sql(federate(sql, tpcds_data.SPLIT), pushdown="auto")
+    rows = result.fetchall()
+    retail = [s for s in result.stats if s.department == "retail" and s.reduced_keys]
+    assert retail and all("AS INT[])" in s.sql or "AS INTEGER[])" in s.sql for s in retail), [s.sql for s in retail]
+    assert_same_rows(rows, oracle.sql(sql).fetchall(), ordered=True)

@@ -136,7 +136,7 @@ def _worthwhile(
     groups = _groups(fragment, keys)
     if at_most is None:
         return groups if groups is not None else float(fragment.estimated_rows)
-    if groups is None or groups > at_most * fragment.estimated_rows:
+    if groups is None or groups > min(at_most, caps.max_group_fraction) * fragment.estimated_rows:
         return None
     return groups
 
