@@ -95,6 +95,10 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
             if forbidden:
                 context.note(f"semi-join reduction of {consumer.name} by {producer.name} not planned: {forbidden}")
                 continue
+            if rows[producer.name] > rows[consumer.name]:
+                # The consumer waits for the whole producer: read in parallel it would be done first
+                # (TPC-DS Q58: 36,000 date_dim rows waited on 1.4 M catalog_sales rows to save 35,000).
+                continue
             keys = _distinct_keys(producer, p_col, rows[producer.name], unreduced[producer.name], kept[producer.name])
             if keys >= rows[consumer.name]:
                 continue  # the side with fewer keys than the other has rows goes first
