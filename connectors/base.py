@@ -56,6 +56,11 @@ class Capabilities:
     #: builds an on-disk temporary table; TPC-DS Q99 at SF 1: 25 s grouping 1.4 M rows into 170,000,
     #: 2 s sending them) takes a smaller one
     max_group_fraction: float = 0.7
+    #: a semi-join reduction makes its consumer wait for the producer's keys: planned only where the
+    #: consumer is expected to send at least this many rows unreduced. Local files and DuckDB files
+    #: are read far faster than a server sends rows, so only large ones repay the wait (TPC-DS Q12, Q84);
+    #: a CSV file is read whole either way, so the keys save nothing but DuckDB's own filtering
+    reduction_min_rows: float = 0
     unsupported: tuple[type[exp.Expr], ...] = ()
     allowed: tuple[type[exp.Expr], ...] | None = None
 

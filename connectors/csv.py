@@ -7,6 +7,7 @@ or ``"date"``, for types that inference would get wrong).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, ClassVar
 
 import pyarrow.csv as pacsv
@@ -28,6 +29,8 @@ SAMPLE_BYTES = 1024 * 1024
 
 class CsvConnector(FileConnector):
     kind = "csv"
+    #: a CSV file is read whole with or without semi-join keys: never worth waiting for them
+    capabilities = dataclasses.replace(FileConnector.capabilities, reduction_min_rows=float("inf"))
     suffixes = (".csv", ".tsv", ".csv.gz", ".txt")
     #: how the files are read: per table, or for every table of the source under ``csv = {...}``
     reading: ClassVar[dict[str, Option]] = {

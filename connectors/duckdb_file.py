@@ -32,8 +32,9 @@ class DuckDBConnector(Connector):
     options = {**SOURCE_OPTIONS, "batch_size": BATCH_SIZE}
     table_options = {**TABLE_OPTIONS, "table": Option("str")}
     capabilities = Capabilities(
-        sql=True, joins=True, aggregates=True, order_limit=True, window=True, subqueries=True, set_operations=True
-    )
+        sql=True, joins=True, aggregates=True, order_limit=True, window=True, subqueries=True, set_operations=True,
+        reduction_min_rows=1_000_000,
+    )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)

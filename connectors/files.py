@@ -51,7 +51,8 @@ from connectors.base import (
 from fedquery.errors import FedQueryError, SourceError
 from fedquery.fragment import Fragment
 
-_FILE_CAPS = Capabilities(sql=False)
+#: a file scan repays a semi-join wait only when large (row groups pruned; see Capabilities)
+_FILE_CAPS = Capabilities(sql=False, reduction_min_rows=1_000_000)
 _log = logging.getLogger("fedquery.connectors.files")
 #: the fields of fsspec's ``info()`` that change when a file is rewritten (local, S3, GCS, HTTP, Azure)
 _IDENTITY_KEYS = (

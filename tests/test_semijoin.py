@@ -11,6 +11,15 @@ from benchmarks import tpch_data
 from tests.conftest import assert_same_rows
 
 
+@pytest.fixture(autouse=True)
+def _reductions_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests check the reduction mechanism on SF 0.01 files, far below the sizes where waiting for
+    keys pays for a local file (``Capabilities.reduction_min_rows``): lift that floor here."""
+    from fedquery.planner import semijoin
+
+    monkeypatch.setattr(semijoin, "MIN_ROWS_SCALE", 0.0)
+
+
 def _moved(fed: fedquery.Federation, sql: str, strategy: str) -> tuple[list, list]:  # type: ignore[type-arg]
     result = fed.sql(sql, pushdown=strategy)
     rows = result.fetchall()
@@ -167,3 +176,17 @@ def test_hostile_key_column_name_round_trips(pg_schema: str, tmp_path: Path) -> 
     assert people.reduced_keys == 3 and people.rows == 3, people
     assert hostile in [f.name for f in fed.sql("SELECT * FROM files.keys").arrow().schema]
     fed.close()
+
+
+def test_small_local_files_are_not_made_to_wait_for_keys(tpch_fed, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Below ``reduction_min_rows`` a file or DuckDB-file consumer is read in parallel, unreduced: waiting for
+    a producer's keys costs more than reading it (TPC-DS Q12, Q84); the answer is the same."""
+    from fedquery.planner import semijoin
+
+    monkeypatch.setattr(semijoin, "MIN_ROWS_SCALE", 1.0)
+    sql = tpch_data.federate(tpch_data.query(7))
+    plan = tpch_fed.explain(sql)
+    assert not any(f.reducers for f in plan.fragments if f.kind in ("csv", "parquet", "duckdb")), str(plan)
+    monkeypatch.setattr(semijoin, "MIN_ROWS_SCALE", 0.0)
+    reduced = tpch_fed.explain(sql)
+    assert any(f.reducers for f in reduced.fragments if f.kind in ("csv", "parquet", "duckdb")), str(reduced)
