@@ -132,10 +132,12 @@ def build_federation(parquet_dir: Path, out_dir: Path, servers: dict[str, tuple[
             base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
             lines.append(f'url = "{base}/{database}"')
         elif kind == "duckdb":
-            _write_duckdb(parquet_dir, tables, out_dir / f"{department}.duckdb")
+            if not (out_dir / f"{department}.duckdb").exists():  # written once per directory
+                _write_duckdb(parquet_dir, tables, out_dir / f"{department}.duckdb")
             lines.append(f'path = "{department}.duckdb"')
         elif kind == "sqlite":
-            _write_sqlite(parquet_dir, tables, out_dir / f"{department}.sqlite")
+            if not (out_dir / f"{department}.sqlite").exists():
+                _write_sqlite(parquet_dir, tables, out_dir / f"{department}.sqlite")
             lines.append(f'path = "{department}.sqlite"')
         elif kind == "parquet":
             (out_dir / department).mkdir(exist_ok=True)
