@@ -308,6 +308,12 @@ def test_property_no_leak_and_every_strategy_agrees(federation: tuple[Path, duck
         fed.close()
     assert seen["queries"] >= 1000 and 0 < seen["errors"] < seen["queries"]
     assert len(baselines) >= 100  # distinct queries
+    # Nor in what the other entry points show this principal, nor in the audit log of all those queries.
+    with fedquery.connect(config, **PRINCIPAL) as again:
+        assert not FORBIDDEN.search(repr(again.tables())) and not FORBIDDEN.search(repr(again.statistics()))
+        assert not FORBIDDEN.search(repr(again.inventory().datasets))
+    log = (config.parent / "audit.jsonl").read_text(encoding="utf-8")
+    assert log.count("\n") >= 1000 and not FORBIDDEN.search(log)
 
 
 def test_errors_show_only_values_of_visible_rows(federation: tuple[Path, Any]) -> None:
