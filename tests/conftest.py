@@ -243,3 +243,13 @@ def without_output_rules(config: Path) -> Path:
     assert "output]" not in text
     config.write_text(text)
     return config
+
+
+@pytest.fixture
+def reductions_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Semi-join reductions planned whatever the consumer's size: tests of the mechanism run on SF 0.01
+    files and the demo, far below where waiting for keys pays for a local file
+    (``Capabilities.reduction_min_rows``)."""
+    from fedquery.planner import semijoin
+
+    monkeypatch.setattr(semijoin, "MIN_ROWS_SCALE", 0.0)

@@ -270,6 +270,7 @@ def test_postgres_remote_sql_is_in_the_record(tmp_path: Path) -> None:
         assert os.path.getsize(tmp_path / "audit.jsonl") > 0
 
 
+@pytest.mark.usefixtures("reductions_at_any_size")
 def test_semi_join_keys_sent_to_a_source_are_summarised_in_the_record(demo: Path, tmp_path: Path) -> None:
     """The Pension Credit claimants' ids are sent to the income DuckDB file; the audit names how many."""
     fed = fedquery.connect(_config(demo, tmp_path / "audit.jsonl"))

@@ -12,6 +12,7 @@ def _decorrelated(plan) -> bool:  # type: ignore[no-untyped-def]
     return '"_dv"' in plan.local_sql or any('"_dv"' in f.sql for f in plan.fragments)
 
 
+@pytest.mark.usefixtures("reductions_at_any_size")
 def test_q20_subquery_is_grouped_by_both_keys_in_the_source(tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
     sql = tpch_data.federate(tpch_data.query(20))
     plan = tpch_fed.explain(sql)

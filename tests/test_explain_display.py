@@ -41,6 +41,7 @@ def test_remote_and_local_sql_are_pretty_printed(fed: Any) -> None:
     assert claims.sql.count("\n") == 0  # what is sent is unchanged
 
 
+@pytest.mark.usefixtures("reductions_at_any_size")
 def test_long_key_lists_are_summarised_unless_verbose(fed: Any) -> None:
     plan = fed.explain(SQL, analyze=True)
     income = next(f for f in plan.fragments if f.department == "hmrc")
@@ -70,6 +71,7 @@ def test_a_warning_until_analyze_has_run(fed: Any) -> None:
     assert after.unanalyzed == [] and "warning" not in str(after) and "unanalyzed" not in after.to_dict()
 
 
+@pytest.mark.usefixtures("reductions_at_any_size")
 def test_cli_explain_verbose(demo_config: Path) -> None:
     runner = CliRunner()
     short = runner.invoke(main, ["-c", str(demo_config), "explain", "--analyze", SQL])

@@ -176,12 +176,8 @@ def test_a_failing_predicate_cannot_observe_filtered_rows(federation: tuple[Path
             assert_same_rows(fed.sql(sql, pushdown=pushdown).fetchall(), expected)
 
 
-def test_key_shipping_follows_the_rules(
-    federation: tuple[Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from fedquery.planner import semijoin
-
-    monkeypatch.setattr(semijoin, "MIN_ROWS_SCALE", 0.0)  # the demo's small files: reductions at any size
+@pytest.mark.usefixtures("reductions_at_any_size")
+def test_key_shipping_follows_the_rules(federation: tuple[Path, Any], tmp_path: Path) -> None:
     from fedquery.demo import QUERIES
 
     config, _ = federation

@@ -10,14 +10,8 @@ import fedquery
 from benchmarks import tpch_data
 from tests.conftest import assert_same_rows
 
-
-@pytest.fixture(autouse=True)
-def _reductions_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests check the reduction mechanism on SF 0.01 files, far below the sizes where waiting for
-    keys pays for a local file (``Capabilities.reduction_min_rows``): lift that floor here."""
-    from fedquery.planner import semijoin
-
-    monkeypatch.setattr(semijoin, "MIN_ROWS_SCALE", 0.0)
+#: the reduction mechanism on SF 0.01 files, below the sizes where waiting for keys pays (see conftest)
+pytestmark = pytest.mark.usefixtures("reductions_at_any_size")
 
 
 def _moved(fed: fedquery.Federation, sql: str, strategy: str) -> tuple[list, list]:  # type: ignore[type-arg]
