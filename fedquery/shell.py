@@ -200,12 +200,19 @@ class Shell:
         from fedquery.errors import UnknownTableError, suggest
         from fedquery.typenames import sql_type
 
-        tables = list(self.federation().catalog.tables())
-        chosen = [t for t in tables if not name or t.sql_name.lower() == name.lower()]
+        fed = self.federation()
+        # The tables and columns the principal may see (fed.tables() applies the access rules).
+        visible = {r["table"]: {c for c, _ in r["columns"]} for r in fed.tables() if r["table"] and not r["error"]}
+        chosen = [
+            t
+            for t in fed.catalog.tables()
+            if t.sql_name in visible and (not name or t.sql_name.lower() == name.lower())
+        ]
         if not chosen:
-            raise UnknownTableError(f"unknown table {name!r}.{suggest(name, [t.sql_name for t in tables])}")
+            raise UnknownTableError(f"unknown table {name!r}.{suggest(name, list(visible))}")
         for table in chosen:
-            columns = ",\n".join(f"  {_ident(f.name)} {sql_type(f.type)}" for f in table.arrow_schema())
+            fields = [f for f in table.arrow_schema() if f.name in visible[table.sql_name]]
+            columns = ",\n".join(f"  {_ident(f.name)} {sql_type(f.type)}" for f in fields)
             self._say(f"CREATE TABLE {table.sql_name} (\n{columns}\n);")
 
     def _mode(self, mode: str) -> None:

@@ -40,20 +40,16 @@ class CatalogNames:
         self.ready = threading.Event()
 
     def load(self, federation: Any) -> None:
-        """Read the names (a table whose schema cannot be read is listed without columns)."""
+        """Read the names the principal may see (a table whose schema cannot be read is listed without columns)."""
         from fedquery.errors import FedQueryError
 
         try:
-            tables = list(federation.catalog.tables())
+            rows = [r for r in federation.tables() if r["table"]]  # what the principal may see
         except FedQueryError:
-            tables = []
+            rows = []
         self.departments = list(federation.config.departments)
-        self.tables = [t.sql_name for t in tables]
-        for table in tables:
-            try:
-                self.columns[table.sql_name] = list(table.arrow_schema().names)
-            except FedQueryError:
-                self.columns[table.sql_name] = []
+        self.tables = [r["table"] for r in rows]
+        self.columns = {r["table"]: [name for name, _ in r["columns"]] for r in rows}
         self.ready.set()
 
 

@@ -192,3 +192,26 @@ def test_plain_fedquery_on_a_terminal_is_the_shell(demo_config: Path, tmp_path: 
     child.expect(pexpect.EOF)
     piped = subprocess.run([sys.executable, "-m", "fedquery.cli"], capture_output=True, text=True, timeout=60)
     assert piped.returncode == 0 and "Commands:" in piped.stdout and "shell" in piped.stdout  # not a terminal: help
+
+
+def test_schema_and_completion_show_only_what_the_principal_may_see(demo_config: Path) -> None:
+    """``.schema`` and the completion names go through the access rules, as SQL does: hana (health
+    analyst) sees PPE stock and orders only; sam (support project) not the pupils' ids."""
+    import fedquery
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "fedquery.cli", "-c", str(demo_config), "--user", "hana", "--group", "dhsc_analysts",
+         "shell"],
+        input=".schema dhsc.ppe_orders\n.schema dwp.claims\n", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "CREATE TABLE dhsc.ppe_orders" in proc.stdout and "dwp.claims" not in proc.stdout, proc.stdout
+    assert "unknown table 'dwp.claims'" in proc.stderr and "Traceback" not in proc.stderr
+    with fedquery.connect(demo_config, user="hana", groups=["dhsc_analysts"]) as hana:
+        names = CatalogNames()
+        names.load(hana)
+        assert sorted(names.tables) == ["dhsc.ppe_orders", "dhsc.ppe_stock"]
+    with fedquery.connect(demo_config, user="sam", purpose="support") as sam:
+        names = CatalogNames()
+        names.load(sam)
+        assert "pupil_id" not in names.columns["dfe.fsm_eligibility"]
+        assert "parent_person_id" in names.columns["dfe.fsm_eligibility"]
