@@ -134,8 +134,18 @@ class Federation:
         """
         return self._sql(sql, pushdown, timeout, "sql", params)
 
-    def _sql(self, sql: str, pushdown: str, timeout: float | None, entry: str, params: Params = None) -> Result:
-        audit = QueryAudit(self.audit, sql, self.principal, entry, self.config.departments)
+    def _sql(
+        self,
+        sql: str,
+        pushdown: str,
+        timeout: float | None,
+        entry: str,
+        params: Params = None,
+        principal: Principal | None = None,
+    ) -> Result:
+        """Run ``sql`` as ``principal`` (default: this federation's), audited as ``entry``."""
+        principal = principal or self.principal
+        audit = QueryAudit(self.audit, sql, principal, entry, self.config.departments)
         try:
             seconds = self.config.settings.query_timeout
             if timeout is not None:
@@ -147,7 +157,7 @@ class Federation:
         with self._running_lock:
             self._running.add(deadline)
         try:
-            return self._run(sql, pushdown, deadline, audit, params)
+            return self._run(sql, pushdown, deadline, audit, params, principal)
         except BaseException as exc:
             deadline.finish()
             audit.failed(exc)
@@ -158,16 +168,7 @@ class Federation:
         stored, whoever asked. Callers see them only through the rules (see fedquery.policy.views)."""
         from fedquery.policy.access import STATISTICS
 
-        audit = QueryAudit(self.audit, sql, STATISTICS, "analyze", self.config.departments)
-        deadline = Deadline(self.config.settings.query_timeout)
-        with self._running_lock:
-            self._running.add(deadline)
-        try:
-            return self._run(sql, "full", deadline, audit, principal=STATISTICS)
-        except BaseException as exc:
-            deadline.finish()
-            audit.failed(exc)
-            raise
+        return self._sql(sql, "full", None, "analyze", principal=STATISTICS)
 
     def _run(
         self,
@@ -175,10 +176,9 @@ class Federation:
         pushdown: str,
         deadline: Deadline,
         audit: QueryAudit,
-        params: Params = None,
-        principal: Principal | None = None,
+        params: Params,
+        principal: Principal,
     ) -> Result:
-        principal = principal or self.principal
         scale, attempt, earlier = 1, 1, list[FragmentStats]()
         while True:
             deadline.phase = "planning"
