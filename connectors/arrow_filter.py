@@ -2,7 +2,8 @@
 
 Only forms whose Arrow meaning equals their SQL meaning are translated:
 comparisons of a column with a literal (the literal cast exactly to the
-column's type), IN lists without NULL, BETWEEN, IS [NOT] NULL and AND/OR/NOT
+column's type; on floating-point columns NaN is above every value and equal
+to itself, as in DuckDB), IN lists without NULL, BETWEEN, IS [NOT] NULL and AND/OR/NOT
 of those. Anything else raises :class:`Untranslatable` and is not pushed.
 
 >>> import pyarrow as pa, sqlglot
@@ -86,11 +87,13 @@ def to_arrow_filter(node: exp.Expr, schema: pa.Schema) -> pc.Expression:
             left, right, op = right, left, _FLIP[op]
         field, typ = _field(left, schema)
         value = _literal(right, typ)
-        return getattr(field, _COMPARE[op])(value)  # type: ignore[no-any-return]
+        compared: pc.Expression = getattr(field, _COMPARE[op])(value)
+        # DuckDB orders NaN above every other value (+inf included) and equal to itself
+        return _nan_as_duckdb(field, typ, compared, nan_truth=op in (exp.NEQ, exp.GT, exp.GTE))
     if isinstance(node, exp.Between):
         field, typ = _field(node.this, schema)
         low, high = _literal(node.args["low"], typ), _literal(node.args["high"], typ)
-        return (field >= low) & (field <= high)
+        return _nan_as_duckdb(field, typ, (field >= low) & (field <= high), nan_truth=False)
     if isinstance(node, exp.In):
         if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
             raise Untranslatable("IN subquery")
@@ -103,9 +106,27 @@ def to_arrow_filter(node: exp.Expr, schema: pa.Schema) -> pc.Expression:
             member = _balanced([field == v for v in values], and_=False)
         else:
             member = field.isin(pa.array([v.as_py() for v in values], type=typ))
+        member = _nan_as_duckdb(field, typ, member, nan_truth=False)
         # SQL: NULL IN (...) is NULL; Arrow's is_in says false. Keep SQL's answer so NOT IN stays right.
         return pc.Expression._call("if_else", [field.is_null(), pc.scalar(pa.scalar(None, pa.bool_())), member])
     raise Untranslatable(type(node).__name__)
+
+
+def _nan_as_duckdb(
+    field: pc.Expression, typ: pa.DataType, compared: pc.Expression, *, nan_truth: bool
+) -> pc.Expression:
+    """A comparison of a floating-point column with a non-NaN literal, with DuckDB's answer for NaN.
+
+    Arrow follows IEEE (NaN compares false, but ``!=``); DuckDB orders NaN above every value. The
+    NaN case is spelled out as its own branch, ``(is_nan(f) AND t) OR (NOT is_nan(f) AND cmp)``,
+    also because Parquet min/max statistics exclude NaN: Arrow simplifies ``cmp`` by a row group's
+    statistics, and only an explicit ``is_nan`` keeps a group holding NaN from being skipped (under
+    NOT too, where a ``cmp`` that is true for the whole range would otherwise drop its NaN rows).
+    """
+    if not pa.types.is_floating(typ):
+        return compared
+    is_nan = pc.Expression._call("is_nan", [field])
+    return (is_nan & pc.scalar(nan_truth)) | (~is_nan & compared)
 
 
 def _balanced(terms: list[pc.Expression], *, and_: bool) -> pc.Expression:
