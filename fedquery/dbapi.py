@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from fedquery.errors import InterfaceError
+from fedquery.pyvalues import column_values
 
 if TYPE_CHECKING:
     from fedquery.federation import Federation
@@ -188,7 +189,7 @@ class Cursor:
                 self._done = True
                 break
             self._read += batch.num_rows
-            self._rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
+            self._rows.extend(zip(*(column_values(c) for c in batch.columns)))
         if count is None:
             taken, self._rows = self._rows, []
         else:

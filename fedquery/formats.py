@@ -127,9 +127,7 @@ def rows_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 
 # -- writers ----------------------------------------------------------------------------------------
-def _table(
-    reader: pa.RecordBatchReader, out: IO[bytes], max_rows: int | None, width: int | None, wrap: bool
-) -> int:
+def _table(reader: pa.RecordBatchReader, out: IO[bytes], max_rows: int | None, width: int | None, wrap: bool) -> int:
     """The box table: the first ``max_rows // 2`` rows (rounded up) and the last rows, the rest counted."""
     from fedquery import boxtable
     from fedquery.typenames import is_numeric, sql_type
@@ -197,10 +195,11 @@ def _csv(reader: pa.RecordBatchReader, out: IO[bytes], delimiter: str, terminal:
     rows = 0
     buffer = io.BytesIO()
     header = True
+    from fedquery.pyvalues import as_text_where_out_of_range
+
     for batch in reader:
-        pacsv.write_csv(
-            batch.cast(schema), buffer, write_options=pacsv.WriteOptions(delimiter=delimiter, include_header=header)
-        )
+        batch = as_text_where_out_of_range(batch.cast(schema))  # DuckDB's text for 'infinity' and years > 9999
+        pacsv.write_csv(batch, buffer, write_options=pacsv.WriteOptions(delimiter=delimiter, include_header=header))
         header = False
         _flush(buffer, out, terminal)
         rows += batch.num_rows
@@ -285,7 +284,9 @@ def _records(reader: pa.RecordBatchReader) -> Iterable[tuple[list[str], tuple[An
 
 
 def _batch_rows(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
-    columns = [c.to_pylist() for c in batch.columns]
+    from fedquery.pyvalues import display_values
+
+    columns = [display_values(c) for c in batch.columns]
     return list(zip(*columns)) if columns else []
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from fedquery.pyvalues import display_values
+
 #: rows an HTML table shows before it says how many more there are
 HTML_ROW_CAP = 50
 _NULL = '<span style="color:#888">NULL</span>'
@@ -51,7 +53,7 @@ def html_table(table: pa.Table, *, cap: int = HTML_ROW_CAP, title: str = "") -> 
              for f in table.schema]  # fmt: skip
     body = "".join(
         "<tr>" + "".join(_cell(v, r) for v, r in zip(row, right)) + "</tr>"
-        for row in zip(*(c.to_pylist() for c in shown.columns))
+        for row in zip(*(display_values(c) for c in shown.columns))
     )
     n = table.num_rows
     more = f"; first {cap} shown, {n - cap:,} more rows not shown" if n > cap else ""

@@ -73,7 +73,9 @@ class Result:
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         table = self.arrow()
-        columns = [c.to_pylist() for c in table.columns]
+        from fedquery.pyvalues import column_values
+
+        columns = [column_values(c) for c in table.columns]
         return list(zip(*columns)) if columns else []
 
     def chart(
