@@ -4,11 +4,13 @@
 
 Measured in one run, on the demo federation (written to a temporary directory):
 
-* ``fedquery --version`` in a new process, against ``python -c "import duckdb"`` printing
-  its version (the DuckDB CLI binary is not installed here; its Python package is the
-  baseline, and it pays the interpreter's start-up as fedquery does).
+* ``fedquery --version`` in a new process, against the ``duckdb`` CLI's ``--version`` (the native
+  binary of PyPI's ``duckdb-cli``, installed into ``benchmarks/.cli-venv`` on first use) and
+  against ``python -c "import duckdb"`` printing its version (DuckDB's Python package pays the
+  interpreter's start-up, as fedquery does).
 * A one-row query cold, in a new process: ``fedquery query "SELECT * FROM dwp.claims LIMIT 1"``
-  against a new Python process running the same SQL in DuckDB over the same Parquet file.
+  against the ``duckdb`` CLI running the same SQL over the same Parquet file, and against a new
+  Python process doing so with DuckDB's Python package.
 * Per statement, warm: a Federation kept open (what the shell keeps) against one DuckDB
   connection, both in this process; and in ``fedquery shell`` fed a script on standard
   input with ``.timer on`` (the median of its "Run Time" lines: planning, fetching and
@@ -34,6 +36,8 @@ import time
 from pathlib import Path
 
 QUERY = "SELECT * FROM dwp.claims LIMIT 1"
+CLI_VENV = Path(__file__).resolve().parent / ".cli-venv"
+CLI_PACKAGE = "duckdb-cli==1.5.6"
 
 
 #: CPU seconds (user + system) of the child processes measured by the last call to :func:`_median`
@@ -57,6 +61,19 @@ def _median(command: list[str], runs: int, **kwargs: object) -> float:
     results = [_time(command, **kwargs) for _ in range(runs)]  # type: ignore[arg-type]
     CPU["last"] = statistics.median(cpu for _, cpu in results)
     return statistics.median(wall for wall, _ in results)
+
+
+def duckdb_cli() -> Path | str:
+    """The native ``duckdb`` binary of PyPI's duckdb-cli (installed on first use), or why there is none."""
+    python = CLI_VENV / "bin" / "python"
+    if not python.exists():
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(CLI_VENV)], check=True, capture_output=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", CLI_PACKAGE], check=True, capture_output=True)
+        except (subprocess.CalledProcessError, OSError) as exc:
+            return f"cannot install {CLI_PACKAGE}: {exc}"
+    found = next(CLI_VENV.glob("lib/python*/site-packages/duckdb_cli/duckdb"), None)
+    return found if found is not None else f"{CLI_PACKAGE} has no bundled binary"
 
 
 def _duckdb_script(parquet: Path, statements: int) -> str:
@@ -130,16 +147,25 @@ def main() -> None:
     cli = [py, "-m", "fedquery.cli"]
     rows: list[tuple[str, float, float]] = []
 
+    binary = duckdb_cli()
     version = _median([*cli, "--version"], args.runs)
     version_cpu = CPU["last"]
+    if isinstance(binary, str):
+        print(f"no duckdb CLI baseline: {binary}")
+    else:
+        cli_version = _median([str(binary), "--version"], args.runs)
+        rows.append(("--version (new process) vs the duckdb CLI", version, cli_version))
     duck_version = _median([py, "-c", "import duckdb; print(duckdb.__version__)"], args.runs)
     duck_version_cpu = CPU["last"]
-    rows.append(("--version (new process)", version, duck_version))
+    rows.append(("--version (new process) vs python -c 'import duckdb'", version, duck_version))
     rows.append(("--version, CPU time", version_cpu, duck_version_cpu))
     cold = _median([*cli, "-c", str(config), "query", QUERY], args.runs)
     cold_cpu = CPU["last"]
+    if not isinstance(binary, str):
+        sql = QUERY.replace("dwp.claims", f"'{parquet}'")
+        rows.append(("one-row query, cold, vs the duckdb CLI", cold, _median([str(binary), "-c", sql], args.runs)))
     duck_cold = _median([py, "-c", _duckdb_script(parquet, 1)], args.runs)
-    rows.append(("one-row query, cold (new process)", cold, duck_cold))
+    rows.append(("one-row query, cold, vs DuckDB's Python package", cold, duck_cold))
     rows.append(("one-row query, cold, CPU time", cold_cpu, CPU["last"]))
     warm, duck_warm = _warm(config, parquet, args.statements)
     rows.append(("per statement, warm Federation (in process)", warm, duck_warm))
