@@ -27,7 +27,11 @@ statements run to completion or to their ``max_statement_time`` (measured on
 
 Sessions are read-only (``SET SESSION TRANSACTION READ ONLY`` plus ``START
 TRANSACTION READ ONLY`` per scan), have a statement timeout (source option
-``statement_timeout``, seconds, default 300) and run in UTC. A URL's database is
+``statement_timeout``, seconds, default 300), run in UTC and with a fixed
+``sql_mode`` (:data:`SQL_MODE`): whatever the server's default, no mode that
+changes what a pushed expression means is on (``PIPES_AS_CONCAT``,
+``ANSI_QUOTES``, ``NO_BACKSLASH_ESCAPES``, ``HIGH_NOT_PRECEDENCE``,
+``PAD_CHAR_TO_FULL_LENGTH``, ``NO_UNSIGNED_SUBTRACTION``, ``REAL_AS_FLOAT``). A URL's database is
 the default schema; other databases of the server are ``department.db.table``.
 
 MySQL collations compare strings case- and accent-insensitively and ignore
@@ -87,9 +91,17 @@ _SERVER_FAILURE = re.compile(
 )
 
 
+#: The session's sql_mode, set on every connection: only modes that make the server refuse more
+#: (``ONLY_FULL_GROUP_BY``), none of those that change how a statement reads (``||`` as CONCAT,
+#: double quotes as identifiers, backslash in string literals, NOT's precedence, padded CHAR values,
+#: unsigned subtraction): sqlglot renders for the default reading, and a server or an account
+#: configured otherwise would silently answer something else.
+SQL_MODE = "ONLY_FULL_GROUP_BY,NO_ENGINE_SUBSTITUTION"
+
+
 class MySQLConnector(RemoteConnector):
     kind = "mysql"
-    session_settings = {"time_zone": "+00:00", "transaction": "READ ONLY"}
+    session_settings = {"time_zone": "+00:00", "sql_mode": SQL_MODE, "transaction": "READ ONLY"}
     dialect = "mysql"
     default_port = 3306
     extra = "mysql"
@@ -130,6 +142,7 @@ class MySQLConnector(RemoteConnector):
                 self._mariadb = "MariaDB" in str(cur.fetchone()[0])
                 cur.execute(self._timeout_setting(self.statement_timeout))
                 cur.execute(_session_setting("time_zone", exp.Literal.string("+00:00")))
+                cur.execute(_session_setting("sql_mode", exp.Literal.string(SQL_MODE)))
             return con
         except pymysql.MySQLError as exc:
             raise self.source_error(f"cannot connect to {self.location()}: {exc}", unavailable=True) from None
@@ -311,7 +324,7 @@ class MySQLConnector(RemoteConnector):
                 node.set("expression", _as_binary(node.expression))
             return node
 
-        tree = tree.transform(binary, copy=False)
+        tree = tree.transform(binary, copy=False).transform(_mode_independent, copy=False)
         # Types DuckDB reads as text, asked for in their text form (as PostgreSQL's are).
         for select in tree.find_all(exp.Select):
             for i, projection in enumerate(select.expressions):
@@ -363,6 +376,7 @@ class MySQLConnector(RemoteConnector):
             "SET SESSION TRANSACTION READ ONLY",
             self._timeout_setting(seconds),
             _session_setting("time_zone", exp.Literal.string("+00:00")),
+            _session_setting("sql_mode", exp.Literal.string(SQL_MODE)),
         ]
 
     def _scan_connectorx(self, fragment: Fragment, deadline: Deadline) -> pa.RecordBatchReader | None:
@@ -507,6 +521,25 @@ class MySQLConnector(RemoteConnector):
                 con.close()
         except Exception:  # noqa: BLE001 - as in _kill_query
             return False
+
+
+def _mode_independent(node: exp.Expr) -> exp.Expr:
+    r"""Write ``node`` so that it reads the same under every sql_mode of the server.
+
+    connectorx prepares a statement before it runs the session's set-up, so the server's default
+    sql_mode parses it: NOT's operand is parenthesised (``HIGH_NOT_PRECEDENCE`` reads ``NOT a = 1`` as
+    ``(NOT a) = 1``) and a string literal holding a backslash is written in hex with its character set
+    (``NO_BACKSLASH_ESCAPES`` reads ``'a\\b'`` as two backslashes).
+
+    >>> from sqlglot import parse_one
+    >>> parse_one("SELECT 'a\\b' FROM t WHERE NOT x = 1", read="duckdb").transform(_mode_independent).sql("mysql")
+    "SELECT _utf8mb4 x'615C62' FROM t WHERE NOT (x = 1)"
+    """
+    if isinstance(node, exp.Not) and not isinstance(node.this, exp.Paren):
+        node.set("this", exp.Paren(this=node.this))
+    elif isinstance(node, exp.Literal) and node.is_string and "\\" in node.this:
+        return exp.Introducer(this=exp.var("_utf8mb4"), expression=exp.HexString(this=node.this.encode().hex().upper()))
+    return node
 
 
 def _session_setting(name: str, value: exp.Expr) -> str:
