@@ -55,8 +55,12 @@ from fedquery.pseudonym import Pseudonymise
 
 #: Every session is set up so that what is pushed means what it means in DuckDB, whatever the
 #: server's, database's or role's defaults: time zone (timestamptz comparisons, casts to DATE),
-#: date output, float output at full precision.
-SESSION_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO", "IntervalStyle": "postgres", "extra_float_digits": "3"}
+#: date output, float output at full precision, a backslash in a string literal as a plain
+#: character (``standard_conforming_strings``), ``x = NULL`` as NULL (``transform_null_equals``).
+SESSION_SETTINGS = {
+    "TimeZone": "UTC", "DateStyle": "ISO", "IntervalStyle": "postgres", "extra_float_digits": "3",
+    "standard_conforming_strings": "on", "transform_null_equals": "off",
+}  # fmt: skip
 
 _FUNCTIONS: tuple[type[exp.Expr], ...] = (
     Pseudonymise,

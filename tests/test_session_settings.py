@@ -19,6 +19,7 @@ import pytest
 import fedquery
 from tests.conftest import PG_DSN, assert_same_rows, pg_run
 
+NOTES = "(1, 'a\\b', 1), (2, 'ab', NULL), (3, 'a\\\\b', 3)"
 ROWS = "(1, '2020-01-01 02:00:00+00', 0.1), (2, '2020-01-01 06:00:00+00', 1.5), (3, '2019-12-31 23:30:00+00', NULL)"
 
 
@@ -29,9 +30,14 @@ def new_york() -> Iterator[tuple[Any, Any]]:
         f'CREATE ROLE "{name}" LOGIN',
         f"ALTER ROLE \"{name}\" SET TimeZone = 'America/New_York'",
         f"ALTER ROLE \"{name}\" SET DateStyle = 'SQL, DMY'",
+        # string literals and NULL comparisons that read otherwise than in DuckDB
+        f'ALTER ROLE "{name}" SET standard_conforming_strings = off',
+        f'ALTER ROLE "{name}" SET transform_null_equals = on',
         f'CREATE SCHEMA "{name}"',
         f'CREATE TABLE "{name}".events (id INT PRIMARY KEY, ts TIMESTAMPTZ, r REAL)',
         f'INSERT INTO "{name}".events VALUES {ROWS}',
+        f'CREATE TABLE "{name}".notes (id INT PRIMARY KEY, note TEXT, v INT)',
+        f"INSERT INTO \"{name}\".notes VALUES {NOTES}",
         f'GRANT USAGE ON SCHEMA "{name}" TO "{name}"',
         f'GRANT SELECT ON ALL TABLES IN SCHEMA "{name}" TO "{name}"',
     )
@@ -45,6 +51,8 @@ def new_york() -> Iterator[tuple[Any, Any]]:
     oracle.execute("CREATE SCHEMA pg")
     oracle.execute("CREATE TABLE pg.events (id INT, ts TIMESTAMPTZ, r REAL)")
     oracle.execute(f"INSERT INTO pg.events VALUES {ROWS}")
+    oracle.execute("CREATE TABLE pg.notes (id INT, note VARCHAR, v INT)")
+    oracle.execute(f"INSERT INTO pg.notes VALUES {NOTES}")
     yield fed, oracle
     fed.close()
     oracle.close()
@@ -56,6 +64,10 @@ QUERIES = [
     "SELECT id FROM pg.events WHERE ts < TIMESTAMPTZ '2020-01-01 03:00:00+00' ORDER BY id",
     "SELECT CAST(ts AS DATE) AS d, count(*) FROM pg.events GROUP BY 1 ORDER BY 1",
     "SELECT id, extract(hour FROM ts) AS h, extract(day FROM ts) AS dd FROM pg.events ORDER BY id",
+    # standard_conforming_strings off would read 'a\\b' as 'ab'; transform_null_equals makes = NULL an IS NULL
+    "SELECT id FROM pg.notes WHERE note = 'a\\b' ORDER BY id",
+    "SELECT id, note || '\\' AS n FROM pg.notes ORDER BY id",
+    "SELECT id FROM pg.notes WHERE v = NULL OR id = 3 ORDER BY id",
 ]
 
 
