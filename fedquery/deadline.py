@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import heapq
 import itertools
+import os
 import threading
 import time
 import weakref
@@ -56,17 +58,14 @@ class Deadline:
         self._hooks: dict[int, Callable[[], None]] = {}
         self._children: list[Deadline] = []
         self._phase = "planning"
-        self._timer: threading.Timer | None = None
+        self._timer: int | None = None
         self._finished = False
         if parent is not None:
             parent._adopt(self)
-        elif timeout:
+        elif timeout and self.expires is not None:
             # The timer holds the deadline weakly: a query dropped unread must not be kept alive (and its
             # local tables held) by a timer still waiting for its deadline.
-            self._timer = threading.Timer(timeout, _expire, args=(weakref.ref(self),))
-            self._timer.name = "fedquery-deadline"
-            self._timer.daemon = True
-            self._timer.start()
+            self._timer = _TIMERS.add(self.expires, weakref.ref(self))
 
     # -- state ------------------------------------------------------------------------------------
     @property
@@ -155,7 +154,7 @@ class Deadline:
     def finish(self) -> None:
         """The query is over: stop the timer; later cancels do nothing."""
         if self._timer is not None:
-            self._timer.cancel()
+            _TIMERS.discard(self._timer)
         with self._lock:
             self._finished = True
             self._hooks.clear()
@@ -228,6 +227,64 @@ def seconds_for_source(deadline: Deadline, ceiling: float, margin: float = 0.25)
     return ceiling if left is None else min(ceiling, left + margin)
 
 
+class _Timers:
+    """The deadlines' timers, all on one thread (a ``threading.Timer`` per query cost a thread start,
+    1-2 ms on a loaded machine, on every query).
+
+    A heap of (expiry, handle, deadline reference); a discarded timer is dropped when it reaches the
+    top, or all at once when most of the heap is discarded timers.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, weakref.ref[Deadline]]] = []
+        self._discarded: set[int] = set()
+        self._thread: threading.Thread | None = None
+
+    def add(self, when: float, ref: weakref.ref[Deadline]) -> int:
+        handle = next(_ids)
+        with self._cond:
+            heapq.heappush(self._heap, (when, handle, ref))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fedquery-deadlines", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return handle
+
+    def discard(self, handle: int) -> None:
+        with self._cond:
+            self._discarded.add(handle)
+            if len(self._discarded) > 64 and 2 * len(self._discarded) > len(self._heap):
+                self._heap = [entry for entry in self._heap if entry[1] not in self._discarded]
+                heapq.heapify(self._heap)
+                self._discarded.clear()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    while self._heap and self._heap[0][1] in self._discarded:
+                        self._discarded.discard(heapq.heappop(self._heap)[1])
+                    if not self._heap:
+                        self._cond.wait()
+                        continue
+                    delay = self._heap[0][0] - time.monotonic()
+                    if delay <= 0:
+                        _, _, ref = heapq.heappop(self._heap)
+                        break
+                    self._cond.wait(delay)
+            _expire(ref)
+
+
+_TIMERS = _Timers()
+
+
+def _after_fork() -> None:
+    global _TIMERS
+    _TIMERS = _Timers()  # a forked child has none of its parent's threads (nor its locks' owners)
+
+
+os.register_at_fork(after_in_child=_after_fork)
 _NONE = Deadline(None)
 
 

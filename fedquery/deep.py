@@ -11,11 +11,15 @@ and restored afterwards; the frames live on the planning thread's own
 :data:`STACK_BYTES` stack (reserved address space, touched only as deep as used), so
 the main thread's smaller C stack is never asked to hold them. Deeper queries fail with
 a typed :class:`~fedquery.errors.PlanError`.
+
+Planning threads are kept: one that finishes waits (a minute) for the next plan, so a query does
+not pay a thread start (1-2 ms on a loaded machine); a new one is started only when all are busy.
 """
 
 from __future__ import annotations
 
 import contextvars
+import queue
 import sys
 import threading
 from collections.abc import Callable
@@ -29,9 +33,13 @@ RECURSION_LIMIT = 20_000
 STACK_BYTES = 512 * 1024 * 1024
 
 T = TypeVar("T")
+#: Seconds an idle planning thread waits for the next plan before it ends.
+IDLE_SECONDS = 60.0
 _lock = threading.Lock()
 _active = 0
 _previous_limit = 0
+_tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+_idle = 0  # planning threads waiting on _tasks
 
 
 def deep_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -45,15 +53,23 @@ def deep_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread as is
             outcome["error"] = exc
 
-    _enter()  # before the thread starts: it must find the raised limit
+    done = threading.Event()
+
+    def task() -> None:
+        try:
+            target()
+        finally:
+            done.set()
+
+    _enter()  # before the thread runs it: it must find the raised limit
     try:
-        thread = _start(target)
-        if thread is not None:
-            while thread.is_alive():
-                thread.join(0.1)  # a short wait, so Ctrl-C reaches the caller
+        started = _start(task)
+        if started:
+            while not done.wait(0.1):  # a short wait, so Ctrl-C reaches the caller
+                pass
     finally:
         _leave()
-    if thread is None:
+    if not started:
         # No room for a big stack (a tight ulimit -v): plan here, within Python's own limit.
         try:
             return fn(*args, **kwargs)
@@ -67,18 +83,40 @@ def deep_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return outcome["value"]  # type: ignore[no-any-return]
 
 
-def _start(target: Callable[[], None]) -> threading.Thread | None:
+def _start(task: Callable[[], None]) -> bool:
+    """Run ``task`` on an idle planning thread, or a new one; False if no thread could be started."""
+    global _idle
     with _lock:
+        if _idle > 0:
+            _idle -= 1
+            _tasks.put(task)
+            return True
         old_size = threading.stack_size()
         try:
             threading.stack_size(STACK_BYTES)
-            thread = threading.Thread(target=target, name="fedquery-plan", daemon=True)
-            thread.start()
+            threading.Thread(target=_worker, args=(task,), name="fedquery-plan", daemon=True).start()
         except (RuntimeError, ValueError, MemoryError):
-            return None
+            return False
         finally:
             threading.stack_size(old_size)
-    return thread
+    return True
+
+
+def _worker(task: Callable[[], None]) -> None:
+    global _idle
+    while True:
+        task()
+        with _lock:
+            _idle += 1
+        try:
+            task = _tasks.get(timeout=IDLE_SECONDS)
+        except queue.Empty:
+            with _lock:
+                try:
+                    task = _tasks.get_nowait()  # handed over while this thread was timing out
+                except queue.Empty:
+                    _idle -= 1
+                    return
 
 
 def _too_deep() -> PlanError:
