@@ -267,6 +267,8 @@ class MySQLConnector(RemoteConnector):
                 return f"function {sub.sql('duckdb')[:40]} is not on the MySQL allowlist"
             if isinstance(sub, exp.Div):
                 return "/ in MySQL returns DECIMAL with a fixed extra scale, not DuckDB's DOUBLE"
+            if isinstance(sub, (exp.Add, exp.Sub)) and _date_arithmetic(sub):
+                return "date + number and date - date are YYYYMMDD number arithmetic in MySQL (DuckDB: days)"
             if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:
                 return f"EXTRACT({sub.name}) differs between MySQL and DuckDB"
             if isinstance(sub, exp.Cast) and not (isinstance(sub.this, exp.Literal) and sub.this.is_string):
@@ -521,6 +523,15 @@ class MySQLConnector(RemoteConnector):
                 con.close()
         except Exception:  # noqa: BLE001 - as in _kill_query
             return False
+
+
+def _date_arithmetic(node: exp.Add | exp.Sub) -> bool:
+    """``+``/``-`` with a date or time operand and no INTERVAL: MySQL turns the date into a number."""
+    operands = (node.this, node.expression)
+    temporal = any(
+        isinstance(op.type, exp.DataType) and op.type.is_type(*exp.DataType.TEMPORAL_TYPES) for op in operands
+    )
+    return temporal and not any(isinstance(op, exp.Interval) for op in operands)
 
 
 def _mode_independent(node: exp.Expr) -> exp.Expr:

@@ -261,7 +261,7 @@ class PostgresConnector(RemoteConnector):
                     node.set("expressions", [_as_text(e) if self._is_bpchar(e) else e for e in node.expressions])
             return node
 
-        tree = tree.transform(unpad, copy=False)
+        tree = tree.transform(unpad, copy=False).transform(_astronomical_year, copy=False)
         for select in tree.find_all(exp.Select):
             for i, projection in enumerate(select.expressions):
                 column = projection.unalias()
@@ -617,3 +617,20 @@ def _numeric_type(field: pa.Field) -> pa.DataType:
         return pa.float64()
     precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
     return pa.decimal128(precision, scale)
+
+
+def _astronomical_year(node: exp.Expr) -> exp.Expr:
+    """``EXTRACT(YEAR ...)`` as DuckDB counts years: PostgreSQL has no year 0 (44 BC is -44 there, -43
+    in DuckDB), so a year below 1 gets one added.
+
+    >>> from sqlglot import parse_one
+    >>> parse_one("SELECT EXTRACT(YEAR FROM d) FROM t").transform(_astronomical_year).sql("postgres")
+    'SELECT CASE WHEN EXTRACT(YEAR FROM d) < 1 THEN EXTRACT(YEAR FROM d) + 1 ELSE EXTRACT(YEAR FROM d) END FROM t'
+    """
+    if not (isinstance(node, exp.Extract) and node.name.upper() == "YEAR") or node.meta.get("fq_year"):
+        return node
+    year = node.copy()
+    year.meta["fq_year"] = True  # not rewritten again when the transform walks into the CASE
+    below = exp.LT(this=year.copy(), expression=exp.Literal.number(1))
+    plus_one = exp.Add(this=year.copy(), expression=exp.Literal.number(1))
+    return exp.Case(ifs=[exp.If(this=below, true=plus_one)], default=year)

@@ -453,6 +453,12 @@ def semantic_reason(node: Any, dialect: str) -> str | None:
         return f"ROLLUP/CUBE/GROUPING SETS are kept local for {dialect}"
     if isinstance(node, exp.Filter):
         return f"aggregate FILTER clauses are kept local for {dialect}"
+    if isinstance(node, exp.Div) and not _nonzero_number(node.expression):
+        return f"division by a value that may be zero fails in {dialect} (DuckDB: ±inf or NaN)"
+    if isinstance(node, (exp.Sqrt, exp.Ln, exp.Log, exp.Exp, exp.Pow)):
+        return f"{node.key.upper()} outside its domain fails in {dialect} (DuckDB: NaN or ±inf)"
+    if isinstance(node, exp.Length) and not _typed(node.this, _TEXTS):
+        return f"length of a non-text value (DuckDB's len of a list) has no equivalent in {dialect}"
     if (
         isinstance(node, exp.Expr)
         and isinstance(node, _VALUE_COMPARISONS)
@@ -460,6 +466,16 @@ def semantic_reason(node: Any, dialect: str) -> str | None:
     ):
         return f"a REAL/FLOAT value compared in {dialect} is widened to double there, in DuckDB the other way round"
     return None
+
+
+_TEXTS = tuple(t.name for t in exp.DataType.TEXT_TYPES)
+
+
+def _nonzero_number(node: Any) -> bool:
+    """A numeric literal other than zero (as sqlglot writes it: possibly negated or parenthesised)."""
+    while isinstance(node, (exp.Paren, exp.Neg)):
+        node = node.this
+    return isinstance(node, exp.Literal) and not node.is_string and node.to_py() != 0
 
 
 def _typed(node: Any, names: tuple[str, ...]) -> bool:
