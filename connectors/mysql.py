@@ -30,12 +30,11 @@ TRANSACTION READ ONLY`` per scan), have a statement timeout (source option
 ``statement_timeout``, seconds, default 300) and run in UTC. A URL's database is
 the default schema; other databases of the server are ``department.db.table``.
 
-MySQL collations compare strings case- and accent-insensitively and ignore
-trailing spaces (``'abc' = 'ABC '`` is true), so every pushed string comparison
-(=, <>, <, IN, BETWEEN, LIKE, joins) is rendered as a binary comparison, and
-string GROUP BY / DISTINCT / ORDER BY / MIN / MAX / set operations are not
-pushed unless the column's collation is binary. ``/`` (decimal scale) and AVG
-(DECIMAL result with 4 extra digits) are not pushed.
+What is pushed, how, and what is kept local because MySQL would answer differently from
+DuckDB, is ``connectors.pushdown.MySQLPushdown`` (MySQL collations compare strings case-
+and accent-insensitively and ignore trailing spaces, so pushed string comparisons are
+rendered as binary comparisons, and text grouping and ordering are kept local unless the
+column's collation is binary).
 """
 
 from __future__ import annotations
@@ -53,31 +52,14 @@ from urllib.parse import quote
 import pyarrow as pa
 from sqlglot import exp
 
-from connectors.base import ColumnStats, Option, TableInfo, TableStats, cast_reason, require
-from connectors.remote import (
-    ColumnInfo,
-    RemoteConnector,
-    conformed,
-    execute_with_retry,
-    first_line,
-    is_function_call,
-    pooled_stream,
-    pseudonym_reason,
-    semantic_reason,
-)
+from connectors.base import ColumnStats, Option, TableInfo, TableStats, require
+from connectors.pushdown import MySQLPushdown
+from connectors.remote import ColumnInfo, RemoteConnector, conformed, execute_with_retry, first_line, pooled_stream
 from connectors.types import arrow_type, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError, SourceError
 from fedquery.fragment import Fragment
-from fedquery.pseudonym import Pseudonymise
 
-_FUNCTIONS: tuple[type[exp.Expr], ...] = (
-    Pseudonymise,
-    exp.Count, exp.Sum, exp.Min, exp.Max, exp.Coalesce, exp.Case, exp.If, exp.Abs, exp.Upper, exp.Lower,
-    exp.Substring, exp.Extract, exp.Cast, exp.Nullif, exp.Floor, exp.Ceil,
-)  # fmt: skip
-_EXTRACT_PARTS = {"YEAR", "MONTH", "DAY", "QUARTER", "HOUR", "MINUTE"}
-_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 _BINARY_COLLATIONS = ("_nopad_bin",)
 #: what connectorx says when the server (or the network to it) failed, not connectorx itself
 _SERVER_FAILURE = re.compile(
@@ -240,78 +222,13 @@ class MySQLConnector(RemoteConnector):
 
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
-        for sub in node.walk():
-            reason = cast_reason(sub) or semantic_reason(sub, "MySQL") or pseudonym_reason(self, sub)
-            if reason:
-                return reason
-            if isinstance(sub, (*_COMPARISONS, exp.In)) and any(
-                _is_boolean_column(self, op) for op in sub.iter_expressions()
-            ):
-                return "TINYINT(1) holds any small integer in MySQL (= TRUE misses 2); DuckDB reads it as BOOLEAN"
-            if isinstance(sub, exp.Is) and _is_temporal_column(self, sub.this):
-                return "IS NULL on a MySQL date matches its zero dates ('0000-00-00'); DuckDB reads those as NULL"
-            if is_function_call(sub) and not isinstance(sub, _FUNCTIONS):
-                return f"function {sub.sql('duckdb')[:40]} is not on the MySQL allowlist"
-            if isinstance(sub, exp.Div):
-                return "/ in MySQL returns DECIMAL with a fixed extra scale, not DuckDB's DOUBLE"
-            if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:
-                return f"EXTRACT({sub.name}) differs between MySQL and DuckDB"
-            if isinstance(sub, exp.Cast) and not (isinstance(sub.this, exp.Literal) and sub.this.is_string):
-                return f"CAST ({sub.sql('duckdb')[:40]}) follows MySQL's conversion rules"
-            reason = self._collation_reason(sub)
-            if reason:
-                return reason
-        return None
-
-    def _collation_reason(self, node: exp.Expr) -> str | None:
-        keys: list[exp.Expr] = []
-        if isinstance(node, exp.Group):
-            keys = list(node.expressions)
-        elif isinstance(node, exp.Ordered):
-            keys = [node.this]
-        elif isinstance(node, (exp.Min, exp.Max)):
-            keys = [node.this]
-        elif isinstance(node, exp.Select) and node.args.get("distinct"):
-            keys = list(node.expressions)
-        elif isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
-            keys = list(node.this.expressions)
-        elif isinstance(node, exp.SetOperation):
-            keys = list(node.left.expressions) if isinstance(node.left, exp.Select) else []
-        for key in keys:
-            if _is_string(key.unalias()) and not self._binary_column(key.unalias()):
-                what = type(node).__name__.upper()
-                return f"{what} on text ({key.sql('duckdb')[:40]}) would follow MySQL's case-insensitive collation"
-        return None
-
-    def _binary_column(self, node: exp.Expr) -> bool:
-        if not isinstance(node, exp.Column):
-            return False
-        tag = node.meta.get("fq_table")
-        if not tag:
-            return False
-        info = self.column_info(tuple(tag[2:]), node.name)
-        return info is not None and info.binary_collation
+        """Why ``node`` cannot be sent: MySQL's pushdown table (connectors.pushdown) says."""
+        return MySQLPushdown.reason(node, self)
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
-        """Compare strings byte by byte: no case folding, no accent folding, no PAD SPACE."""
-
-        def binary(node: exp.Expr) -> exp.Expr:
-            # Only text against text: a number compared with '02' must stay numeric, as in DuckDB.
-            if isinstance(node, _COMPARISONS) and _is_string(node.left) and _is_string(node.right):
-                node.set("this", _as_binary(node.left))
-                node.set("expression", _as_binary(node.right))
-            elif isinstance(node, exp.In) and _is_string(node.this) and all(_is_string(v) for v in node.expressions):
-                node.set("this", _as_binary(node.this))
-                node.set("expressions", [_as_binary(v) for v in node.expressions])
-            elif isinstance(node, exp.Between) and all(_is_string(node.args[k]) for k in ("this", "low", "high")):
-                for key in ("this", "low", "high"):
-                    node.set(key, _as_binary(node.args[key]))
-            elif isinstance(node, exp.Like):
-                node.set("this", _as_binary(node.this))
-                node.set("expression", _as_binary(node.expression))
-            return node
-
-        tree = tree.transform(binary, copy=False)
+        """Render what the pushdown table says (text compared byte by byte: no case folding, no accent
+        folding, no PAD SPACE); types DuckDB has no equivalent for asked for as text."""
+        tree = MySQLPushdown.render(tree, self)
         # Types DuckDB reads as text, asked for in their text form (as PostgreSQL's are).
         for select in tree.find_all(exp.Select):
             for i, projection in enumerate(select.expressions):
@@ -542,27 +459,6 @@ def _as_text(column: exp.Column, column_type: str) -> exp.Expr | None:
         bits = exp.Anonymous(this="BIN", expressions=[column.copy()])
         return exp.Anonymous(this="LPAD", expressions=[bits, exp.Literal.number(width), exp.Literal.string("0")])
     return None
-
-
-def _is_boolean_column(connector: MySQLConnector, node: exp.Expr) -> bool:
-    info = connector._info(node) if isinstance(node, exp.Column) else None
-    return info is not None and pa.types.is_boolean(info.arrow)
-
-
-def _is_temporal_column(connector: MySQLConnector, node: exp.Expr) -> bool:
-    info = connector._info(node) if isinstance(node, exp.Column) else None
-    return info is not None and (pa.types.is_date(info.arrow) or pa.types.is_timestamp(info.arrow))
-
-
-def _is_string(node: exp.Expr) -> bool:
-    if isinstance(node, exp.Literal):
-        return node.is_string
-    t = node.type
-    return t is not None and t.this in exp.DataType.TEXT_TYPES
-
-
-def _as_binary(node: exp.Expr) -> exp.Expr:
-    return exp.Cast(this=node, to=exp.DataType.build("BINARY"))
 
 
 _SIMPLE = {

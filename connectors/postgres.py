@@ -16,10 +16,9 @@ remaining time (plus a margin, at most the source's own), and its cursor's cance
 request (``adbc_cancel``: libpq's ``PQcancel``) is registered on the deadline, so a
 timeout, ``Result.cancel()`` or Ctrl-C ends the statement at the server at once.
 
-What is not pushed, because PostgreSQL would answer differently from DuckDB:
-string ordering (``<``, ``ORDER BY``, MIN/MAX) on columns whose collation is not
-byte order, ROUND (ties differ for floating point), and functions outside the
-allowlist. ``char(n)`` values come back without their padding, as DuckDB has them.
+What is pushed, and what is kept local because PostgreSQL would answer differently from
+DuckDB, is ``connectors.pushdown.PostgresPushdown``. ``char(n)`` values come back without
+their padding, as DuckDB has them.
 """
 
 from __future__ import annotations
@@ -33,40 +32,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from connectors.base import ColumnStats, Option, TableInfo, TableStats, cast_reason, require
+from connectors.base import ColumnStats, Option, TableInfo, TableStats, require
+from connectors.pushdown import PostgresPushdown
 from connectors.remote import (
     ColumnInfo,
     RemoteConnector,
     conformed,
     execute_with_retry,
     first_line,
-    is_function_call,
     pooled_stream,
-    pseudonym_reason,
     rtrim,
-    semantic_reason,
 )
 from connectors.types import arrow_type, parse_pg_array, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError
 from fedquery.fragment import Fragment
 from fedquery.planner.gate import gate
-from fedquery.pseudonym import Pseudonymise
 
 #: Every session is set up so that what is pushed means what it means in DuckDB, whatever the
 #: server's, database's or role's defaults: time zone (timestamptz comparisons, casts to DATE),
 #: date output, float output at full precision.
 SESSION_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO", "IntervalStyle": "postgres", "extra_float_digits": "3"}
 
-_FUNCTIONS: tuple[type[exp.Expr], ...] = (
-    Pseudonymise,
-    exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Coalesce, exp.Case, exp.If, exp.Abs, exp.Upper, exp.Lower,
-    exp.Length, exp.Substring, exp.Extract, exp.Cast, exp.Nullif, exp.Greatest, exp.Least, exp.StrPosition,
-    exp.DPipe, exp.Floor, exp.Ceil, exp.Sqrt, exp.Exp, exp.Ln,
-)  # fmt: skip
-_EXTRACT_PARTS = {"YEAR", "MONTH", "DAY", "QUARTER", "HOUR", "MINUTE"}
 _C_COLLATIONS = {None, "C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic", "pg_c_utf8", "default"}
-_ORDERING = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)
 #: milliseconds between the server's checks that the client is still there (PostgreSQL 14+)
 CLIENT_CHECK_MS = 1000
 
@@ -223,23 +211,8 @@ class PostgresConnector(RemoteConnector):
 
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
-        for sub in node.walk():
-            if is_function_call(sub) and not isinstance(sub, _FUNCTIONS) and not _is_structural(sub):
-                return f"function {sub.sql('duckdb')[:40]} is not on the PostgreSQL allowlist"
-            reason = cast_reason(sub) or semantic_reason(sub, "PostgreSQL") or pseudonym_reason(self, sub)
-            if reason:
-                return reason
-            if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:
-                return f"EXTRACT({sub.name}) differs between PostgreSQL and DuckDB"
-            if _compares_values(sub):
-                column = _fuzzy_equality_column(self, sub)
-                if column:
-                    return f"{column} has a nondeterministic collation in PostgreSQL ('A' may equal 'a')"
-            if isinstance(sub, _ORDERING + (exp.Ordered, exp.Min, exp.Max)):
-                column = _non_binary_string_column(self, sub)
-                if column:
-                    return f"ordering on {column} uses a non-byte-order collation in PostgreSQL"
-        return None
+        """Why ``node`` cannot be sent: PostgreSQL's pushdown table (connectors.pushdown) says."""
+        return PostgresPushdown.reason(node, self)
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
         """``char(n)`` in PostgreSQL: LIKE sees the padding and comparisons ignore trailing blanks
@@ -257,6 +230,7 @@ class PostgresConnector(RemoteConnector):
                     node.set("expressions", [_as_text(e) if self._is_bpchar(e) else e for e in node.expressions])
             return node
 
+        tree = PostgresPushdown.render(tree, self)
         tree = tree.transform(unpad, copy=False)
         for select in tree.find_all(exp.Select):
             for i, projection in enumerate(select.expressions):
@@ -451,64 +425,11 @@ def _ctid(alias: str, op: str, page: int) -> exp.Expr:
     return exp.GTE(this=column, expression=tid) if op == ">=" else exp.LT(this=column, expression=tid)
 
 
-def _is_structural(node: exp.Expr) -> bool:
-    # Date literals parse as CAST; intervals and the like are not functions in the SQL sense.
-    return isinstance(node, (exp.Cast, exp.Interval))
-
-
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between)
 
 
 def _as_text(node: exp.Expr) -> exp.Expr:
     return exp.Cast(this=node, to=exp.DataType.build("TEXT"))
-
-
-def _source_columns(node: exp.Expr) -> list[exp.Column]:
-    """The columns ``node`` reads, looking through a reference to an output alias (``ORDER BY l``
-    where ``l`` is ``label AS l``) to the expression it names."""
-    out: list[exp.Column] = []
-    for column in node.find_all(exp.Column):
-        select = column.find_ancestor(exp.Select)
-        if column.meta.get("fq_table") or column.table or select is None:
-            out.append(column)
-            continue
-        named = [p for p in select.expressions if isinstance(p, exp.Alias) and p.alias == column.name]
-        if named:
-            out.extend(c for p in named for c in p.this.find_all(exp.Column))
-        else:
-            out.append(column)
-    return out
-
-
-def _compares_values(node: exp.Expr) -> bool:
-    """Does ``node`` decide whether two values are equal (a filter, a join, grouping, DISTINCT, a set operation)?"""
-    if isinstance(node, (exp.EQ, exp.NEQ, exp.In, exp.Like, exp.ILike, exp.Group, exp.Distinct, exp.Window)):
-        return True
-    if isinstance(node, exp.Select) and node.args.get("distinct") is not None:
-        return True
-    return isinstance(node, exp.SetOperation) and bool(node.args.get("distinct"))
-
-
-def _fuzzy_equality_column(connector: RemoteConnector, node: exp.Expr) -> str | None:
-    for column in _source_columns(node):
-        tag = column.meta.get("fq_table")
-        if not tag or tuple(tag[:2]) != (connector.department, connector.name):
-            continue
-        info = connector.column_info(tuple(tag[2:]), column.name)
-        if info is not None and not info.exact_equality:
-            return f"{'.'.join(tag[2:])}.{column.name}"
-    return None
-
-
-def _non_binary_string_column(connector: RemoteConnector, node: exp.Expr) -> str | None:
-    for column in _source_columns(node):
-        tag = column.meta.get("fq_table")
-        if not tag or tuple(tag[:2]) != (connector.department, connector.name):
-            continue
-        info = connector.column_info(tuple(tag[2:]), column.name)
-        if info is not None and pa.types.is_string(info.arrow) and not info.binary_collation:
-            return f"{'.'.join(tag[2:])}.{column.name}"
-    return None
 
 
 _SIMPLE = {
