@@ -201,6 +201,12 @@ def float_operand(node: exp.Expr, connector: Any) -> str | None:
     return "" if any(_typed(op, ("FLOAT", "DOUBLE")) for op in (node.this, node.expression)) else None
 
 
+def float_arithmetic(node: exp.Expr, connector: Any) -> str | None:
+    """A floating-point value (not a number literal: DuckDB types 1.5 as DECIMAL) in arithmetic."""
+    operands = (node.this, node.expression)
+    return "" if any(_typed(op, ("FLOAT", "DOUBLE")) and not isinstance(op, exp.Literal) for op in operands) else None
+
+
 def real_operand(node: exp.Expr, connector: Any) -> str | None:
     return "" if any(_typed(op, ("FLOAT",)) for op in node.iter_expressions()) else None
 
@@ -208,6 +214,14 @@ def real_operand(node: exp.Expr, connector: Any) -> str | None:
 def float_to_text(node: exp.Expr, connector: Any) -> str | None:
     cast = node if isinstance(node, exp.Cast) else None
     if cast is not None and cast.to.is_type(*exp.DataType.TEXT_TYPES) and _typed(cast.this, ("FLOAT", "DOUBLE")):
+        return ""
+    return None
+
+
+def temporal_to_text(node: exp.Expr, connector: Any) -> str | None:
+    cast = node if isinstance(node, exp.Cast) else None
+    temporal = ("DATE", "DATETIME", "TIMESTAMP", "TIMESTAMPTZ")
+    if cast is not None and cast.to.is_type(*exp.DataType.TEXT_TYPES) and _typed(cast.this, temporal):
         return ""
     return None
 
@@ -426,7 +440,9 @@ def _as_binary(node: exp.Expr) -> exp.Expr:
 
 # -- the tables ------------------------------------------------------------------------------------
 
-_INT = "integer arithmetic in the column's type; overflow is an error in both"
+_FLOAT_OVERFLOW = Unless(float_arithmetic, "floating-point arithmetic past the double range is an error in {dialect} "
+                         "(DuckDB: ±Infinity)")  # fmt: skip
+_INT = "arithmetic in DuckDB's result type (the fragment's result is cast to it); integer overflow is an error in both"
 _SAME = "the same meaning in both"
 _NULLS = "NULL in, NULL out"
 _TRAPS = "tests/test_dialect_traps.py"
@@ -440,9 +456,9 @@ class SqlPushdown(PushdownTable):
     Not = Pushed("three-valued logic", examples=("NOT (i > 0)",))
     Paren = Pushed("grouping", examples=("(i + 1) * 2",))
     Neg = Pushed(_INT, examples=("-i", "-n", "-f"))
-    Add = Pushed(_INT, examples=("i + 1", "n + 1.5", "f + 1"))
-    Sub = Pushed(_INT, examples=("i - 1", "n - 0.25", "f - 1"))
-    Mul = Pushed(_INT, examples=("i * 2", "n * 3", "f * 2"))
+    Add = Pushed(_INT, unless=(_FLOAT_OVERFLOW,), examples=("i + 1", "n + 1.5", "b + i"))
+    Sub = Pushed(_INT, unless=(_FLOAT_OVERFLOW,), examples=("i - 1", "n - 0.25", "b - 1"))
+    Mul = Pushed(_INT, unless=(_FLOAT_OVERFLOW,), examples=("i * 2", "n * 3", "b * a"))
     Is = Pushed("IS NULL", examples=("i IS NULL", "t IS NOT NULL"))
     Distinct = Pushed("DISTINCT inside an aggregate", examples=("SELECT count(DISTINCT i) FROM {t}",))
     Coalesce = Pushed(_NULLS, examples=("coalesce(i, -1)", "coalesce(t, 'none')"))
@@ -502,14 +518,18 @@ _FLOAT_TEXT = Unless(float_to_text, "a floating-point number cast to text is spe
                      trap="a double cast to text")  # fmt: skip
 
 
+_DATE_TEXT = Unless(temporal_to_text, "a date or timestamp cast to text is spelt differently by {dialect} (BC and "
+                    "far-future years)")  # fmt: skip
+
+
 class PostgresPushdown(SqlPushdown):
     """PostgreSQL (sessions in UTC, ISO dates, full float precision: see connectors.postgres)."""
 
     dialect = "PostgreSQL"
-    casts = _cast_entries(**{name: (_FLOAT_TEXT,) for name in _TEXT_CASTS})
+    casts = _cast_entries(**{name: (_FLOAT_TEXT, _DATE_TEXT) for name in _TEXT_CASTS})
     Cast = Pushed(
         "CAST to a plain scalar type (the targets below)",
-        examples=("CAST(i AS BIGINT)", "CAST(n AS DOUBLE)", "CAST(i AS VARCHAR)", "CAST(d AS VARCHAR)"),
+        examples=("CAST(i AS BIGINT)", "CAST(n AS DOUBLE)", "CAST(i AS VARCHAR)", "CAST(n AS INT)", "CAST(f AS INT)"),
     )
     TryCast = NotPushable("TRY_CAST is not sent to this source (it would fail where DuckDB gives NULL)")
     EQ = Pushed("equality", unless=(_REAL, _PG_FUZZY), examples=("i = 0", "t = 'abc'", "d = DATE '2020-02-29'"))
@@ -547,14 +567,39 @@ class PostgresPushdown(SqlPushdown):
         examples=("extract(year FROM d)", "extract(month FROM d)", "extract(day FROM d)", "extract(quarter FROM d)"),
     )  # fmt: skip
     Group = Pushed("GROUP BY", unless=(Unless(grouping_sets, "ROLLUP/CUBE/GROUPING SETS are kept local for "
-                                              "{dialect}"), _PG_FUZZY))  # fmt: skip
-    Select = Pushed("SELECT (DISTINCT)", unless=(_PG_FUZZY,))
+                                              "{dialect}"), _PG_FUZZY),
+                   examples=("SELECT a, count(*), sum(i) FROM {t} GROUP BY a", "SELECT t, count(*) FROM {t} GROUP BY t",
+                             "SELECT f, count(*) FROM {t} GROUP BY f"))  # fmt: skip
+    Select = Pushed(
+        "SELECT (DISTINCT)",
+        unless=(_PG_FUZZY,),
+        examples=("SELECT DISTINCT a FROM {t}", "SELECT DISTINCT t FROM {t}", "SELECT DISTINCT f FROM {t}"),
+    )
     Distinct = Pushed("DISTINCT inside an aggregate", unless=(_PG_FUZZY,), examples=SqlPushdown.Distinct.examples)
-    Window = Pushed("window functions listed here", unless=(_PG_FUZZY,))
-    Union = Pushed("set operations", unless=(_PG_FUZZY,))
-    Intersect = Pushed("set operations", unless=(_PG_FUZZY,))
-    Except = Pushed("set operations", unless=(_PG_FUZZY,))
-    Ordered = Pushed("ORDER BY, with NULLS FIRST/LAST said explicitly", unless=(_PG_ORDER,))
+    Window = Pushed(
+        "aggregates listed here over a window",
+        unless=(_PG_FUZZY,),
+        examples=("SELECT id, sum(i) OVER (PARTITION BY a) FROM {t}",),
+    )
+    Union = Pushed(
+        "set operations",
+        unless=(_PG_FUZZY,),
+        examples=("SELECT a FROM {t} UNION SELECT i FROM {t}", "SELECT t FROM {t} UNION SELECT 'abc'"),
+    )
+    Intersect = Pushed(
+        "set operations", unless=(_PG_FUZZY,), examples=("SELECT a FROM {t} INTERSECT SELECT i FROM {t}",)
+    )
+    Except = Pushed("set operations", unless=(_PG_FUZZY,), examples=("SELECT a FROM {t} EXCEPT SELECT i FROM {t}",))
+    Ordered = Pushed(
+        "ORDER BY, with NULLS FIRST/LAST said explicitly",
+        unless=(_PG_ORDER,),
+        examples=(
+            "SELECT id, i FROM {t} ORDER BY i DESC, id",
+            "SELECT id FROM {t} ORDER BY t, id",
+            "SELECT id, f FROM {t} ORDER BY f, id LIMIT 6",
+            "SELECT id FROM {t} ORDER BY d DESC, id",
+        ),
+    )
     Min = Pushed("MIN", unless=(_PG_ORDER,), examples=SqlPushdown.Min.examples + ("SELECT min(t) FROM {t}",))
     Max = Pushed("MAX", unless=(_PG_ORDER,), examples=SqlPushdown.Max.examples + ("SELECT max(t) FROM {t}",))
     Pseudonymise = Pushed("HMAC-SHA-256 composed from the server's SHA-256, over integers and text only",
@@ -566,6 +611,8 @@ _MY_BOOL = Unless(boolean_column, "TINYINT(1) holds any small integer in MySQL (
                   "BOOLEAN")  # fmt: skip
 _MY_TEXT = Unless(text_key_not_binary, "{detail} on text would follow MySQL's case-insensitive collation",
                   trap="collation: GROUP BY")  # fmt: skip
+_MY_DATE_ADD = Unless(temporal_arithmetic, "MySQL adds a number to a date ({detail}) as a YYYYMMDD number")
+_MY_DATE_SUB = Unless(temporal_arithmetic, "MySQL subtracts dates ({detail}) as YYYYMMDD numbers")
 _MY_COMPARE = "compared byte by byte (CAST(x AS BINARY)) where both sides are text"
 
 
@@ -595,10 +642,8 @@ class MySQLPushdown(SqlPushdown):
     Is = Pushed("IS NULL", unless=(Unless(temporal_column, "IS NULL on a MySQL date matches its zero dates "
                                           "('0000-00-00'); DuckDB reads those as NULL"),),
                 examples=("i IS NULL", "t IS NOT NULL"))  # fmt: skip
-    Add = Pushed(_INT, unless=(Unless(temporal_arithmetic, "MySQL adds a number to a date ({detail}) as a YYYYMMDD "
-                                      "number"),), examples=SqlPushdown.Add.examples)  # fmt: skip
-    Sub = Pushed(_INT, unless=(Unless(temporal_arithmetic, "MySQL subtracts dates ({detail}) as YYYYMMDD numbers"),),
-                 examples=SqlPushdown.Sub.examples)  # fmt: skip
+    Add = Pushed(_INT, unless=(_FLOAT_OVERFLOW, _MY_DATE_ADD), examples=SqlPushdown.Add.examples)
+    Sub = Pushed(_INT, unless=(_FLOAT_OVERFLOW, _MY_DATE_SUB), examples=SqlPushdown.Sub.examples)
     Div = NotPushable("/ in MySQL returns DECIMAL with a fixed extra scale, not DuckDB's DOUBLE",
                       trap="scale of DECIMAL division")  # fmt: skip
     Avg = NotPushable("AVG in MySQL returns DECIMAL with 4 extra digits of scale, not DuckDB's DOUBLE",
@@ -611,14 +656,40 @@ class MySQLPushdown(SqlPushdown):
                      unless=(Unless(extract_part(_PG_PARTS), "EXTRACT({detail}) differs between MySQL and DuckDB",
                                     trap="EXTRACT day of week"),),
                      examples=("extract(year FROM d)", "extract(month FROM d)", "extract(quarter FROM d)"))  # fmt: skip
-    Group = Pushed("GROUP BY on numbers, dates and binary-collated text", unless=(
-        Unless(grouping_sets, "ROLLUP/CUBE/GROUPING SETS are kept local for {dialect}", trap="GROUP BY ROLLUP"),
-        _MY_TEXT))  # fmt: skip
-    Ordered = Pushed("ORDER BY on numbers, dates and binary text, NULLs placed as in DuckDB", unless=(_MY_TEXT,))
-    Select = Pushed("SELECT DISTINCT on numbers, dates and binary-collated text", unless=(_MY_TEXT,))
-    Union = Pushed("set operations on numbers, dates and binary-collated text", unless=(_MY_TEXT,))
-    Intersect = Pushed("set operations on numbers, dates and binary-collated text", unless=(_MY_TEXT,))
-    Except = Pushed("set operations on numbers, dates and binary-collated text", unless=(_MY_TEXT,))
+    Group = Pushed(
+        "GROUP BY on numbers, dates and binary-collated text",
+        unless=(
+            Unless(grouping_sets, "ROLLUP/CUBE/GROUPING SETS are kept local for {dialect}", trap="GROUP BY ROLLUP"),
+            _MY_TEXT,
+        ),
+        examples=("SELECT a, count(*), sum(i) FROM {t} GROUP BY a", "SELECT d, count(*) FROM {t} GROUP BY d"),
+    )
+    # fmt: skip
+    Ordered = Pushed(
+        "ORDER BY on numbers, dates and binary text, NULLs placed as in DuckDB",
+        unless=(_MY_TEXT,),
+        examples=("SELECT id, i FROM {t} ORDER BY i DESC, id", "SELECT id FROM {t} ORDER BY d, id LIMIT 4"),
+    )
+    Select = Pushed(
+        "SELECT DISTINCT on numbers, dates and binary-collated text",
+        unless=(_MY_TEXT,),
+        examples=("SELECT DISTINCT a FROM {t}", "SELECT DISTINCT d FROM {t}"),
+    )
+    Union = Pushed(
+        "set operations on numbers, dates and binary-collated text",
+        unless=(_MY_TEXT,),
+        examples=("SELECT a FROM {t} UNION SELECT i FROM {t}",),
+    )
+    Intersect = Pushed(
+        "set operations on numbers, dates and binary-collated text",
+        unless=(_MY_TEXT,),
+        examples=("SELECT a FROM {t} INTERSECT SELECT i FROM {t}",),
+    )
+    Except = Pushed(
+        "set operations on numbers, dates and binary-collated text",
+        unless=(_MY_TEXT,),
+        examples=("SELECT a FROM {t} EXCEPT SELECT i FROM {t}",),
+    )
     Min = Pushed("MIN on numbers, dates, binary text", unless=(_MY_TEXT,), examples=SqlPushdown.Min.examples)
     Max = Pushed("MAX on numbers, dates, binary text", unless=(_MY_TEXT,), examples=SqlPushdown.Max.examples)
     Count = Pushed("COUNT", unless=(*SqlPushdown.Count.unless, _MY_TEXT), examples=SqlPushdown.Count.examples)
@@ -715,6 +786,15 @@ def _sized(to: exp.DataType) -> bool:
 
 # -- the README section -----------------------------------------------------------------------------
 
+#: How the README spells the sqlglot classes the tables are keyed by.
+_SQL = {
+    "EQ": "=", "NEQ": "<>", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<=", "Add": "+", "Sub": "-", "Mul": "*",
+    "Div": "/", "Mod": "%", "Neg": "unary -", "DPipe": "||", "Paren": "( … )", "Is": "IS [NOT] NULL",
+    "Escape": "LIKE … ESCAPE", "Ordered": "ORDER BY", "Group": "GROUP BY", "Select": "SELECT DISTINCT",
+    "Distinct": "aggregate(DISTINCT …)", "Filter": "aggregate FILTER (WHERE …)", "If": "IF / one-branch CASE",
+    "StrPosition": "STRPOS", "Window": "… OVER (…)", "GroupingSets": "GROUPING SETS", "TryCast": "TRY_CAST",
+    "Pseudonymise": "pseudonymise()",
+}  # fmt: skip
 _KINDS = {"postgres": "PostgreSQL", "mysql": "MySQL/MariaDB", "sqlite": "SQLite", "duckdb": "DuckDB files"}
 
 
@@ -728,15 +808,19 @@ def markdown() -> str:
             out.append(f"{(table.__doc__ or '').strip()}")
             out.append("")
             continue
-        out.append("| Expression | Pushed? | Rendering, conditions, or why not |")
+        out.append("| SQL | Pushed? | Rendering, conditions, or why not |")
         out.append("|---|---|---|")
-        for name, entry in sorted(table.entries().items()):
-            out.append(_row(name, entry, table.dialect))
+        for name, entry in sorted(table.entries().items(), key=lambda item: _spelt(item[0]).lower()):
+            out.append(_row(_spelt(name), entry, table.dialect))
         for name, entry in sorted(table.casts.items()):
             out.append(_row(f"CAST AS {name}", entry, table.dialect))
         out.append(f"| anything else | no | not in {table.dialect}'s pushdown table |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _spelt(name: str) -> str:
+    return _SQL.get(name, name.upper())
 
 
 def _row(name: str, entry: Entry, dialect: str) -> str:
@@ -747,7 +831,7 @@ def _row(name: str, entry: Entry, dialect: str) -> str:
     if entry.render is not None:
         text += f" (rendered by `{entry.render.__name__}`)"
     if entry.unless:
-        text += "; kept local where " + "; where ".join(
+        text += ". **Kept local:** " + "; ".join(
             _cell(u.because.format(dialect=dialect, detail="…")) for u in entry.unless
         )
     return f"| `{name}` | yes | {_cell(text)} |"
