@@ -54,7 +54,15 @@ from sqlglot import exp
 
 from connectors.base import ColumnStats, Option, TableInfo, TableStats, require
 from connectors.pushdown import MySQLPushdown
-from connectors.remote import ColumnInfo, RemoteConnector, conformed, execute_with_retry, first_line, pooled_stream
+from connectors.remote import (
+    ColumnInfo,
+    RemoteConnector,
+    conformed,
+    execute_with_retry,
+    first_line,
+    pooled_stream,
+    with_enums,
+)
 from connectors.types import arrow_type, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError, SourceError
@@ -152,7 +160,10 @@ class MySQLConnector(RemoteConnector):
         for name, data_type, column_type, precision, scale, nullable, collation in rows:
             binary = collation is None or str(collation).endswith(_BINARY_COLLATIONS)
             arrow = _arrow(str(data_type).lower(), str(column_type).lower(), precision, scale)
-            out.append(ColumnInfo(name, arrow, nullable == "YES", binary, str(column_type)))
+            labels = enum_labels(str(column_type)) if str(data_type).lower() == "enum" else None
+            # an ENUM sorts, groups and deduplicates by its index (declaration order) as DuckDB's ENUM does
+            binary = binary or labels is not None
+            out.append(ColumnInfo(name, arrow, nullable == "YES", binary, str(column_type), enum_labels=labels))
         return out
 
     def statistics(self, table: TableInfo) -> TableStats:
@@ -311,7 +322,7 @@ class MySQLConnector(RemoteConnector):
         finally:
             done.set()
             deadline.discard(handle)
-        return conformed(fragment.schema, iter(table.to_batches(max_chunksize=batch_size)), _convert)
+        return conformed(with_enums(self, fragment), iter(table.to_batches(max_chunksize=batch_size)), _convert)
 
     def _scan_pymysql(self, fragment: Fragment, deadline: Deadline) -> pa.RecordBatchReader:
         pymysql = require("pymysql", "mysql", "mysql")
@@ -366,7 +377,7 @@ class MySQLConnector(RemoteConnector):
             self, con, cur, batches(), fragment.sql, on_failure=abandon, on_success=reset,
             on_end=lambda: deadline.discard(handle),
         )  # fmt: skip
-        return conformed(fragment.schema, stream, _convert)
+        return conformed(with_enums(self, fragment), stream, _convert)
 
     # -- cancelling -------------------------------------------------------
     def _side_connection(self) -> Any:
@@ -424,6 +435,15 @@ class MySQLConnector(RemoteConnector):
                 con.close()
         except Exception:  # noqa: BLE001 - as in _kill_query
             return False
+
+
+def enum_labels(column_type: str) -> tuple[str, ...]:
+    """The labels of ``enum('a','b''c')`` as MySQL's ``column_type`` spells them, in declaration order.
+
+    >>> enum_labels("enum('sad','o''k','a,b')")
+    ('sad', "o'k", 'a,b')
+    """
+    return tuple(m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", column_type))
 
 
 def _session_setting(name: str, value: exp.Expr) -> str:

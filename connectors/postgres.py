@@ -42,6 +42,7 @@ from connectors.remote import (
     first_line,
     pooled_stream,
     rtrim,
+    with_enums,
 )
 from connectors.types import arrow_type, parse_pg_array, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
@@ -149,14 +150,25 @@ class PostgresConnector(RemoteConnector):
                 table.remote,
             )
         }
+        enums: dict[str, list[str]] = {}
+        for column, label in self.query_rows(
+            "SELECT a.attname, e.enumlabel FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_enum e ON e.enumtypid = a.atttypid "
+            "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 ORDER BY a.attnum, e.enumsortorder",
+            table.remote,
+        ):
+            enums.setdefault(column, []).append(label)
         out = []
         for name, data_type, udt, precision, scale, nullable, collation in rows:
             binary = collation in _C_COLLATIONS if collation else bool(self._db_collation_is_c)
+            labels = tuple(enums[name]) if name in enums else None
             arrow = _arrow(data_type, udt, precision, scale)
             out.append(
                 ColumnInfo(
-                    name, arrow, nullable == "YES", binary, udt, exact_equality=name not in fuzzy,
-                    read_as_text=_read_as_text(data_type, udt),
+                    # an enum orders by its sort order at the server and in DuckDB's ENUM alike
+                    name, arrow, nullable == "YES", binary or labels is not None, udt,
+                    exact_equality=name not in fuzzy, read_as_text=_read_as_text(data_type, udt) and labels is None,
+                    enum_labels=labels,
                 )
             )  # fmt: skip
         return out
@@ -215,23 +227,9 @@ class PostgresConnector(RemoteConnector):
         return PostgresPushdown.reason(node, self)
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
-        """``char(n)`` in PostgreSQL: LIKE sees the padding and comparisons ignore trailing blanks
-        (``'ab' = 'ab '``); DuckDB holds the unpadded text. Compare the text value, as DuckDB does."""
-
-        def unpad(node: exp.Expr) -> exp.Expr:
-            if isinstance(node, (exp.Like, exp.ILike)) and self._is_bpchar(node.this):
-                node.set("this", _as_text(node.this))
-            elif isinstance(node, _COMPARISONS):
-                for key in ("this", "expression", "low", "high"):
-                    operand = node.args.get(key)
-                    if operand is not None and self._is_bpchar(operand):
-                        node.set(key, _as_text(operand))
-                if isinstance(node, exp.In):
-                    node.set("expressions", [_as_text(e) if self._is_bpchar(e) else e for e in node.expressions])
-            return node
-
+        """Render what the pushdown table says (``char(n)`` and enums compared as their text, as DuckDB
+        does); types DuckDB has no equivalent for asked for as text."""
         tree = PostgresPushdown.render(tree, self)
-        tree = tree.transform(unpad, copy=False)
         for select in tree.find_all(exp.Select):
             for i, projection in enumerate(select.expressions):
                 column = projection.unalias()
@@ -244,13 +242,6 @@ class PostgresConnector(RemoteConnector):
     def _read_as_text(self, node: exp.Column) -> bool:
         info = self._info(node)
         return info is not None and info.read_as_text
-
-    def _is_bpchar(self, node: exp.Expr) -> bool:
-        tag = node.meta.get("fq_table") if isinstance(node, exp.Column) else None
-        if not tag:
-            return False
-        info = self.column_info(tuple(tag[2:]), node.name)
-        return info is not None and info.native_type == "bpchar"
 
     def key_filter(self, column: exp.Expr, keys: pa.Array, column_type: pa.DataType | None = None) -> exp.Expr:
         """Integer keys as one array literal, ``column = ANY('{1,2,...}'::INTEGER[])``: PostgreSQL parses
@@ -304,7 +295,7 @@ class PostgresConnector(RemoteConnector):
         stream = pooled_stream(
             self, con, cur, iter(reader), fragment.sql, on_success=reset, on_end=lambda: deadline.discard(handle)
         )
-        return conformed(fragment.schema, stream, _convert)
+        return conformed(with_enums(self, fragment), stream, _convert)
 
     def scan_ranges(self, fragment: Fragment, parts: int) -> list[pa.RecordBatchReader]:
         """``parts`` ctid ranges of the table behind ``fragment.range_alias``, one connection each.
@@ -360,7 +351,7 @@ class PostgresConnector(RemoteConnector):
                     self, con, cur, iter(cur.fetch_record_batch()), sql, on_success=_ender(con),
                     on_end=_discarder(deadline, handle),
                 )  # fmt: skip
-                readers.append(conformed(fragment.schema, stream, _convert))
+                readers.append(conformed(with_enums(self, fragment), stream, _convert))
             return readers
         except Exception as exc:  # noqa: BLE001 - every driver failure becomes a typed error
             for handle in handles:
@@ -423,9 +414,6 @@ def _ctid(alias: str, op: str, page: int) -> exp.Expr:
     column = exp.column("ctid", table=alias, quoted=True)
     tid = exp.Cast(this=exp.Literal.string(f"({page},0)"), to=exp.DataType.build("tid", dialect="postgres", udt=True))
     return exp.GTE(this=column, expression=tid) if op == ">=" else exp.LT(this=column, expression=tid)
-
-
-_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between)
 
 
 def _as_text(node: exp.Expr) -> exp.Expr:

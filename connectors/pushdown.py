@@ -414,6 +414,69 @@ def astronomical_year(node: exp.Expr, connector: Any) -> exp.Expr:
     return exp.Paren(this=exp.Add(this=node, expression=shift))
 
 
+def _pg_column(node: exp.Expr, connector: Any) -> Any:
+    tag = node.meta.get("fq_table") if isinstance(node, exp.Column) and connector is not None else None
+    return connector.column_info(tuple(tag[2:]), node.name) if tag else None
+
+
+def pg_text_operands(node: exp.Expr, connector: Any) -> exp.Expr:
+    """``char(n)`` and enum columns compared as their text, as DuckDB compares them.
+
+    ``char(n)``: PostgreSQL ignores trailing blanks (``'ab' = 'ab '``), DuckDB holds the unpadded text.
+    An enum against anything but another enum: DuckDB compares ``CAST(e AS VARCHAR)`` in byte order
+    (``'happy' < 'ok'`` whatever the declaration order), and a literal that is no label matches nothing
+    there where PostgreSQL raises; so the enum is sent as ``CAST(e AS TEXT) COLLATE "C"``."""
+    compared = ["this", "expression", "low", "high"]
+    keys = ["this"] if isinstance(node, exp.Like) else compared  # a LIKE pattern is text already
+    operands = [node.args.get(k) for k in compared] + (list(node.expressions) if isinstance(node, exp.In) else [])
+    present = [op for op in operands if op is not None]
+    infos = [_pg_column(op, connector) for op in present]
+    # Only an enum against text is compared as text. Enum against enum (a column, a subquery's MIN)
+    # orders by the declaration order at the server as in DuckDB, so it is left alone.
+    textual = all(
+        (info is not None and info.enum_labels)
+        or (isinstance(op, exp.Literal) and op.is_string)
+        or (info is not None and pa.types.is_string(info.arrow))
+        for op, info in zip(present, infos)
+    )
+    all_enums = not textual or all(i is not None and i.enum_labels for i in infos)
+
+    def as_text(operand: exp.Expr) -> exp.Expr:
+        info = _pg_column(operand, connector)
+        if info is None:
+            return operand
+        text = exp.Cast(this=operand, to=exp.DataType.build("TEXT"))
+        if info.enum_labels and not all_enums:
+            return exp.Collate(this=text, expression=exp.to_identifier("C", quoted=True))
+        return text if info.native_type == "bpchar" else operand
+
+    for key in keys:
+        operand = node.args.get(key)
+        if operand is not None:
+            node.set(key, as_text(operand))
+    if isinstance(node, exp.In):
+        node.set("expressions", [as_text(e) for e in node.expressions])
+    return node
+
+
+def enum_pair(node: exp.Expr, connector: Any) -> str | None:
+    """Two MySQL ENUMs ordered against each other: MySQL compares their labels as text, DuckDB by index."""
+    enums = [
+        op.sql("duckdb")
+        for op in node.iter_expressions()
+        if isinstance(op, exp.Column) and connector is not None and (info := connector._info(op)) is not None
+        and info.enum_labels
+    ]  # fmt: skip
+    return " and ".join(enums) if len(enums) > 1 else None
+
+
+def enum_extreme(node: exp.Expr, connector: Any) -> str | None:
+    """MIN/MAX of a MySQL ENUM: MySQL compares the labels as text, DuckDB by declaration order."""
+    value = node.this
+    info = connector._info(value) if isinstance(value, exp.Column) and connector is not None else None
+    return value.sql("duckdb") if info is not None and info.enum_labels else None
+
+
 def binary_text_comparison(node: exp.Expr, connector: Any) -> exp.Expr:
     """Text against text compared byte by byte in MySQL: no case or accent folding, no PAD SPACE."""
     if isinstance(node, exp.Between):
@@ -532,16 +595,51 @@ class PostgresPushdown(SqlPushdown):
         examples=("CAST(i AS BIGINT)", "CAST(n AS DOUBLE)", "CAST(i AS VARCHAR)", "CAST(n AS INT)", "CAST(f AS INT)"),
     )
     TryCast = NotPushable("TRY_CAST is not sent to this source (it would fail where DuckDB gives NULL)")
-    EQ = Pushed("equality", unless=(_REAL, _PG_FUZZY), examples=("i = 0", "t = 'abc'", "d = DATE '2020-02-29'"))
-    NEQ = Pushed("inequality", unless=(_REAL, _PG_FUZZY), examples=("i <> 0", "t <> ''", "f <> 1"))
-    GT = Pushed("ordering", unless=(_REAL, _PG_ORDER), examples=("i > 0", "t > 'abc'", "d > DATE '2000-01-01'"))
-    GTE = Pushed("ordering", unless=(_REAL, _PG_ORDER), examples=("i >= 0", "t >= 'b'", "n >= 0"))
-    LT = Pushed("ordering", unless=(_REAL, _PG_ORDER), examples=("i < 0", "t < 'b'", "f < 0", "d < DATE '0001-01-01'"))
-    LTE = Pushed("ordering", unless=(_REAL, _PG_ORDER), examples=("i <= 0", "t <= 'abc'", "n <= 0"))
-    Between = Pushed("ordering", unless=(_REAL, _PG_ORDER), examples=("i BETWEEN -1 AND 1", "t BETWEEN 'a' AND 'b'"))
-    In = Pushed("equality with each item", unless=(_REAL, _PG_FUZZY), examples=("i IN (0, 1)", "t IN ('', 'abc')"))
-    Like = Pushed("LIKE without backslashes (no escape character in DuckDB)", unless=(_LIKE, _PG_FUZZY),
-                  examples=("t LIKE 'a%'", "t LIKE '%c_'", "t LIKE ''"))  # fmt: skip
+    EQ = Pushed(
+        "equality",
+        render=pg_text_operands,
+        unless=(_REAL, _PG_FUZZY),
+        examples=("i = 0", "t = 'abc'", "d = DATE '2020-02-29'"),
+    )
+    NEQ = Pushed(
+        "inequality", render=pg_text_operands, unless=(_REAL, _PG_FUZZY), examples=("i <> 0", "t <> ''", "f <> 1")
+    )
+    GT = Pushed(
+        "ordering",
+        render=pg_text_operands,
+        unless=(_REAL, _PG_ORDER),
+        examples=("i > 0", "t > 'abc'", "d > DATE '2000-01-01'"),
+    )
+    GTE = Pushed(
+        "ordering", render=pg_text_operands, unless=(_REAL, _PG_ORDER), examples=("i >= 0", "t >= 'b'", "n >= 0")
+    )
+    LT = Pushed(
+        "ordering",
+        render=pg_text_operands,
+        unless=(_REAL, _PG_ORDER),
+        examples=("i < 0", "t < 'b'", "f < 0", "d < DATE '0001-01-01'"),
+    )
+    LTE = Pushed(
+        "ordering", render=pg_text_operands, unless=(_REAL, _PG_ORDER), examples=("i <= 0", "t <= 'abc'", "n <= 0")
+    )
+    Between = Pushed(
+        "ordering",
+        render=pg_text_operands,
+        unless=(_REAL, _PG_ORDER),
+        examples=("i BETWEEN -1 AND 1", "t BETWEEN 'a' AND 'b'"),
+    )
+    In = Pushed(
+        "equality with each item",
+        render=pg_text_operands,
+        unless=(_REAL, _PG_FUZZY),
+        examples=("i IN (0, 1)", "t IN ('', 'abc')"),
+    )
+    Like = Pushed(
+        "LIKE without backslashes (no escape character in DuckDB)",
+        render=pg_text_operands,
+        unless=(_LIKE, _PG_FUZZY),
+        examples=("t LIKE 'a%'", "t LIKE '%c_'", "t LIKE ''"),
+    )
     ILike = NotPushable("ILIKE folds non-ASCII case by PostgreSQL's locale (DuckDB: Unicode rules)")
     Div = Pushed("division as DuckDB's: floating point for integers (sqlglot's typed division); a zero "
                  "divisor gives ±Infinity or NaN as in DuckDB, not an error", render=ieee_division,
@@ -613,6 +711,10 @@ _MY_TEXT = Unless(text_key_not_binary, "{detail} on text would follow MySQL's ca
                   trap="collation: GROUP BY")  # fmt: skip
 _MY_DATE_ADD = Unless(temporal_arithmetic, "MySQL adds a number to a date ({detail}) as a YYYYMMDD number")
 _MY_DATE_SUB = Unless(temporal_arithmetic, "MySQL subtracts dates ({detail}) as YYYYMMDD numbers")
+_MY_ENUM_EXTREME = Unless(enum_extreme, "MIN/MAX of a MySQL ENUM ({detail}) compare its labels as text there, by "
+                          "declaration order in DuckDB")  # fmt: skip
+_MY_ENUM_ORDER = Unless(enum_pair, "ordering of MySQL ENUMs against each other ({detail}) compares their labels as "
+                        "text there, by declaration order in DuckDB")  # fmt: skip
 _MY_COMPARE = "compared byte by byte (CAST(x AS BINARY)) where both sides are text"
 
 
@@ -627,13 +729,23 @@ class MySQLPushdown(SqlPushdown):
     EQ = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL), render=binary_text_comparison,
                 examples=("i = 0", "t = 'abc'", "t = 'abc '", "f = 0", "d = DATE '2020-02-29'"))  # fmt: skip
     NEQ = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL), render=binary_text_comparison, examples=("i <> 0", "t <> ''"))
-    GT = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL), render=binary_text_comparison,
+    GT = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL, _MY_ENUM_ORDER), render=binary_text_comparison,
                 examples=("i > 0", "t > 'abc'", "f > 0", "d > DATE '2000-01-01'"))  # fmt: skip
-    GTE = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL), render=binary_text_comparison, examples=("i >= 0", "t >= 'b'"))
-    LT = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL), render=binary_text_comparison, examples=("i < 0", "t < 'b'"))
-    LTE = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL), render=binary_text_comparison,
+    GTE = Pushed(
+        _MY_COMPARE,
+        unless=(_REAL, _MY_BOOL, _MY_ENUM_ORDER),
+        render=binary_text_comparison,
+        examples=("i >= 0", "t >= 'b'"),
+    )
+    LT = Pushed(
+        _MY_COMPARE,
+        unless=(_REAL, _MY_BOOL, _MY_ENUM_ORDER),
+        render=binary_text_comparison,
+        examples=("i < 0", "t < 'b'"),
+    )
+    LTE = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL, _MY_ENUM_ORDER), render=binary_text_comparison,
                  examples=("i <= 0", "t <= 'abc'", "n <= 0"))  # fmt: skip
-    Between = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL), render=binary_text_comparison,
+    Between = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL, _MY_ENUM_ORDER), render=binary_text_comparison,
                      examples=("i BETWEEN -1 AND 1", "t BETWEEN 'a' AND 'b'"))  # fmt: skip
     In = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL), render=binary_text_comparison,
                 examples=("i IN (0, 1)", "t IN ('', 'abc', 'ABC')"))  # fmt: skip
@@ -690,8 +802,12 @@ class MySQLPushdown(SqlPushdown):
         unless=(_MY_TEXT,),
         examples=("SELECT a FROM {t} EXCEPT SELECT i FROM {t}",),
     )
-    Min = Pushed("MIN on numbers, dates, binary text", unless=(_MY_TEXT,), examples=SqlPushdown.Min.examples)
-    Max = Pushed("MAX on numbers, dates, binary text", unless=(_MY_TEXT,), examples=SqlPushdown.Max.examples)
+    Min = Pushed(
+        "MIN on numbers, dates, binary text", unless=(_MY_TEXT, _MY_ENUM_EXTREME), examples=SqlPushdown.Min.examples
+    )
+    Max = Pushed(
+        "MAX on numbers, dates, binary text", unless=(_MY_TEXT, _MY_ENUM_EXTREME), examples=SqlPushdown.Max.examples
+    )
     Count = Pushed("COUNT", unless=(*SqlPushdown.Count.unless, _MY_TEXT), examples=SqlPushdown.Count.examples)
     Pseudonymise = PostgresPushdown.Pseudonymise
 

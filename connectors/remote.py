@@ -285,6 +285,36 @@ class ColumnInfo:
     exact_equality: bool = True
     #: the source is asked for the column's text form (a type with no Arrow/DuckDB equivalent)
     read_as_text: bool = False
+    #: an enum's labels in the source's order (PostgreSQL ``enumsortorder``, MySQL declaration order)
+    enum_labels: tuple[str, ...] | None = None
+
+
+#: Arrow field metadata naming an enum's labels (JSON, in order): the local DuckDB holds the column as
+#: ``ENUM(labels)``, as DuckDB's own postgres and mysql scanners do, so ORDER BY, MIN/MAX and ``<``
+#: between enums follow the declaration order there too (fedquery.executor reads it).
+ENUM_METADATA = b"fedquery.enum"
+
+
+def with_enums(connector: RemoteConnector, fragment: Any) -> pa.Schema:
+    """``fragment.schema`` with each output that is an enum column (or MIN/MAX of one) marked by its labels."""
+    import json
+
+    select = fragment.expression
+    while isinstance(select, (exp.SetOperation, exp.Subquery)):
+        select = select.this if isinstance(select, exp.Subquery) else select.left
+    if not isinstance(select, exp.Select) or len(select.expressions) != len(fragment.schema):
+        return fragment.schema  # type: ignore[no-any-return]
+    fields = []
+    for field, projection in zip(fragment.schema, select.expressions):
+        value = projection.unalias()
+        if isinstance(value, (exp.Min, exp.Max)):
+            value = value.this
+        info = connector._info(value) if isinstance(value, exp.Column) else None
+        if info is not None and info.enum_labels and pa.types.is_string(field.type):
+            labels = json.dumps(list(info.enum_labels)).encode()
+            field = field.with_metadata({**(field.metadata or {}), ENUM_METADATA: labels})
+        fields.append(field)
+    return pa.schema(fields, metadata=fragment.schema.metadata)
 
 
 def conformed(
