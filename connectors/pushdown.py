@@ -503,8 +503,11 @@ def _as_binary(node: exp.Expr) -> exp.Expr:
 
 # -- the tables ------------------------------------------------------------------------------------
 
-_FLOAT_OVERFLOW = Unless(float_arithmetic, "floating-point arithmetic past the double range is an error in {dialect} "
-                         "(DuckDB: ±Infinity)")  # fmt: skip
+_FLOAT_OVERFLOW = Unless(
+    float_arithmetic,
+    "floating-point arithmetic past the double range is an error in {dialect} (DuckDB: ±Infinity)",
+    trap="floating-point overflow",
+)
 _INT = "arithmetic in DuckDB's result type (the fragment's result is cast to it); integer overflow is an error in both"
 _SAME = "the same meaning in both"
 _NULLS = "NULL in, NULL out"
@@ -640,7 +643,9 @@ class PostgresPushdown(SqlPushdown):
         unless=(_LIKE, _PG_FUZZY),
         examples=("t LIKE 'a%'", "t LIKE '%c_'", "t LIKE ''"),
     )
-    ILike = NotPushable("ILIKE folds non-ASCII case by PostgreSQL's locale (DuckDB: Unicode rules)")
+    ILike = NotPushable(
+        "ILIKE folds non-ASCII case by PostgreSQL's ctype (locale-dependent), not proven equal to DuckDB's rules"
+    )
     Div = Pushed("division as DuckDB's: floating point for integers (sqlglot's typed division); a zero "
                  "divisor gives ±Infinity or NaN as in DuckDB, not an error", render=ieee_division,
                  examples=("i / 2", "n / 4", "f / 2", "i / a", "n / a", "f / a"))  # fmt: skip
@@ -652,10 +657,18 @@ class PostgresPushdown(SqlPushdown):
     StrPosition = Pushed("position in characters, 1 for an empty needle", examples=("strpos(t, 'b')", "strpos(t, '')"))
     Greatest = Pushed("GREATEST ignoring NULLs", examples=("greatest(i, 0)", "greatest(n, 1.5)"))
     Least = Pushed("LEAST ignoring NULLs", examples=("least(i, 0)", "least(n, 1.5)"))
-    Sqrt = NotPushable("SQRT of a negative number is an error in PostgreSQL (DuckDB: NaN)")
+    Sqrt = NotPushable(
+        "SQRT of a negative number is an error in PostgreSQL (DuckDB: NaN)", trap="SQRT and LN of negative numbers"
+    )
     Exp = NotPushable("EXP past the double range is an error in PostgreSQL (DuckDB: Infinity)")
-    Ln = NotPushable("LN of zero or a negative number is an error in PostgreSQL (DuckDB: -Infinity or NaN)")
-    Round = NotPushable("ROUND of floating-point ties differs in PostgreSQL (to even) from DuckDB (away from zero)")
+    Ln = NotPushable(
+        "LN of zero or a negative number is an error in PostgreSQL (DuckDB: -Infinity or NaN)",
+        trap="SQRT and LN of negative numbers",
+    )
+    Round = NotPushable(
+        "ROUND of floating-point ties differs in PostgreSQL (to even) from DuckDB (away from zero)",
+        trap="ROUND of floating-point ties",
+    )
     Avg = Pushed("AVG; the result is cast to DuckDB's DOUBLE", examples=("SELECT avg(i), avg(n), avg(b) FROM {t}",))
     Extract = Pushed(
         "EXTRACT of calendar and clock fields; years counted with a year 0, as DuckDB does (44 BC is -43)",
@@ -709,8 +722,12 @@ _MY_BOOL = Unless(boolean_column, "TINYINT(1) holds any small integer in MySQL (
                   "BOOLEAN")  # fmt: skip
 _MY_TEXT = Unless(text_key_not_binary, "{detail} on text would follow MySQL's case-insensitive collation",
                   trap="collation: GROUP BY")  # fmt: skip
-_MY_DATE_ADD = Unless(temporal_arithmetic, "MySQL adds a number to a date ({detail}) as a YYYYMMDD number")
-_MY_DATE_SUB = Unless(temporal_arithmetic, "MySQL subtracts dates ({detail}) as YYYYMMDD numbers")
+_MY_DATE_ADD = Unless(
+    temporal_arithmetic, "MySQL adds a number to a date ({detail}) as a YYYYMMDD number", trap="date plus a number"
+)
+_MY_DATE_SUB = Unless(
+    temporal_arithmetic, "MySQL subtracts dates ({detail}) as YYYYMMDD numbers", trap="date minus a date"
+)
 _MY_ENUM_EXTREME = Unless(enum_extreme, "MIN/MAX of a MySQL ENUM ({detail}) compare its labels as text there, by "
                           "declaration order in DuckDB")  # fmt: skip
 _MY_ENUM_ORDER = Unless(enum_pair, "ordering of MySQL ENUMs against each other ({detail}) compares their labels as "
