@@ -34,12 +34,11 @@ changes what a pushed expression means is on (``PIPES_AS_CONCAT``,
 ``PAD_CHAR_TO_FULL_LENGTH``, ``NO_UNSIGNED_SUBTRACTION``, ``REAL_AS_FLOAT``). A URL's database is
 the default schema; other databases of the server are ``department.db.table``.
 
-MySQL collations compare strings case- and accent-insensitively and ignore
-trailing spaces (``'abc' = 'ABC '`` is true), so every pushed string comparison
-(=, <>, <, IN, BETWEEN, LIKE, joins) is rendered as a binary comparison, and
-string GROUP BY / DISTINCT / ORDER BY / MIN / MAX / set operations are not
-pushed unless the column's collation is binary. ``/`` (decimal scale) and AVG
-(DECIMAL result with 4 extra digits) are not pushed.
+What is pushed, how, and what is kept local because MySQL would answer differently from
+DuckDB, is ``connectors.pushdown.MySQLPushdown`` (MySQL collations compare strings case-
+and accent-insensitively and ignore trailing spaces, so pushed string comparisons are
+rendered as binary comparisons, and text grouping and ordering are kept local unless the
+column's collation is binary).
 """
 
 from __future__ import annotations
@@ -57,31 +56,22 @@ from urllib.parse import quote
 import pyarrow as pa
 from sqlglot import exp
 
-from connectors.base import ColumnStats, Option, TableInfo, TableStats, cast_reason, require
+from connectors.base import ColumnStats, Option, TableInfo, TableStats, require
+from connectors.pushdown import MySQLPushdown
 from connectors.remote import (
     ColumnInfo,
     RemoteConnector,
     conformed,
     execute_with_retry,
     first_line,
-    is_function_call,
     pooled_stream,
-    pseudonym_reason,
-    semantic_reason,
+    with_enums,
 )
 from connectors.types import arrow_type, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError, SourceError
 from fedquery.fragment import Fragment
-from fedquery.pseudonym import Pseudonymise
 
-_FUNCTIONS: tuple[type[exp.Expr], ...] = (
-    Pseudonymise,
-    exp.Count, exp.Sum, exp.Min, exp.Max, exp.Coalesce, exp.Case, exp.If, exp.Abs, exp.Upper, exp.Lower,
-    exp.Substring, exp.Extract, exp.Cast, exp.Nullif, exp.Floor, exp.Ceil,
-)  # fmt: skip
-_EXTRACT_PARTS = {"YEAR", "MONTH", "DAY", "QUARTER", "HOUR", "MINUTE"}
-_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 _BINARY_COLLATIONS = ("_nopad_bin",)
 #: what connectorx says when the server (or the network to it) failed, not connectorx itself
 _SERVER_FAILURE = re.compile(
@@ -183,7 +173,10 @@ class MySQLConnector(RemoteConnector):
         for name, data_type, column_type, precision, scale, nullable, collation in rows:
             binary = collation is None or str(collation).endswith(_BINARY_COLLATIONS)
             arrow = _arrow(str(data_type).lower(), str(column_type).lower(), precision, scale)
-            out.append(ColumnInfo(name, arrow, nullable == "YES", binary, str(column_type)))
+            labels = enum_labels(str(column_type)) if str(data_type).lower() == "enum" else None
+            # an ENUM sorts, groups and deduplicates by its index (declaration order) as DuckDB's ENUM does
+            binary = binary or labels is not None
+            out.append(ColumnInfo(name, arrow, nullable == "YES", binary, str(column_type), enum_labels=labels))
         return out
 
     def statistics(self, table: TableInfo) -> TableStats:
@@ -253,80 +246,13 @@ class MySQLConnector(RemoteConnector):
 
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
-        for sub in node.walk():
-            reason = cast_reason(sub) or semantic_reason(sub, "MySQL") or pseudonym_reason(self, sub)
-            if reason:
-                return reason
-            if isinstance(sub, (*_COMPARISONS, exp.In)) and any(
-                _is_boolean_column(self, op) for op in sub.iter_expressions()
-            ):
-                return "TINYINT(1) holds any small integer in MySQL (= TRUE misses 2); DuckDB reads it as BOOLEAN"
-            if isinstance(sub, exp.Is) and _is_temporal_column(self, sub.this):
-                return "IS NULL on a MySQL date matches its zero dates ('0000-00-00'); DuckDB reads those as NULL"
-            if is_function_call(sub) and not isinstance(sub, _FUNCTIONS):
-                return f"function {sub.sql('duckdb')[:40]} is not on the MySQL allowlist"
-            if isinstance(sub, exp.Div):
-                return "/ in MySQL returns DECIMAL with a fixed extra scale, not DuckDB's DOUBLE"
-            if isinstance(sub, (exp.Add, exp.Sub)) and _date_arithmetic(sub):
-                return "date + number and date - date are YYYYMMDD number arithmetic in MySQL (DuckDB: days)"
-            if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:
-                return f"EXTRACT({sub.name}) differs between MySQL and DuckDB"
-            if isinstance(sub, exp.Cast) and not (isinstance(sub.this, exp.Literal) and sub.this.is_string):
-                return f"CAST ({sub.sql('duckdb')[:40]}) follows MySQL's conversion rules"
-            reason = self._collation_reason(sub)
-            if reason:
-                return reason
-        return None
-
-    def _collation_reason(self, node: exp.Expr) -> str | None:
-        keys: list[exp.Expr] = []
-        if isinstance(node, exp.Group):
-            keys = list(node.expressions)
-        elif isinstance(node, exp.Ordered):
-            keys = [node.this]
-        elif isinstance(node, (exp.Min, exp.Max)):
-            keys = [node.this]
-        elif isinstance(node, exp.Select) and node.args.get("distinct"):
-            keys = list(node.expressions)
-        elif isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
-            keys = list(node.this.expressions)
-        elif isinstance(node, exp.SetOperation):
-            keys = list(node.left.expressions) if isinstance(node.left, exp.Select) else []
-        for key in keys:
-            if _is_string(key.unalias()) and not self._binary_column(key.unalias()):
-                what = type(node).__name__.upper()
-                return f"{what} on text ({key.sql('duckdb')[:40]}) would follow MySQL's case-insensitive collation"
-        return None
-
-    def _binary_column(self, node: exp.Expr) -> bool:
-        if not isinstance(node, exp.Column):
-            return False
-        tag = node.meta.get("fq_table")
-        if not tag:
-            return False
-        info = self.column_info(tuple(tag[2:]), node.name)
-        return info is not None and info.binary_collation
+        """Why ``node`` cannot be sent: MySQL's pushdown table (connectors.pushdown) says."""
+        return MySQLPushdown.reason(node, self)
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
-        """Compare strings byte by byte: no case folding, no accent folding, no PAD SPACE."""
-
-        def binary(node: exp.Expr) -> exp.Expr:
-            # Only text against text: a number compared with '02' must stay numeric, as in DuckDB.
-            if isinstance(node, _COMPARISONS) and _is_string(node.left) and _is_string(node.right):
-                node.set("this", _as_binary(node.left))
-                node.set("expression", _as_binary(node.right))
-            elif isinstance(node, exp.In) and _is_string(node.this) and all(_is_string(v) for v in node.expressions):
-                node.set("this", _as_binary(node.this))
-                node.set("expressions", [_as_binary(v) for v in node.expressions])
-            elif isinstance(node, exp.Between) and all(_is_string(node.args[k]) for k in ("this", "low", "high")):
-                for key in ("this", "low", "high"):
-                    node.set(key, _as_binary(node.args[key]))
-            elif isinstance(node, exp.Like):
-                node.set("this", _as_binary(node.this))
-                node.set("expression", _as_binary(node.expression))
-            return node
-
-        tree = tree.transform(binary, copy=False).transform(_mode_independent, copy=False)
+        """Render what the pushdown table says (text compared byte by byte: no case folding, no accent
+        folding, no PAD SPACE); types DuckDB has no equivalent for asked for as text."""
+        tree = MySQLPushdown.render(tree, self).transform(_mode_independent, copy=False)
         # Types DuckDB reads as text, asked for in their text form (as PostgreSQL's are).
         for select in tree.find_all(exp.Select):
             for i, projection in enumerate(select.expressions):
@@ -410,7 +336,7 @@ class MySQLConnector(RemoteConnector):
         finally:
             done.set()
             deadline.discard(handle)
-        return conformed(fragment.schema, iter(table.to_batches(max_chunksize=batch_size)), _convert)
+        return conformed(with_enums(self, fragment), iter(table.to_batches(max_chunksize=batch_size)), _convert)
 
     def _scan_pymysql(self, fragment: Fragment, deadline: Deadline) -> pa.RecordBatchReader:
         pymysql = require("pymysql", "mysql", "mysql")
@@ -465,7 +391,7 @@ class MySQLConnector(RemoteConnector):
             self, con, cur, batches(), fragment.sql, on_failure=abandon, on_success=reset,
             on_end=lambda: deadline.discard(handle),
         )  # fmt: skip
-        return conformed(fragment.schema, stream, _convert)
+        return conformed(with_enums(self, fragment), stream, _convert)
 
     # -- cancelling -------------------------------------------------------
     def _side_connection(self) -> Any:
@@ -525,13 +451,13 @@ class MySQLConnector(RemoteConnector):
             return False
 
 
-def _date_arithmetic(node: exp.Add | exp.Sub) -> bool:
-    """``+``/``-`` with a date or time operand and no INTERVAL: MySQL turns the date into a number."""
-    operands = (node.this, node.expression)
-    temporal = any(
-        isinstance(op.type, exp.DataType) and op.type.is_type(*exp.DataType.TEMPORAL_TYPES) for op in operands
-    )
-    return temporal and not any(isinstance(op, exp.Interval) for op in operands)
+def enum_labels(column_type: str) -> tuple[str, ...]:
+    """The labels of ``enum('a','b''c')`` as MySQL's ``column_type`` spells them, in declaration order.
+
+    >>> enum_labels("enum('sad','o''k','a,b')")
+    ('sad', "o'k", 'a,b')
+    """
+    return tuple(m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", column_type))
 
 
 def _mode_independent(node: exp.Expr) -> exp.Expr:
@@ -586,27 +512,6 @@ def _as_text(column: exp.Column, column_type: str) -> exp.Expr | None:
         bits = exp.Anonymous(this="BIN", expressions=[column.copy()])
         return exp.Anonymous(this="LPAD", expressions=[bits, exp.Literal.number(width), exp.Literal.string("0")])
     return None
-
-
-def _is_boolean_column(connector: MySQLConnector, node: exp.Expr) -> bool:
-    info = connector._info(node) if isinstance(node, exp.Column) else None
-    return info is not None and pa.types.is_boolean(info.arrow)
-
-
-def _is_temporal_column(connector: MySQLConnector, node: exp.Expr) -> bool:
-    info = connector._info(node) if isinstance(node, exp.Column) else None
-    return info is not None and (pa.types.is_date(info.arrow) or pa.types.is_timestamp(info.arrow))
-
-
-def _is_string(node: exp.Expr) -> bool:
-    if isinstance(node, exp.Literal):
-        return node.is_string
-    t = node.type
-    return t is not None and t.this in exp.DataType.TEXT_TYPES
-
-
-def _as_binary(node: exp.Expr) -> exp.Expr:
-    return exp.Cast(this=node, to=exp.DataType.build("BINARY"))
 
 
 _SIMPLE = {

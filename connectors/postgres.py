@@ -16,10 +16,9 @@ remaining time (plus a margin, at most the source's own), and its cursor's cance
 request (``adbc_cancel``: libpq's ``PQcancel``) is registered on the deadline, so a
 timeout, ``Result.cancel()`` or Ctrl-C ends the statement at the server at once.
 
-What is not pushed, because PostgreSQL would answer differently from DuckDB:
-string ordering (``<``, ``ORDER BY``, MIN/MAX) on columns whose collation is not
-byte order, ROUND (ties differ for floating point), and functions outside the
-allowlist. ``char(n)`` values come back without their padding, as DuckDB has them.
+What is pushed, and what is kept local because PostgreSQL would answer differently from
+DuckDB, is ``connectors.pushdown.PostgresPushdown``. ``char(n)`` values come back without
+their padding, as DuckDB has them.
 """
 
 from __future__ import annotations
@@ -33,25 +32,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from connectors.base import ColumnStats, Option, TableInfo, TableStats, cast_reason, require
+from connectors.base import ColumnStats, Option, TableInfo, TableStats, require
+from connectors.pushdown import PostgresPushdown
 from connectors.remote import (
     ColumnInfo,
     RemoteConnector,
     conformed,
     execute_with_retry,
     first_line,
-    is_function_call,
     pooled_stream,
-    pseudonym_reason,
     rtrim,
-    semantic_reason,
+    with_enums,
 )
 from connectors.types import arrow_type, parse_pg_array, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError
 from fedquery.fragment import Fragment
 from fedquery.planner.gate import gate
-from fedquery.pseudonym import Pseudonymise
 
 #: Every session is set up so that what is pushed means what it means in DuckDB, whatever the
 #: server's, database's or role's defaults: time zone (timestamptz comparisons, casts to DATE),
@@ -62,15 +59,7 @@ SESSION_SETTINGS = {
     "standard_conforming_strings": "on", "transform_null_equals": "off",
 }  # fmt: skip
 
-_FUNCTIONS: tuple[type[exp.Expr], ...] = (
-    Pseudonymise,
-    exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max, exp.Coalesce, exp.Case, exp.If, exp.Abs, exp.Upper, exp.Lower,
-    exp.Length, exp.Substring, exp.Extract, exp.Cast, exp.Nullif, exp.Greatest, exp.Least, exp.StrPosition,
-    exp.DPipe, exp.Floor, exp.Ceil, exp.Sqrt, exp.Exp, exp.Ln,
-)  # fmt: skip
-_EXTRACT_PARTS = {"YEAR", "MONTH", "DAY", "QUARTER", "HOUR", "MINUTE"}
 _C_COLLATIONS = {None, "C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic", "pg_c_utf8", "default"}
-_ORDERING = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)
 #: milliseconds between the server's checks that the client is still there (PostgreSQL 14+)
 CLIENT_CHECK_MS = 1000
 
@@ -165,14 +154,25 @@ class PostgresConnector(RemoteConnector):
                 table.remote,
             )
         }
+        enums: dict[str, list[str]] = {}
+        for column, label in self.query_rows(
+            "SELECT a.attname, e.enumlabel FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_enum e ON e.enumtypid = a.atttypid "
+            "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 ORDER BY a.attnum, e.enumsortorder",
+            table.remote,
+        ):
+            enums.setdefault(column, []).append(label)
         out = []
         for name, data_type, udt, precision, scale, nullable, collation in rows:
             binary = collation in _C_COLLATIONS if collation else bool(self._db_collation_is_c)
+            labels = tuple(enums[name]) if name in enums else None
             arrow = _arrow(data_type, udt, precision, scale)
             out.append(
                 ColumnInfo(
-                    name, arrow, nullable == "YES", binary, udt, exact_equality=name not in fuzzy,
-                    read_as_text=_read_as_text(data_type, udt),
+                    # an enum orders by its sort order at the server and in DuckDB's ENUM alike
+                    name, arrow, nullable == "YES", binary or labels is not None, udt,
+                    exact_equality=name not in fuzzy, read_as_text=_read_as_text(data_type, udt) and labels is None,
+                    enum_labels=labels,
                 )
             )  # fmt: skip
         return out
@@ -227,41 +227,13 @@ class PostgresConnector(RemoteConnector):
 
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
-        for sub in node.walk():
-            if is_function_call(sub) and not isinstance(sub, _FUNCTIONS) and not _is_structural(sub):
-                return f"function {sub.sql('duckdb')[:40]} is not on the PostgreSQL allowlist"
-            reason = cast_reason(sub) or semantic_reason(sub, "PostgreSQL") or pseudonym_reason(self, sub)
-            if reason:
-                return reason
-            if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:
-                return f"EXTRACT({sub.name}) differs between PostgreSQL and DuckDB"
-            if _compares_values(sub):
-                column = _fuzzy_equality_column(self, sub)
-                if column:
-                    return f"{column} has a nondeterministic collation in PostgreSQL ('A' may equal 'a')"
-            if isinstance(sub, _ORDERING + (exp.Ordered, exp.Min, exp.Max)):
-                column = _non_binary_string_column(self, sub)
-                if column:
-                    return f"ordering on {column} uses a non-byte-order collation in PostgreSQL"
-        return None
+        """Why ``node`` cannot be sent: PostgreSQL's pushdown table (connectors.pushdown) says."""
+        return PostgresPushdown.reason(node, self)
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
-        """``char(n)`` in PostgreSQL: LIKE sees the padding and comparisons ignore trailing blanks
-        (``'ab' = 'ab '``); DuckDB holds the unpadded text. Compare the text value, as DuckDB does."""
-
-        def unpad(node: exp.Expr) -> exp.Expr:
-            if isinstance(node, (exp.Like, exp.ILike)) and self._is_bpchar(node.this):
-                node.set("this", _as_text(node.this))
-            elif isinstance(node, _COMPARISONS):
-                for key in ("this", "expression", "low", "high"):
-                    operand = node.args.get(key)
-                    if operand is not None and self._is_bpchar(operand):
-                        node.set(key, _as_text(operand))
-                if isinstance(node, exp.In):
-                    node.set("expressions", [_as_text(e) if self._is_bpchar(e) else e for e in node.expressions])
-            return node
-
-        tree = tree.transform(unpad, copy=False).transform(_astronomical_year, copy=False)
+        """Render what the pushdown table says (``char(n)`` and enums compared as their text, as DuckDB
+        does); types DuckDB has no equivalent for asked for as text."""
+        tree = PostgresPushdown.render(tree, self)
         for select in tree.find_all(exp.Select):
             for i, projection in enumerate(select.expressions):
                 column = projection.unalias()
@@ -274,13 +246,6 @@ class PostgresConnector(RemoteConnector):
     def _read_as_text(self, node: exp.Column) -> bool:
         info = self._info(node)
         return info is not None and info.read_as_text
-
-    def _is_bpchar(self, node: exp.Expr) -> bool:
-        tag = node.meta.get("fq_table") if isinstance(node, exp.Column) else None
-        if not tag:
-            return False
-        info = self.column_info(tuple(tag[2:]), node.name)
-        return info is not None and info.native_type == "bpchar"
 
     def key_filter(self, column: exp.Expr, keys: pa.Array, column_type: pa.DataType | None = None) -> exp.Expr:
         """Integer keys as one array literal, ``column = ANY('{1,2,...}'::INTEGER[])``: PostgreSQL parses
@@ -334,7 +299,7 @@ class PostgresConnector(RemoteConnector):
         stream = pooled_stream(
             self, con, cur, iter(reader), fragment.sql, on_success=reset, on_end=lambda: deadline.discard(handle)
         )
-        return conformed(fragment.schema, stream, _convert)
+        return conformed(with_enums(self, fragment), stream, _convert)
 
     def scan_ranges(self, fragment: Fragment, parts: int) -> list[pa.RecordBatchReader]:
         """``parts`` ctid ranges of the table behind ``fragment.range_alias``, one connection each.
@@ -390,7 +355,7 @@ class PostgresConnector(RemoteConnector):
                     self, con, cur, iter(cur.fetch_record_batch()), sql, on_success=_ender(con),
                     on_end=_discarder(deadline, handle),
                 )  # fmt: skip
-                readers.append(conformed(fragment.schema, stream, _convert))
+                readers.append(conformed(with_enums(self, fragment), stream, _convert))
             return readers
         except Exception as exc:  # noqa: BLE001 - every driver failure becomes a typed error
             for handle in handles:
@@ -455,64 +420,8 @@ def _ctid(alias: str, op: str, page: int) -> exp.Expr:
     return exp.GTE(this=column, expression=tid) if op == ">=" else exp.LT(this=column, expression=tid)
 
 
-def _is_structural(node: exp.Expr) -> bool:
-    # Date literals parse as CAST; intervals and the like are not functions in the SQL sense.
-    return isinstance(node, (exp.Cast, exp.Interval))
-
-
-_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between)
-
-
 def _as_text(node: exp.Expr) -> exp.Expr:
     return exp.Cast(this=node, to=exp.DataType.build("TEXT"))
-
-
-def _source_columns(node: exp.Expr) -> list[exp.Column]:
-    """The columns ``node`` reads, looking through a reference to an output alias (``ORDER BY l``
-    where ``l`` is ``label AS l``) to the expression it names."""
-    out: list[exp.Column] = []
-    for column in node.find_all(exp.Column):
-        select = column.find_ancestor(exp.Select)
-        if column.meta.get("fq_table") or column.table or select is None:
-            out.append(column)
-            continue
-        named = [p for p in select.expressions if isinstance(p, exp.Alias) and p.alias == column.name]
-        if named:
-            out.extend(c for p in named for c in p.this.find_all(exp.Column))
-        else:
-            out.append(column)
-    return out
-
-
-def _compares_values(node: exp.Expr) -> bool:
-    """Does ``node`` decide whether two values are equal (a filter, a join, grouping, DISTINCT, a set operation)?"""
-    if isinstance(node, (exp.EQ, exp.NEQ, exp.In, exp.Like, exp.ILike, exp.Group, exp.Distinct, exp.Window)):
-        return True
-    if isinstance(node, exp.Select) and node.args.get("distinct") is not None:
-        return True
-    return isinstance(node, exp.SetOperation) and bool(node.args.get("distinct"))
-
-
-def _fuzzy_equality_column(connector: RemoteConnector, node: exp.Expr) -> str | None:
-    for column in _source_columns(node):
-        tag = column.meta.get("fq_table")
-        if not tag or tuple(tag[:2]) != (connector.department, connector.name):
-            continue
-        info = connector.column_info(tuple(tag[2:]), column.name)
-        if info is not None and not info.exact_equality:
-            return f"{'.'.join(tag[2:])}.{column.name}"
-    return None
-
-
-def _non_binary_string_column(connector: RemoteConnector, node: exp.Expr) -> str | None:
-    for column in _source_columns(node):
-        tag = column.meta.get("fq_table")
-        if not tag or tuple(tag[:2]) != (connector.department, connector.name):
-            continue
-        info = connector.column_info(tuple(tag[2:]), column.name)
-        if info is not None and pa.types.is_string(info.arrow) and not info.binary_collation:
-            return f"{'.'.join(tag[2:])}.{column.name}"
-    return None
 
 
 _SIMPLE = {
@@ -617,20 +526,3 @@ def _numeric_type(field: pa.Field) -> pa.DataType:
         return pa.float64()
     precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
     return pa.decimal128(precision, scale)
-
-
-def _astronomical_year(node: exp.Expr) -> exp.Expr:
-    """``EXTRACT(YEAR ...)`` as DuckDB counts years: PostgreSQL has no year 0 (44 BC is -44 there, -43
-    in DuckDB), so a year below 1 gets one added.
-
-    >>> from sqlglot import parse_one
-    >>> parse_one("SELECT EXTRACT(YEAR FROM d) FROM t").transform(_astronomical_year).sql("postgres")
-    'SELECT CASE WHEN EXTRACT(YEAR FROM d) < 1 THEN EXTRACT(YEAR FROM d) + 1 ELSE EXTRACT(YEAR FROM d) END FROM t'
-    """
-    if not (isinstance(node, exp.Extract) and node.name.upper() == "YEAR") or node.meta.get("fq_year"):
-        return node
-    year = node.copy()
-    year.meta["fq_year"] = True  # not rewritten again when the transform walks into the CASE
-    below = exp.LT(this=year.copy(), expression=exp.Literal.number(1))
-    plus_one = exp.Add(this=year.copy(), expression=exp.Literal.number(1))
-    return exp.Case(ifs=[exp.If(this=below, true=plus_one)], default=year)

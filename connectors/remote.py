@@ -285,6 +285,36 @@ class ColumnInfo:
     exact_equality: bool = True
     #: the source is asked for the column's text form (a type with no Arrow/DuckDB equivalent)
     read_as_text: bool = False
+    #: an enum's labels in the source's order (PostgreSQL ``enumsortorder``, MySQL declaration order)
+    enum_labels: tuple[str, ...] | None = None
+
+
+#: Arrow field metadata naming an enum's labels (JSON, in order): the local DuckDB holds the column as
+#: ``ENUM(labels)``, as DuckDB's own postgres and mysql scanners do, so ORDER BY, MIN/MAX and ``<``
+#: between enums follow the declaration order there too (fedquery.executor reads it).
+ENUM_METADATA = b"fedquery.enum"
+
+
+def with_enums(connector: RemoteConnector, fragment: Any) -> pa.Schema:
+    """``fragment.schema`` with each output that is an enum column (or MIN/MAX of one) marked by its labels."""
+    import json
+
+    select = fragment.expression
+    while isinstance(select, (exp.SetOperation, exp.Subquery)):
+        select = select.this if isinstance(select, exp.Subquery) else select.left
+    if not isinstance(select, exp.Select) or len(select.expressions) != len(fragment.schema):
+        return fragment.schema  # type: ignore[no-any-return]
+    fields = []
+    for field, projection in zip(fragment.schema, select.expressions):
+        value = projection.unalias()
+        if isinstance(value, (exp.Min, exp.Max)):
+            value = value.this
+        info = connector._info(value) if isinstance(value, exp.Column) else None
+        if info is not None and info.enum_labels and pa.types.is_string(field.type):
+            labels = json.dumps(list(info.enum_labels)).encode()
+            field = field.with_metadata({**(field.metadata or {}), ENUM_METADATA: labels})
+        fields.append(field)
+    return pa.schema(fields, metadata=fragment.schema.metadata)
 
 
 def conformed(
@@ -410,77 +440,6 @@ def pseudonym_reason(connector: RemoteConnector, node: Any) -> str | None:
 def is_function_call(node: Any) -> bool:
     """A real function call (sqlglot also models AND/OR and EXISTS as functions)."""
     return isinstance(node, exp.Func) and not isinstance(node, (exp.Connector, exp.SubqueryPredicate))
-
-
-_FLOATS = ("FLOAT", "DOUBLE")
-
-
-_VALUE_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between)
-
-
-def semantic_reason(node: Any, dialect: str) -> str | None:
-    """Why ``node`` computes differently at a PostgreSQL or MySQL server than in DuckDB, or None.
-
-    One table of the expressions whose meaning the servers share with each other but not with
-    DuckDB; each connector adds its own on top. Each rule is proven by a trap in
-    tests/test_dialect_traps.py (the unsafe form, pushed, returns different rows).
-
-    >>> import sqlglot
-    >>> semantic_reason(sqlglot.parse_one("SUBSTRING(x, -1, 2)"), "PostgreSQL")
-    'SUBSTRING with a start that may be zero or negative differs in PostgreSQL'
-    """
-    if isinstance(node, (exp.Like, exp.ILike)) and not isinstance(node.parent, exp.Escape):
-        pattern = node.expression
-        if not isinstance(pattern, exp.Literal) or "\\" in pattern.this:
-            return f"LIKE treats \\ as an escape character in {dialect}, DuckDB does not"
-    if isinstance(node, exp.Substring):
-        start, length = node.args.get("start"), node.args.get("length")
-        for bound, what in ((start, "start"), (length, "length")):
-            if bound is not None and not (bound.is_int and bound.to_py() >= (1 if what == "start" else 0)):
-                return f"SUBSTRING with a {what} that may be zero or negative differs in {dialect}"
-    if isinstance(node, (exp.Upper, exp.Lower)):
-        return f"{node.key.upper()} of non-ASCII text follows {dialect}'s locale (DuckDB: Unicode rules)"
-    if isinstance(node, exp.Mod) and any(_typed(op, _FLOATS) for op in (node.this, node.expression)):
-        return f"% of floating-point numbers differs in {dialect}"
-    if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES) and _typed(node.this, _FLOATS):
-        return f"a floating-point number cast to text is spelt differently by {dialect}"
-    if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
-        if any(isinstance(e, (exp.Tuple, exp.Paren)) or len(node.this.expressions) > 1 for e in node.this.expressions):
-            return f"COUNT(DISTINCT over several columns) counts NULL-holding rows differently in {dialect}"
-    if isinstance(node, (exp.Rollup, exp.Cube, exp.GroupingSets)) or (
-        isinstance(node, exp.Group) and any(node.args.get(k) for k in ("rollup", "cube", "grouping_sets"))
-    ):
-        return f"ROLLUP/CUBE/GROUPING SETS are kept local for {dialect}"
-    if isinstance(node, exp.Filter):
-        return f"aggregate FILTER clauses are kept local for {dialect}"
-    if isinstance(node, exp.Div) and not _nonzero_number(node.expression):
-        return f"division by a value that may be zero fails in {dialect} (DuckDB: ±inf or NaN)"
-    if isinstance(node, (exp.Sqrt, exp.Ln, exp.Log, exp.Exp, exp.Pow)):
-        return f"{node.key.upper()} outside its domain fails in {dialect} (DuckDB: NaN or ±inf)"
-    if isinstance(node, exp.Length) and not _typed(node.this, _TEXTS):
-        return f"length of a non-text value (DuckDB's len of a list) has no equivalent in {dialect}"
-    if (
-        isinstance(node, exp.Expr)
-        and isinstance(node, _VALUE_COMPARISONS)
-        and any(_typed(op, ("FLOAT",)) for op in node.iter_expressions())
-    ):
-        return f"a REAL/FLOAT value compared in {dialect} is widened to double there, in DuckDB the other way round"
-    return None
-
-
-_TEXTS = tuple(t.name for t in exp.DataType.TEXT_TYPES)
-
-
-def _nonzero_number(node: Any) -> bool:
-    """A numeric literal other than zero (as sqlglot writes it: possibly negated or parenthesised)."""
-    while isinstance(node, (exp.Paren, exp.Neg)):
-        node = node.this
-    return isinstance(node, exp.Literal) and not node.is_string and node.to_py() != 0
-
-
-def _typed(node: Any, names: tuple[str, ...]) -> bool:
-    dtype = getattr(node, "type", None)
-    return dtype is not None and dtype.this.name in names
 
 
 def rtrim(array: pa.Array) -> pa.Array:

@@ -1,9 +1,9 @@
 """A SQLite database file, opened read-only.
 
-SQLite differs from DuckDB in ways that change answers, so its capabilities
-are an allowlist: no date arithmetic, EXTRACT or casts (SQLite has no DATE
-type), no LIKE (case-insensitive there), and no arithmetic or SUM/AVG over
-DECIMAL values (stored as binary floating point there). Explicit NULL ordering
+SQLite differs from DuckDB in ways that change answers, so what it is sent is its
+pushdown table (``connectors.pushdown.SQLitePushdown``): no date arithmetic, EXTRACT or
+casts (SQLite has no DATE type), no LIKE (case-insensitive there), and no arithmetic or
+SUM/AVG over DECIMAL values (stored as binary floating point there). Explicit NULL ordering
 is added when ORDER BY is sent, since SQLite sorts NULLs first.
 """
 
@@ -29,19 +29,17 @@ from connectors.base import (
     TableInfo,
     TableStats,
 )
+from connectors.pushdown import SQLitePushdown, governed
 from connectors.types import arrow_type
 from fedquery.deadline import current
 from fedquery.fragment import Fragment
 
-_ALLOWED: tuple[type[exp.Expr], ...] = (
+#: The query shapes SQLite is sent; the expressions inside them are SQLite's pushdown table's.
+_STRUCTURE: tuple[type[exp.Expr], ...] = (
     exp.Select, exp.From, exp.Join, exp.Where, exp.Group, exp.Having, exp.Order, exp.Ordered, exp.Limit,
     exp.Subquery, exp.Union, exp.Intersect, exp.Except, exp.With, exp.CTE, exp.TableAlias, exp.Alias,
-    exp.Column, exp.Identifier, exp.Table, exp.Star, exp.Literal, exp.Null, exp.Boolean, exp.Paren,
-    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.And, exp.Or, exp.Not, exp.Is, exp.In,
-    exp.Between, exp.Exists, exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.Count, exp.Sum, exp.Min,
-    exp.Max, exp.Avg, exp.Distinct, exp.Case, exp.If, exp.Coalesce, exp.Abs, exp.DataType, exp.Cast,
+    exp.Column, exp.Identifier, exp.Table, exp.Star, exp.Literal, exp.Null, exp.Boolean, exp.Exists, exp.DataType,
 )  # fmt: skip
-_DECIMALISH = (exp.DataType.Type.DECIMAL, exp.DataType.Type.BIGDECIMAL, exp.DataType.Type.UNKNOWN)
 
 
 class SqliteConnector(Connector):
@@ -52,7 +50,13 @@ class SqliteConnector(Connector):
     options = {**SOURCE_OPTIONS, "batch_size": BATCH_SIZE}
     table_options = {**TABLE_OPTIONS, "table": Option("str")}
     capabilities = Capabilities(
-        sql=True, joins=True, aggregates=True, order_limit=True, subqueries=True, set_operations=True, allowed=_ALLOWED
+        sql=True,
+        joins=True,
+        aggregates=True,
+        order_limit=True,
+        subqueries=True,
+        set_operations=True,
+        allowed=_STRUCTURE,
     )
 
     def identity(self) -> tuple[str, ...]:
@@ -118,16 +122,13 @@ class SqliteConnector(Connector):
         return self.file_modified()
 
     def unsupported_reason(self, node: exp.Expr) -> str | None:
-        reason = super().unsupported_reason(node)
-        if reason:
-            return reason
+        """Why ``node`` cannot be sent: a shape outside ``_STRUCTURE``, or SQLite's pushdown table."""
         for sub in node.walk():
-            if isinstance(sub, exp.Cast) and not (
-                isinstance(sub.this, exp.Literal) and sub.to.this == exp.DataType.Type.DATE
-            ):
-                return f"CAST ({sub.sql('duckdb')}) has no exact SQLite equivalent"
-            if isinstance(sub, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.Sum, exp.Avg)) and _decimalish(sub):
-                return f"{sub.sql('duckdb')} is DECIMAL arithmetic, which SQLite does in binary floating point"
+            if SQLitePushdown.entry(sub) is None and not governed(sub) and not isinstance(sub, _STRUCTURE):
+                return f"{type(sub).__name__} ({sub.sql('duckdb')[:60]}) is not supported by sqlite source"
+            reason = SQLitePushdown.node_reason(sub, self)
+            if reason:
+                return reason
         return None
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
@@ -194,17 +195,6 @@ def explicit_null_order(node: exp.Expr) -> exp.Expr:
 
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
     return list(zip(*rows)) if rows else [() for _ in range(width)]
-
-
-def _decimalish(node: exp.Expr) -> bool:
-    """Could DuckDB compute this in exact DECIMAL where SQLite would use floating point?"""
-    for operand in [node, *node.iter_expressions()]:
-        if isinstance(operand, exp.Literal) and not operand.is_string and not operand.this.lstrip("-").isdigit():
-            return True  # DuckDB types 0.06 as DECIMAL(3,2)
-        t = operand.type
-        if t is None or t.this in _DECIMALISH:
-            return True
-    return False
 
 
 def _declared_type(declared: str) -> pa.DataType:

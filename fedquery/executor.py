@@ -400,8 +400,8 @@ class Execution:
             if guarded is not exc:
                 raise guarded from None
             raise
-        if schema.names != names:
-            return None
+        if schema.names != names or any(b"fedquery.enum" in (f.metadata or {}) for f in schema):
+            return None  # an enum becomes DuckDB's ENUM in the local step (see _typed)
         size = self.settings.batch_size
 
         def sliced() -> Iterator[pa.RecordBatch]:  # batches of ``batch_size`` rows, as DuckDB's would be
@@ -528,7 +528,7 @@ class Execution:
             cursor.register(source, pa.RecordBatchReader.from_batches(schema, stream.batches()))
             top_n = stream.fragment.top_n is not None
             table = f"{stream.fragment.name}__fetched" if top_n else stream.fragment.name
-            cursor.execute(_local(exp.Create(this=_table(table), kind="TABLE", expression=_all(source))))
+            cursor.execute(_local(exp.Create(this=_table(table), kind="TABLE", expression=_typed(source, schema))))
             cursor.unregister(source)
             if top_n:
                 self._cut(cursor, stream.fragment, table)
@@ -681,6 +681,32 @@ class Execution:
 def _table(name: str) -> exp.Table:
     """A table of the local DuckDB, by its exact name (quoted by the generator)."""
     return exp.Table(this=exp.to_identifier(name, quoted=True))
+
+
+def _typed(name: str, schema: pa.Schema) -> exp.Select:
+    """``SELECT * FROM name``, with each column a connector marked as an enum held as DuckDB's ``ENUM``
+    of its labels in the source's order (see connectors.remote.ENUM_METADATA).
+
+    >>> import json
+    >>> field = pa.field("m", pa.string(), metadata={b"fedquery.enum": json.dumps(["sad", "ok"]).encode()})
+    >>> print(_typed("s", pa.schema([pa.field("id", pa.int32()), field])).sql("duckdb"))
+    SELECT * REPLACE (CAST("m" AS ENUM('sad', 'ok')) AS "m") FROM "s"
+    """
+    import json
+
+    replace = []
+    for field in schema:
+        labels = (field.metadata or {}).get(b"fedquery.enum")
+        if labels is not None:
+            enum = exp.DataType(
+                this=exp.DataType.Type.ENUM, expressions=[exp.Literal.string(v) for v in json.loads(labels)]
+            )
+            column = exp.column(field.name, quoted=True)
+            replace.append(exp.alias_(exp.Cast(this=column, to=enum), field.name, quoted=True))
+    select = _all(name)
+    if replace:
+        select.set("expressions", [exp.Star(replace=replace)])
+    return select
 
 
 def _all(name: str) -> exp.Select:
