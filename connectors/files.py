@@ -91,6 +91,8 @@ class IOCounter:
     files_opened: int = 0
     row_groups: int = 0
     rows_scanned: int = 0
+    #: the source's DuckDB has the statement (its bytes are known only when it ends)
+    started: bool = False
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -462,7 +464,6 @@ class FileConnector(Connector):
         if reason is not None:
             raise self.source_error(reason, fragment=fragment)
         counter = IOCounter()
-        self.io[fragment.name] = counter
         names = {t.name for t in fragment.expression.find_all(exp.Table)}
         tables = [self._known[name] for name in sorted(names) if name in self._known]
         try:
@@ -474,7 +475,6 @@ class FileConnector(Connector):
             raise
         except Exception as exc:  # noqa: BLE001 - fsspec, OSError, DuckDB: all become typed
             raise self.storage_error(exc, f"cannot open {self.kind} tables", fragment=fragment) from None
-        counter.files_opened = len(identities)
         deadline = current()
         handle = deadline.on_cancel(cur.interrupt)  # a timeout or cancel stops the statement
         batch_size = int(self.config.options.get("batch_size", 65536))
@@ -483,6 +483,8 @@ class FileConnector(Connector):
             for path, identity in identities.items():
                 self._check_unchanged(path, identity, fragment)
 
+        self.io[fragment.name] = counter
+        counter.started = True
         try:
             reader = cur.sql(fragment.sql).to_arrow_reader(batch_size)
         except duckdb.Error as exc:
@@ -499,8 +501,10 @@ class FileConnector(Connector):
                 # Before the stream may end: every batch came from the files as they were when it started.
                 unchanged()
                 counter.__dict__.update(profile(cur))
-            except duckdb.Error as exc:
-                unchanged()
+            except FedQueryError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - DuckDB's errors, through Arrow's reader as OSError
+                unchanged()  # a file rewritten under the statement says so, rather than how it failed to parse
                 raise self.source_error(f"{self.kind} source failed: {exc}", fragment=fragment) from None
             finally:
                 deadline.discard(handle)
