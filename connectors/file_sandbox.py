@@ -20,6 +20,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +75,10 @@ def open_sandbox(paths: frozenset[str], memory_limit: str | None) -> Sandbox:
         con.close()
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    return Sandbox(connection=con, paths=paths, temp_directory=temp)
+    sandbox = Sandbox(connection=con, paths=paths, temp_directory=temp)
+    # a sandbox replaced by a newer one is dropped, not closed (scans may still use it): its spill space goes with it
+    weakref.finalize(sandbox, shutil.rmtree, temp, ignore_errors=True)
+    return sandbox
 
 
 def duckdb_types(schema: pa.Schema) -> dict[str, str]:

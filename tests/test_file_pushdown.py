@@ -114,7 +114,9 @@ def test_a_limit_stops_the_file_scan(wide: Path, tmp_path: Path, kind: str, engi
     if kind == "csv":
         pacsv.write_csv(pq.read_table(source), tmp_path / "events.csv")
         source = tmp_path / "events.csv"
-    fed = fedquery.connect({"departments": {"ons": {"sources": {"events": {"kind": kind, "url": str(source), "engine": engine}}}}})
+    fed = fedquery.connect(
+        {"departments": {"ons": {"sources": {"events": {"kind": kind, "url": str(source), "engine": engine}}}}}
+    )
     oracle = duckdb.connect()
     oracle.execute(
         f"CREATE TABLE events AS SELECT * FROM {'read_parquet' if kind == 'parquet' else 'read_csv'}(?)", [str(source)]

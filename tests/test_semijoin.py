@@ -122,9 +122,11 @@ def test_keys_reach_into_a_derived_table(analyzed, oracle) -> None:  # type: ign
     rows = result.fetchall()
     assert_same_rows(rows, oracle.sql(tpch_data.query(2)).fetchall(), ordered=True)
     plan = result.plan
-    part = next(f for f in plan.fragments if f.tables == ["catalogue.part"])
+    # part is joined to the outer partsupp inside the Parquet source (its own DuckDB); the subquery's
+    # partsupp is reduced by that fragment's part keys
+    part = next(f for f in plan.fragments if "catalogue.part" in f.tables)
     partsupps = [f for f in plan.fragments if f.tables == ["catalogue.partsupp"]]
-    assert len(partsupps) == 2 and all(part.name in [p for p, _, _ in f.reducers] for f in partsupps), str(plan)
+    assert partsupps and all(part.name in [p for p, _, _ in f.reducers] for f in partsupps), str(plan)
 
 
 def test_no_keys_into_a_derived_aggregate_column(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
