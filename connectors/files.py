@@ -55,7 +55,7 @@ from connectors.base import (
 )
 from connectors.file_sandbox import Sandbox, check_statement, duckdb_types, open_sandbox, profile, view_statement
 from fedquery.deadline import current
-from fedquery.errors import FedQueryError, SourceError
+from fedquery.errors import ConfigError, FedQueryError, SourceError
 from fedquery.fragment import Fragment
 
 #: a file scan repays a semi-join wait only when large (row groups pruned; see Capabilities)
@@ -159,6 +159,18 @@ class FileConnector(Connector):
     }  # fmt: skip
     table_options = {**TABLE_OPTIONS, "path": Option("str")}
 
+    @classmethod
+    def check_config(cls, config: Any) -> None:
+        super().check_config(config)
+        url = config.options.get("url") or config.options.get("path") or ""
+        if config.options.get("engine") == "duckdb" and "://" in url and not url.startswith("file://"):
+            raise ConfigError(
+                f"departments.{config.department}.sources.{config.name}: engine = 'duckdb' reads local files "
+                "only; files on other filesystems are read with engine = 'arrow' (the default there)",
+                department=config.department,
+                source=config.name,
+            )
+
     def __init__(self, config: Any) -> None:
         super().__init__(config)
         self._fs: Any = None
@@ -181,9 +193,7 @@ class FileConnector(Connector):
         """Are fragments answered by the source's own DuckDB (local files), or read with Arrow?"""
         engine = self.config.options.get("engine")
         if engine is not None:
-            if engine == "duckdb" and "://" in self._url() and not self._url().startswith("file://"):
-                raise self.config_error('engine = "duckdb" reads local files only; use engine = "arrow"')
-            return bool(engine == "duckdb")
+            return bool(engine == "duckdb")  # (duckdb for a remote URL is refused by check_config)
         url = self._url()
         return "://" not in url or url.startswith("file://")
 

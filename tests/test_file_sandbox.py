@@ -17,7 +17,7 @@ from sqlglot import exp
 
 import fedquery
 from connectors.file_sandbox import duckdb_types
-from fedquery.errors import QueryTimeoutError, SourceError
+from fedquery.errors import ConfigError, QueryTimeoutError, SourceError
 
 N = 20_000
 
@@ -287,3 +287,17 @@ def test_a_long_file_query_ends_at_its_deadline(department: Path) -> None:
     assert time.monotonic() - started < 3
     assert fed.sql("SELECT count(*) FROM p.people").fetchall() == [(997,)]  # the source still answers
     fed.close()
+
+
+# -- bad input ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ({"kind": "parquet", "url": "s3://bucket/x.parquet", "engine": "duckdb"}, "reads local files only"),
+        ({"kind": "csv", "url": "data", "engine": "polars"}, "engine must be one of 'duckdb', 'arrow'"),
+    ],
+)
+def test_a_bad_engine_is_a_config_error_naming_the_source(source: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        fedquery.connect({"departments": {"d": {"sources": {"files": source}}}})
+    assert info.value.source == "files"
