@@ -9,8 +9,10 @@ department. Then times each query interleaved — fedquery (a warm Federation, s
 with ``--arrow`` also the same source read with ``engine = "arrow"``, the path every file took
 before issue 12) against one in-process DuckDB reading the same files (``read_parquet`` /
 ``read_csv``) — median of ``--runs`` after a warm-up, and prints seconds, rows moved into
-fedquery's local step, and the ratio to DuckDB alone. Every answer is checked against DuckDB's
-(row counts for LIMIT, whose rows may be any).
+fedquery's local step, and the ratio to DuckDB alone; beside each, the process's CPU time (user +
+system, every thread) over the same interval, which a shared machine inflates far less than
+wall-clock time. Every answer is checked against DuckDB's (row counts for LIMIT, whose rows may
+be any).
 """
 
 from __future__ import annotations
@@ -149,32 +151,39 @@ def main() -> None:
     print(f"# {args.rows:,} rows; {platform.node()}, median of {args.runs} after a warm-up, interleaved")
     for layout, root in roots.items():
         print(f"\n## {layout}: {root.name} ({_size(root):.0f} MB)\n")
-        extra = " fedquery arrow (s) | ratio |" if args.arrow else ""
-        print(f"| query | DuckDB alone (s) | fedquery (s) | ratio |{extra} rows moved |")
-        print("|---|---|---|---|" + ("---|---|" if args.arrow else "") + "---|")
+        extra = " fedquery arrow (s) | ratio | CPU ratio |" if args.arrow else ""
+        print(f"| query | DuckDB alone (s) | its CPU (s) | fedquery (s) | ratio | CPU ratio |{extra} rows moved |")
+        print("|---|---|---|---|---|---|" + ("---|---|---|" if args.arrow else "") + "---|")
         variants = [layout] + ([f"{layout}_arrow"] if args.arrow else [])
         for label, template in QUERIES.items():
             times: dict[str, list[float]] = {"duckdb": [], **{v: [] for v in variants}}
+            cpu: dict[str, list[float]] = {k: [] for k in times}
             moved = 0
             for run in range(args.runs + 1):  # the first is a warm-up
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 expected = alone.sql(template.format(t=f"{layout}.payments", r=f"{layout}.regions")).fetchall()
                 elapsed = {"duckdb": time.perf_counter() - started}
+                used = {"duckdb": time.process_time() - cpu_started}
                 for variant in variants:
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     result = fed.sql(template.format(t=f"{variant}.payments", r=f"{variant}.regions"))
                     got = result.fetchall()
                     elapsed[variant] = time.perf_counter() - started
+                    used[variant] = time.process_time() - cpu_started
                     assert len(got) == len(expected) and ("LIMIT" in label or _same(got, expected)), (label, variant)
                     if variant == layout:
                         moved = sum(s.rows for s in result.stats)
                 if run:
                     for key, value in elapsed.items():
                         times[key].append(value)
+                        cpu[key].append(used[key])
             medians = {k: statistics.median(v) for k, v in times.items()}
-            base = medians["duckdb"]
-            cells = " | ".join(f"{medians[v]:.3f} | {medians[v] / base:.2f}×" for v in variants)
-            print(f"| {label} | {base:.3f} | {cells} | {moved:,} |", flush=True)
+            cpus = {k: statistics.median(v) for k, v in cpu.items()}
+            base, cpu_base = medians["duckdb"], cpus["duckdb"]
+            cells = " | ".join(
+                f"{medians[v]:.3f} | {medians[v] / base:.2f}× | {cpus[v] / cpu_base:.2f}×" for v in variants
+            )
+            print(f"| {label} | {base:.3f} | {cpu_base:.3f} | {cells} | {moved:,} |", flush=True)
     fed.close()
 
 
