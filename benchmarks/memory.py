@@ -137,7 +137,9 @@ def write_federation(directory: Path, limit: str = "500MB", threads: int = 2) ->
     config = directory / "fedquery.toml"
     config.write_text(
         f'[settings]\nmemory_limit = "{limit}"\nthreads = {threads}\ntemp_directory = "{directory / "spill"}"\n'
-        f'[departments.d.sources.files]\nkind = "parquet"\npath = "{data}"\n'
+        # d: the Parquet file read through Arrow, so that the bombs land in the local step (the budget
+        # under test); f: the same rows in a source that answers inside this process
+        f'[departments.d.sources.files]\nkind = "parquet"\npath = "{data}"\nengine = "arrow"\n'
         f'[departments.f.sources.db]\nkind = "duckdb"\npath = "{in_process}"\n'
     )
     return config

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
+from sqlglot import exp
 
 from connectors.base import Option, TableInfo, TableStats, check_keys
+from connectors.file_sandbox import reader_call
 from connectors.files import FileConnector
 from connectors.types import arrow_type
 from fedquery.errors import ConfigError
@@ -30,7 +32,8 @@ SAMPLE_BYTES = 1024 * 1024
 class CsvConnector(FileConnector):
     kind = "csv"
     #: a CSV file is read whole with or without semi-join keys: never worth waiting for them
-    capabilities = dataclasses.replace(FileConnector.capabilities, reduction_min_rows=float("inf"))
+    scan_capabilities = dataclasses.replace(FileConnector.scan_capabilities, reduction_min_rows=float("inf"))
+    sql_capabilities = dataclasses.replace(FileConnector.sql_capabilities, reduction_min_rows=float("inf"))
     suffixes = (".csv", ".tsv", ".csv.gz", ".txt")
     #: how the files are read: per table, or for every table of the source under ``csv = {...}``
     reading: ClassVar[dict[str, Option]] = {
@@ -81,10 +84,40 @@ class CsvConnector(FileConnector):
             return lines or None
         return int(size * lines / len(sample))
 
-    def file_format(self, table: TableInfo) -> ds.FileFormat:
+    def sandbox_reader(
+        self, table: TableInfo, files: list[str], pinned: dict[str, str], partitions: dict[str, str]
+    ) -> exp.Expr:
+        """``read_csv`` with every column's name and type given (DuckDB's sniffer would type them
+        differently from Arrow's inference, which the catalog reports)."""
+        delimiter, header, null_values = self._reading(table)
+        columns = exp.Struct(
+            expressions=[
+                exp.PropertyEQ(this=exp.to_identifier(name, quoted=True), expression=exp.Literal.string(sql_type))
+                for name, sql_type in pinned.items()
+                if name not in partitions
+            ]
+        )
+        options: dict[str, exp.Expr] = {
+            "columns": columns,
+            "header": exp.Boolean(this=header),
+            "delim": exp.Literal.string(delimiter),
+            "quote": exp.Literal.string('"'),
+            "escape": exp.Literal.string('"'),
+            "nullstr": exp.Array(expressions=[exp.Literal.string(v) for v in null_values]),
+            # the sniffer keeps the given names, types and dialect; it still estimates the rows, which
+            # DuckDB's join order needs (without it a 30 M-row file is guessed at 42 rows and built on)
+            "auto_detect": exp.Boolean(this=True),
+        }
+        return reader_call("read_csv", files, options, partitions)
+
+    def _reading(self, table: TableInfo) -> tuple[str, bool, list[str]]:
         opts = {**self.config.options.get("csv", {}), **table.options}
         delimiter = opts.get("delimiter", "\t" if table.remote[0].endswith(".tsv") else ",")
-        header = opts.get("header", True)
+        return delimiter, bool(opts.get("header", True)), list(opts.get("null_values", ["", "NULL", "null"]))
+
+    def file_format(self, table: TableInfo) -> ds.FileFormat:
+        opts = {**self.config.options.get("csv", {}), **table.options}
+        delimiter, header, null_values = self._reading(table)
         column_types = {}
         for name, sql_type in (opts.get("columns") or {}).items():
             try:
@@ -98,7 +131,7 @@ class CsvConnector(FileConnector):
                 ) from None
         convert = pacsv.ConvertOptions(
             column_types=column_types,
-            null_values=opts.get("null_values", ["", "NULL", "null"]),
+            null_values=null_values,
             strings_can_be_null=True,
         )
         read = pacsv.ReadOptions(autogenerate_column_names=not header, block_size=1 << 20)

@@ -6,9 +6,14 @@ after the source; a directory whose entries are hive partitions (``key=value``)
 is one table; any other directory gives one table per file and per
 sub-directory. Tables can also be listed explicitly under ``tables``.
 
-Scans stream record batches with ``pyarrow.dataset``: only the projected
-columns are decoded, partitions are pruned by the filter, and Parquet row
-groups whose statistics cannot match are skipped.
+On the local disk a source answers whole fragments (joins between its tables,
+aggregates, ORDER BY/LIMIT, windows, ...) in a sandboxed DuckDB of its own that
+can read only the source's files (see :mod:`connectors.file_sandbox`); DuckDB
+prunes hive partitions, row groups and pages itself. On other filesystems
+(``engine = "arrow"``, the default off the local disk) scans stream record
+batches with ``pyarrow.dataset``: only the projected columns are decoded,
+partitions are pruned by the filter, and Parquet row groups whose statistics
+cannot match are skipped.
 
 Scans are all or nothing: each file's identity (size, modification time, inode,
 ETag or version, as the filesystem reports them) is recorded when the scan
@@ -48,11 +53,18 @@ from connectors.base import (
     TableInfo,
     TableStats,
 )
-from fedquery.errors import FedQueryError, SourceError
+from connectors.file_sandbox import Sandbox, check_statement, duckdb_types, open_sandbox, profile, view_statement
+from fedquery.deadline import current
+from fedquery.errors import ConfigError, FedQueryError, SourceError
 from fedquery.fragment import Fragment
 
 #: a file scan repays a semi-join wait only when large (row groups pruned; see Capabilities)
 _FILE_CAPS = Capabilities(sql=False, reduction_min_rows=1_000_000)
+#: local files answered by the source's own DuckDB: the same engine as the local step, so everything is pushed
+_SQL_CAPS = Capabilities(
+    sql=True, joins=True, aggregates=True, order_limit=True, window=True, subqueries=True, set_operations=True,
+    reduction_min_rows=1_000_000,
+)  # fmt: skip
 _log = logging.getLogger("fedquery.connectors.files")
 #: the fields of fsspec's ``info()`` that change when a file is rewritten (local, S3, GCS, HTTP, Azure)
 _IDENTITY_KEYS = (
@@ -79,6 +91,8 @@ class IOCounter:
     files_opened: int = 0
     row_groups: int = 0
     rows_scanned: int = 0
+    #: the source's DuckDB has the statement (its bytes are known only when it ends)
+    started: bool = False
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -133,12 +147,29 @@ class _CountingHandler(FSSpecHandler):
 class FileConnector(Connector):
     """Base of Parquet and CSV sources."""
 
-    capabilities = _FILE_CAPS
+    #: what the source takes when read with Arrow (``engine = "arrow"``) and with its own DuckDB
+    scan_capabilities: ClassVar[Capabilities] = _FILE_CAPS
+    sql_capabilities: ClassVar[Capabilities] = _SQL_CAPS
     dialect = "duckdb"
     suffixes: ClassVar[tuple[str, ...]] = ()
     needs_location = True
-    options = {**SOURCE_OPTIONS, "storage_options": Option("table"), "batch_size": BATCH_SIZE}
+    options = {
+        **SOURCE_OPTIONS, "storage_options": Option("table"), "batch_size": BATCH_SIZE,
+        "engine": Option("str", choices=("duckdb", "arrow")),
+    }  # fmt: skip
     table_options = {**TABLE_OPTIONS, "path": Option("str")}
+
+    @classmethod
+    def check_config(cls, config: Any) -> None:
+        super().check_config(config)
+        url = config.options.get("url") or config.options.get("path") or ""
+        if config.options.get("engine") == "duckdb" and "://" in url and not url.startswith("file://"):
+            raise ConfigError(
+                f"departments.{config.department}.sources.{config.name}: engine = 'duckdb' reads local files "
+                "only; files on other filesystems are read with engine = 'arrow' (the default there)",
+                department=config.department,
+                source=config.name,
+            )
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)
@@ -149,6 +180,22 @@ class FileConnector(Connector):
         self._lock = threading.Lock()
         #: per-fragment storage I/O of the latest scans, keyed by fragment name
         self.io: dict[str, IOCounter] = {}
+        self._known: dict[str, TableInfo] = {}
+        self._sandbox: Sandbox | None = None
+        self._sandbox_lock = threading.Lock()
+
+    @property  # type: ignore[override]
+    def capabilities(self) -> Capabilities:  # type: ignore[override]
+        return self.sql_capabilities if self.sandboxed else self.scan_capabilities
+
+    @property
+    def sandboxed(self) -> bool:
+        """Are fragments answered by the source's own DuckDB (local files), or read with Arrow?"""
+        engine = self.config.options.get("engine")
+        if engine is not None:
+            return bool(engine == "duckdb")  # (duckdb for a remote URL is refused by check_config)
+        url = self._url()
+        return "://" not in url or url.startswith("file://")
 
     # -- filesystem -------------------------------------------------------
     def _url(self) -> str:
@@ -184,8 +231,10 @@ class FileConnector(Connector):
         return (self.kind, self.department, self.name, self.config.redact(self._url()))
 
     def remote_table(self, table: TableInfo) -> exp.Table:
-        """The file location, credentials masked: file fragments are read with Arrow, and their SQL
-        (in EXPLAIN, errors and statistics) only shows what was read."""
+        """In the source's DuckDB, the table's view; read with Arrow, the file location (credentials
+        masked): the fragment's SQL (in EXPLAIN, errors and statistics) then only shows what was read."""
+        if self.sandboxed:
+            return exp.Table(this=exp.to_identifier(table.name, quoted=True))
         return exp.Table(this=exp.to_identifier(self.config.redact(table.remote[0]), quoted=True))
 
     # -- discovery --------------------------------------------------------
@@ -202,6 +251,7 @@ class FileConnector(Connector):
             path = opts.get("path")
             location = _join(root, path) if path else root
             tables[name] = TableInfo(name=name, remote=(location,), options=dict(opts))
+        self._known = dict(tables)
         return list(tables.values())
 
     def _discover(self, fs: Any, root: str) -> list[TableInfo]:
@@ -370,6 +420,8 @@ class FileConnector(Connector):
         return latest
 
     def filter_reason(self, predicate: exp.Expr, table: TableInfo) -> str | None:
+        if self.sandboxed:
+            return self.unsupported_reason(predicate)
         try:
             to_arrow_filter(_unqualify(predicate), self.table_schema(table))
         except Untranslatable as exc:
@@ -378,6 +430,8 @@ class FileConnector(Connector):
 
     # -- scanning ---------------------------------------------------------
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
+        if self.sandboxed:
+            return self._sandbox_scan(fragment)
         table = fragment.table
         if table is None or fragment.columns is None:
             raise self.source_error(f"{self.kind} sources take single-table scans only", fragment=fragment)
@@ -411,6 +465,110 @@ class FileConnector(Connector):
             dataset.schema, list(zip(files, identities)), columns, arrow_filter, views, counter, batch_size, fragment
         )
         return pa.RecordBatchReader.from_batches(out_schema, batches)
+
+    def _sandbox_scan(self, fragment: Fragment) -> pa.RecordBatchReader:
+        """Run the fragment's SQL in the source's DuckDB, all or nothing over the files it reads."""
+        import duckdb
+
+        reason = check_statement(fragment.expression)
+        if reason is not None:
+            raise self.source_error(reason, fragment=fragment)
+        counter = IOCounter()
+        names = {t.name for t in fragment.expression.find_all(exp.Table)}
+        tables = [self._known[name] for name in sorted(names) if name in self._known]
+        try:
+            listing = {table.name: self._files(table) for table in tables}
+            identities = {path: self._identity(path, fragment) for files in listing.values() for path in files}
+            sandbox = self._sandbox_for(tables, listing)
+            cur = sandbox.cursor()
+        except FedQueryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fsspec, OSError, DuckDB: all become typed
+            raise self.storage_error(exc, f"cannot open {self.kind} tables", fragment=fragment) from None
+        deadline = current()
+        handle = deadline.on_cancel(cur.interrupt)  # a timeout or cancel stops the statement
+        batch_size = int(self.config.options.get("batch_size", 65536))
+
+        def unchanged() -> None:
+            for path, identity in identities.items():
+                self._check_unchanged(path, identity, fragment)
+
+        self.io[fragment.name] = counter
+        counter.started = True
+        try:
+            reader = cur.sql(fragment.sql).to_arrow_reader(batch_size)
+        except duckdb.Error as exc:
+            deadline.discard(handle)
+            cur.close()
+            unchanged()  # a file rewritten under the statement says so, rather than how it failed to parse
+            raise self.source_error(f"{self.kind} source failed: {exc}", fragment=fragment) from None
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                for batch in reader:
+                    counter.rows_scanned += batch.num_rows
+                    yield batch
+                # Before the stream may end: every batch came from the files as they were when it started.
+                unchanged()
+                counter.__dict__.update(profile(cur))
+            except FedQueryError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - DuckDB's errors, through Arrow's reader as OSError
+                unchanged()  # a file rewritten under the statement says so, rather than how it failed to parse
+                raise self.source_error(f"{self.kind} source failed: {exc}", fragment=fragment) from None
+            finally:
+                deadline.discard(handle)
+                cur.close()  # each scan has its own cursor: nothing stays open after it
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+    def _files(self, table: TableInfo) -> tuple[str, ...]:
+        """The table's files as discovery finds them now (symbolic links out of the root refused)."""
+        return tuple(self.dataset(table, schema=self.table_schema(table)).files)
+
+    def _sandbox_for(self, tables: list[TableInfo], listing: dict[str, tuple[str, ...]]) -> Sandbox:
+        """The source's DuckDB, with a view of each table over exactly the files listed; a new one when
+        it may not read some of them (files added since it was opened)."""
+        wanted = {path for files in listing.values() for path in files}
+        with self._sandbox_lock:
+            sandbox = self._sandbox
+            if sandbox is None or not wanted <= sandbox.paths:
+                known = sandbox.paths if sandbox is not None else frozenset()
+                sandbox = open_sandbox(frozenset(known | wanted), self.memory_limit)
+                self._sandbox = sandbox  # an older one is closed when its last cursor is (garbage collected)
+        with sandbox.lock:
+            for table in tables:
+                files = listing[table.name]
+                if sandbox.views.get(table.name) != files:
+                    self._define_view(sandbox, table, list(files))
+                    sandbox.views[table.name] = files
+        return sandbox
+
+    def _define_view(self, sandbox: Sandbox, table: TableInfo, files: list[str]) -> None:
+        schema = self.table_schema(table)
+        pinned = duckdb_types(schema)
+        keys = _partition_keys(table.remote[0], files, schema.names)
+        reader = self.sandbox_reader(table, files, pinned, {k: pinned[k] for k in keys})
+        cur = sandbox.connection.cursor()
+        try:
+            native = cur.sql(exp.select("*").from_(reader).limit(0).sql("duckdb"))
+            found = {name: str(t) for name, t in zip(native.columns, native.types)}
+            columns = [(name, None if found.get(name) == pinned[name] else pinned[name]) for name in schema.names]
+            cur.execute(view_statement(table.name, reader, columns))
+        finally:
+            cur.close()
+
+    def sandbox_reader(
+        self, table: TableInfo, files: list[str], pinned: dict[str, str], partitions: dict[str, str]
+    ) -> exp.Expr:
+        """The table function that reads ``files`` in the source's DuckDB (``pinned``: each column's type)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        with self._sandbox_lock:
+            if self._sandbox is not None:
+                self._sandbox.close()
+                self._sandbox = None
 
     def _batches(
         self,
@@ -563,6 +721,20 @@ def _mtime(info: dict[str, Any]) -> datetime | None:
 def _filter_columns(fragment: Fragment) -> list[str]:
     named = [c.name for c in fragment.predicate.find_all(exp.Column)] if fragment.predicate is not None else []
     return list(dict.fromkeys(named + [column for column, _ in fragment.key_filters]))
+
+
+def _partition_keys(location: str, files: list[str], names: list[str]) -> list[str]:
+    """The table's columns that come from ``key=value`` directories (hive partitions) under its location."""
+    glob = min((location.find(ch) for ch in "*?[" if ch in location), default=-1)
+    base = os.path.dirname(location[:glob]) if glob >= 0 else location
+    keys: list[str] = []
+    for path in files[:1]:
+        relative = os.path.relpath(path, base) if base else path
+        for part in relative.split("/")[:-1]:
+            key = part.split("=", 1)[0]
+            if "=" in part and key in names and key not in keys:
+                keys.append(key)
+    return keys
 
 
 def _without_views(schema: pa.Schema) -> pa.Schema:

@@ -604,7 +604,20 @@ class Execution:
         return None
 
     def _guard_error(self, error: BaseException) -> BaseException:
-        """A bounded-builder guard that failed at an in-process source (a DuckDB file) is a ResourceError."""
+        """A bounded-builder guard that failed at an in-process source (a DuckDB file, a local file's
+        DuckDB), or such a source out of its memory, is a ResourceError; so is anything after the
+        watchdog stopped the query."""
+        watchdog = self._memory_error(None)
+        if watchdog is not None:
+            return watchdog
+        if isinstance(error, SourceError) and "Out of Memory Error" in error.message:
+            return ResourceError(
+                f"{error.department}.{error.source} ran out of memory: {error.message.splitlines()[0]}",
+                limit=parse_size(self.settings.memory_limit),
+                phase="reading fragments",
+                department=error.department or "",
+                source=error.source or "",
+            )
         if not isinstance(error, SourceError) or BUILDER_MARKER not in error.message:
             return error
         message = error.message.split(BUILDER_MARKER, 1)[1].strip().splitlines()[0]

@@ -67,7 +67,8 @@ def test_scan_streams_in_batches(wide: Path) -> None:
     assert sum(sizes) == ROWS and len(sizes) > 1
 
 
-def test_hive_partitions_are_pruned(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["duckdb", "arrow"])
+def test_hive_partitions_are_pruned(tmp_path: Path, engine: str) -> None:
     root = tmp_path / "stock"
     for region in ("London", "Midlands", "North West"):
         folder = root / f"region={region}"
@@ -77,7 +78,9 @@ def test_hive_partitions_are_pruned(tmp_path: Path) -> None:
                 pa.table({"trust": [f"{region[:2]}{trust}"] * 100, "units": list(range(100))}),
                 folder / f"T{trust}.csv",
             )
-    (tmp_path / "fedquery.toml").write_text('[departments.dhsc.sources.stock]\nkind = "csv"\nurl = "stock"\n')
+    (tmp_path / "fedquery.toml").write_text(
+        f'[departments.dhsc.sources.stock]\nkind = "csv"\nurl = "stock"\nengine = "{engine}"\n'
+    )
     fed = fedquery.connect(tmp_path / "fedquery.toml")
     assert [t["table"] for t in fed.tables()] == ["dhsc.stock"]
     result = fed.sql("SELECT region, count(*), sum(units) FROM dhsc.stock WHERE region = 'Midlands' GROUP BY region")
@@ -85,7 +88,9 @@ def test_hive_partitions_are_pruned(tmp_path: Path) -> None:
     connector = fed.catalog.connector("dhsc", "stock")
     (stat,) = result.stats
     counter = connector.io[stat.fragment]  # type: ignore[attr-defined]
-    assert counter.files_opened == 3  # only the Midlands trusts' files
+    assert counter.rows_scanned == 300  # only the Midlands trusts' files
+    if engine == "arrow":
+        assert counter.files_opened == 3
 
 
 def test_csv_is_read_in_blocks_not_whole(tmp_path: Path) -> None:
@@ -98,16 +103,20 @@ def test_csv_is_read_in_blocks_not_whole(tmp_path: Path) -> None:
     assert sum(batches) == n // 2 and len(batches) > 1
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "arrow"])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
-def test_a_limit_stops_the_file_scan(wide: Path, tmp_path: Path, kind: str) -> None:
-    """A LIMIT with nothing but pushed filters between it and the scan: the scan stops after it."""
+def test_a_limit_stops_the_file_scan(wide: Path, tmp_path: Path, kind: str, engine: str) -> None:
+    """A LIMIT with nothing but pushed filters between it and the scan: the scan stops after it (in the
+    source's DuckDB: the whole query is sent, LIMIT included; read with Arrow: the scan's row limit)."""
     import duckdb
 
     source = wide / "data" / "events.parquet"
     if kind == "csv":
         pacsv.write_csv(pq.read_table(source), tmp_path / "events.csv")
         source = tmp_path / "events.csv"
-    fed = fedquery.connect({"departments": {"ons": {"sources": {"events": {"kind": kind, "url": str(source)}}}}})
+    fed = fedquery.connect(
+        {"departments": {"ons": {"sources": {"events": {"kind": kind, "url": str(source), "engine": engine}}}}}
+    )
     oracle = duckdb.connect()
     oracle.execute(
         f"CREATE TABLE events AS SELECT * FROM {'read_parquet' if kind == 'parquet' else 'read_csv'}(?)", [str(source)]
@@ -124,8 +133,13 @@ def test_a_limit_stops_the_file_scan(wide: Path, tmp_path: Path, kind: str) -> N
         (stat,) = result.stats
         (fragment,) = result.plan.fragments
         expected = oracle.sql(sql.replace("ons.", "")).fetchall()
-        assert fragment.limit == stops, sql
         assert len(rows) == len(expected), sql
+        if engine == "duckdb":
+            assert "LIMIT" in fragment.sql and stat.rows == len(expected), sql  # answered whole at the source
+            if stops is not None and kind == "parquet":  # (DuckDB reads CSV in 32 MB buffers: this one is one)
+                assert stat.bytes_read < source.stat().st_size / 2, sql  # not read to the end
+            continue
+        assert fragment.limit == stops, sql
         if whole is None:
             assert rows == expected, sql
         else:  # any rows the filters admit answer a LIMIT without ORDER BY: each must be a row of the answer

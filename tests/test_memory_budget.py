@@ -52,6 +52,16 @@ def test_memory_bomb(bomb_config: Path, name: str) -> None:
     _check(outcome)
 
 
+@pytest.mark.parametrize("name", ["string_agg over 1e8 rows", "list() over 1e8 rows"])
+def test_a_bomb_in_a_local_files_own_duckdb_is_a_resource_error(bomb_config: Path, tmp_path: Path, name: str) -> None:
+    """The same bombs where the Parquet source answers them in its sandboxed DuckDB (the default engine):
+    that DuckDB has the same memory_limit, and running out of it is a ResourceError, not a source error."""
+    config = tmp_path / "fedquery.toml"
+    config.write_text(bomb_config.read_text().replace('engine = "arrow"\n', ""))
+    (outcome,) = run(config, [name], cap=CAP, address_space=4 * CAP, timeout=45)
+    _check(outcome)
+
+
 def test_four_concurrent_heavy_queries_share_one_budget(bomb_config: Path) -> None:
     outcomes = run(bomb_config, [CONCURRENT] * 4, cap=CAP, address_space=4 * CAP, timeout=60)
     for outcome in outcomes:

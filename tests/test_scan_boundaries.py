@@ -99,13 +99,14 @@ def test_unchanged_files_read_whole(big_csv: Path) -> None:
 
 # -- changed while a query streams: the query fails, no result ------------------------------------
 def _mutate_once_reading(connector: Any, fragment_name: str, mutate: Any) -> tuple[threading.Thread, threading.Event]:
-    """A thread that changes the file as soon as the scan has read its first bytes."""
+    """A thread that changes the file as soon as the scan has read its first bytes (Arrow), or has
+    handed its statement to the source's DuckDB (which reports bytes only when it ends)."""
     done = threading.Event()
 
     def run() -> None:
         while not done.is_set():
             counter = connector.io.get(fragment_name)
-            if counter is not None and counter.bytes_read > 0:
+            if counter is not None and (counter.bytes_read > 0 or counter.started):
                 mutate()
                 done.set()
                 return
@@ -263,10 +264,11 @@ def test_configured_links_are_used_as_configured(tmp_path: Path) -> None:
     assert _connect(tmp_path / "latest.csv", "csv").sql("SELECT sum(id) FROM d.s").fetchall() == [(6,)]
 
 
-def test_second_file_changed_before_it_is_opened_fails(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["duckdb", "arrow"])
+def test_second_file_changed_before_it_is_opened_fails(tmp_path: Path, engine: str) -> None:
     for part in range(2):
         pq.write_table(_table(10_000, offset=part * 10_000), tmp_path / f"part-{part}.parquet")
-    fed = _connect(tmp_path / "*.parquet", "parquet", batch_size=1000)
+    fed = _connect(tmp_path / "*.parquet", "parquet", batch_size=1000, engine=engine)
     connector, fragment = _scan_of(fed, "SELECT id FROM d.s")
     reader = connector.scan(fragment)
     reader.read_next_batch()
@@ -276,4 +278,6 @@ def test_second_file_changed_before_it_is_opened_fails(tmp_path: Path) -> None:
         while True:
             reader.read_next_batch()
             delivered += 1
-    assert delivered == 10  # all of part-0, and not one batch of the changed part-1
+    # Arrow checks each file as it opens it: all of part-0, and not one batch of the changed part-1.
+    # DuckDB reads the files together: every file is checked once the statement ends, before the stream does.
+    assert delivered == 10 if engine == "arrow" else delivered <= 20

@@ -122,24 +122,27 @@ def test_keys_reach_into_a_derived_table(analyzed, oracle) -> None:  # type: ign
     rows = result.fetchall()
     assert_same_rows(rows, oracle.sql(tpch_data.query(2)).fetchall(), ordered=True)
     plan = result.plan
-    part = next(f for f in plan.fragments if f.tables == ["catalogue.part"])
+    # part is joined to the outer partsupp inside the Parquet source (its own DuckDB); the subquery's
+    # partsupp is reduced by that fragment's part keys
+    part = next(f for f in plan.fragments if "catalogue.part" in f.tables)
     partsupps = [f for f in plan.fragments if f.tables == ["catalogue.partsupp"]]
-    assert len(partsupps) == 2 and all(part.name in [p for p, _, _ in f.reducers] for f in partsupps), str(plan)
+    assert partsupps and all(part.name in [p for p, _, _ in f.reducers] for f in partsupps), str(plan)
 
 
 def test_no_keys_into_a_derived_aggregate_column(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
-    # k is MAX(ps_partkey) per supplier, not a column passed through: filtering partsupp by the
-    # parts' keys would change the maxima, so the derived table is read whole.
+    # k is MAX(l_partkey) per supplier, not a column passed through: filtering lineitem by the
+    # parts' keys would change the maxima, so the derived table is read whole. (lineitem lives in
+    # another department than part: two tables of one file source are joined inside it.)
     sql = (
-        "SELECT p_partkey, d.ps_suppkey FROM {part} p, "
-        "(SELECT max(ps_partkey) AS k, ps_suppkey FROM {partsupp} GROUP BY ps_suppkey) d "
+        "SELECT p_partkey, d.l_suppkey FROM {part} p, "
+        "(SELECT max(l_partkey) AS k, l_suppkey FROM {lineitem} GROUP BY l_suppkey) d "
         "WHERE p.p_partkey = d.k AND p.p_partkey >= 1990 ORDER BY 1, 2"
     )
-    result = analyzed.sql(sql.format(part="catalogue.part", partsupp="catalogue.partsupp"))
+    result = analyzed.sql(sql.format(part="catalogue.part", lineitem="sales.lineitem"))
     rows = result.fetchall()
-    partsupp = next(f for f in result.plan.fragments if f.tables == ["catalogue.partsupp"])
-    assert not partsupp.reducers, str(result.plan)
-    expected = oracle.sql(sql.format(part="part", partsupp="partsupp")).fetchall()
+    lineitem = next(f for f in result.plan.fragments if f.tables == ["sales.lineitem"])
+    assert not lineitem.reducers, str(result.plan)
+    expected = oracle.sql(sql.format(part="part", lineitem="lineitem")).fetchall()
     assert rows == expected and len(expected) > 5
 
 
