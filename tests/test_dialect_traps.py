@@ -113,7 +113,7 @@ TRAPS = [
     ("COUNT(DISTINCT) of several columns", "SELECT count(DISTINCT (v, b)) FROM {t}", False),
     ("GROUP BY ROLLUP", "SELECT b, count(*) FROM {t} GROUP BY ROLLUP (b)", False),
     ("aggregate FILTER", "SELECT count(*) FILTER (WHERE a > 2), sum(b) FILTER (WHERE v IS NULL) FROM {t}", False),
-    # Entries of connectors/pushdown/tables.py kept local, each named by its entry's ``trap``.
+    # Entries of connectors/pushdown.py kept local, each named by its entry's ``trap``.
     ("SQRT and LN of negative numbers", "SELECT id, sqrt(CAST(a AS DOUBLE)), ln(CAST(a AS DOUBLE)) FROM {t}", False),
     ("floating-point overflow", "SELECT id, CAST(a AS DOUBLE) * 1e308 FROM {t}", False),
     ("ROUND of floating-point ties", "SELECT id, round(CAST(a AS DOUBLE) / 2) FROM {t}", False),

@@ -1,4 +1,4 @@
-"""The pushdown tables (connectors/pushdown/tables.py) proven at the real servers, driven by the tables.
+"""The pushdown tables (connectors/pushdown.py) proven at the real servers, driven by the tables.
 
 Every entry PostgreSQL's or MySQL's table marks pushable is run, through each of its examples,
 at the real server on edge values (NULL, empty, padded, multibyte and case-variant text, NaN and
