@@ -201,6 +201,11 @@ def float_operand(node: exp.Expr, connector: Any) -> str | None:
     return "" if any(_typed(op, ("FLOAT", "DOUBLE")) for op in (node.this, node.expression)) else None
 
 
+def temporal_operand(node: exp.Expr, connector: Any) -> str | None:
+    temporal = ("DATE", "DATETIME", "TIMESTAMP", "TIMESTAMPTZ")
+    return "" if any(_typed(op, temporal) for op in (node.this, node.expression)) else None
+
+
 def float_arithmetic(node: exp.Expr, connector: Any) -> str | None:
     """A floating-point value (not a number literal: DuckDB types 1.5 as DECIMAL) in arithmetic."""
     operands = (node.this, node.expression)
@@ -526,6 +531,14 @@ class SqlPushdown(PushdownTable):
     Or = Pushed("three-valued logic", examples=("i > 0 OR t IS NULL",))
     Not = Pushed("three-valued logic", examples=("NOT (i > 0)",))
     Paren = Pushed("grouping", examples=("(i + 1) * 2",))
+    DPipe = Pushed(
+        "text concatenation (MySQL: CONCAT); NULL in, NULL out; integers and decimals spelt as DuckDB does",
+        unless=(
+            Unless(float_operand, "a floating-point number turned into text is spelt differently by {dialect}"),
+            Unless(temporal_operand, "a date turned into text is spelt differently by {dialect} (BC, far-future)"),
+        ),
+        examples=("t || 'x'", "t || t", "'n' || i", "'n' || n"),
+    )
     Neg = Pushed(_INT, examples=("-i", "-n", "-f"))
     Add = Pushed(_INT, unless=(_FLOAT_OVERFLOW,), examples=("i + 1", "n + 1.5", "b + i"))
     Sub = Pushed(_INT, unless=(_FLOAT_OVERFLOW,), examples=("i - 1", "n - 0.25", "b - 1"))
@@ -657,7 +670,6 @@ class PostgresPushdown(SqlPushdown):
     Mod = Pushed("% of integers or decimals (a zero divisor is an error in both)", unless=(
         Unless(float_operand, "% of floating-point numbers differs in {dialect}", trap="% of a double"),),
         examples=("i % 7", "n % 2", "-7 % 2"))  # fmt: skip
-    DPipe = Pushed("text concatenation; NULL in, NULL out", examples=("t || 'x'", "t || t"))
     Length = Pushed("length in characters", unless=(
         Unless(not_text, "length of a non-text value ({detail}: DuckDB's len of a list) has no equivalent in "
                "{dialect} (tests/test_expression_fidelity.py)"),), examples=("length(t)",))  # fmt: skip
