@@ -23,18 +23,18 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlglot import exp
 
-from connectors.base import literal
 from fedquery.deadline import Deadline, bind
 from fedquery.errors import ExecutionError, FedQueryError, QueryCancelledError, ResourceError, SourceError
+from fedquery.fragment import Reduction
 from fedquery.memory import BUILDER_MARKER, Session, dropped, local_database, parse_size
 from fedquery.planner.boundary_pseudonyms import tokenise, tokenised_schema
-from fedquery.planner.render import render_fragment
+from fedquery.planner.render import reduced
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 from fedquery.pseudonym import redact_keys
 
@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 _DONE = object()
 #: how long the caller's thread waits in one slice (so Ctrl-C and cancels get in)
 _SLICE = 0.05
+#: A semi-join producer that has sent this many times its estimated rows (and more rows than the key
+#: budget) is not waited on: its consumer is read unreduced (adaptivity at run time).
+ABANDON_FACTOR = 10
 
 
 class TopNIncomplete(Exception):
@@ -76,9 +79,17 @@ class FragmentStats:
     #: parallel reads: ranges read at once (None: one read)
     ranges: int | None = None
     finished: bool = False
+    #: the run-time reductions handed to the connector (``sql`` is the plan's fragment with them,
+    #: rendered by ``fedquery.planner.render.reduced``), abandoned ones included
+    reductions: list[Reduction] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @property
+    def abandoned(self) -> list[str]:
+        """Why planned reductions were not applied (adaptivity at run time), one line each."""
+        return [r.describe() for r in self.reductions if r.abandoned]
 
 
 class FragmentStream:
@@ -92,7 +103,10 @@ class FragmentStream:
         before_scan: Callable[[FragmentStream], None] | None = None,
         deadline: Deadline | None = None,
     ) -> None:
+        #: the plan's fragment (a value, never edited) ...
         self.fragment = fragment
+        #: ... and the one that runs: the plan's with its run-time reductions (see ``render.reduced``)
+        self.running = fragment
         self.deadline = deadline or Deadline(None)
         self.connector = connector
         self.before_scan = before_scan
@@ -125,10 +139,10 @@ class FragmentStream:
             self.deadline.check()
             if self.before_scan is not None:
                 self.before_scan(self)
-            if self.fragment.ranges > 1:
-                readers = self.connector.scan_ranges(self.fragment, self.fragment.ranges)
+            if self.running.ranges > 1:
+                readers = self.connector.scan_ranges(self.running, self.running.ranges)
             else:
-                readers = [self.connector.scan(self.fragment)]
+                readers = [self.connector.scan(self.running)]
             self.stats.ranges = len(readers) if self.fragment.ranges > 1 else None
             self.schema = readers[0].schema
             if self.fragment.pseudonymised:  # tokens replace the raw values before anything else sees them
@@ -199,7 +213,7 @@ class FragmentStream:
             f"source failed while answering: {message}",
             department=self.fragment.department,
             source=self.fragment.source,
-            remote_sql=self.fragment.sql,
+            remote_sql=self.running.sql,
         )
 
     def wait_schema(self) -> pa.Schema:
@@ -435,24 +449,55 @@ class Execution:
         self.truncated.add(fragment.name)
 
     def _reduce(self, stream: FragmentStream) -> None:
-        """Semi-join reduction: filter this fragment by the distinct keys of its producers."""
+        """Semi-join reduction: once each producer is read, its distinct keys become a :class:`Reduction`
+        of this fragment; ``render.reduced`` turns them into the fragment that runs.
+
+        Adaptivity: a producer that sends far more rows than estimated (``ABANDON_FACTOR`` times, and
+        past the key budget) is not waited on: the reduction is abandoned and the fragment read
+        unreduced at once (``FragmentStats.reductions`` says so)."""
         fragment = stream.fragment
+        limit = self.settings.semijoin_max_keys * (FILE_KEY_FACTOR if _file_scan(stream) else 1)
+        reductions: list[Reduction] = []
         for producer, column, target in fragment.reducers:
-            event = self.loaded[producer]
-            while not event.wait(0.05):
-                if stream.cancelled.is_set():
-                    return
+            abandoned = self._wait_for_producer(stream, producer, limit)
+            if stream.cancelled.is_set():
+                return
+            if abandoned is not None:
+                reductions.append(Reduction(producer, target, abandoned=abandoned))
+                continue
             if self._fragment_error() is not None or self.con is None:
                 return  # the query fails anyway; do not wait on a broken producer
-            limit = self.settings.semijoin_max_keys * (FILE_KEY_FACTOR if _file_scan(stream) else 1)
             keys, low, high = self._producer_keys(producer, column, limit)
             if keys is not None:
-                self._filter_by_keys(stream, target, keys)
-                stream.stats.reduced_keys = (stream.stats.reduced_keys or 0) + len(keys)
+                reductions.append(Reduction(producer, target, keys=keys, column_type=self._column_type(stream, target)))
             elif isinstance(low, int) and isinstance(high, int):
                 # Past the budget: the keys' range still prunes (clustered keys, row groups).
-                self._add_filter(stream, exp.Between(this=target.copy(), low=literal(low), high=literal(high)))
-            # else: past the budget, no usable range: read unreduced, still correct
+                reductions.append(Reduction(producer, target, low=low, high=high))
+            else:  # past the budget, no usable range: read unreduced, still correct
+                reductions.append(Reduction(producer, target, abandoned=f"more than {limit:,} keys, no numeric range"))
+        stream.running = reduced(fragment, reductions, stream.connector)
+        stream.stats.reductions = reductions
+        stream.stats.sql = redact_keys(stream.running.sql)
+        applied = [len(r.keys) for r in reductions if r.keys is not None]
+        if applied:
+            stream.stats.reduced_keys = sum(applied)
+
+    def _wait_for_producer(self, stream: FragmentStream, producer: str, limit: int) -> str | None:
+        """Wait until ``producer`` is loaded; or, if it sends far more rows than the plan expected, stop
+        waiting and say why (None: loaded, or the consumer was cancelled)."""
+        event = self.loaded[producer]
+        source = next(s for s in self.streams if s.fragment.name == producer)
+        expected = source.fragment.estimated_rows
+        while not event.wait(0.05):
+            if stream.cancelled.is_set():
+                return None
+            rows = source.stats.rows
+            if expected is not None and rows > ABANDON_FACTOR * max(expected, 1) and rows > limit:
+                return (
+                    f"{producer} sent {rows:,} rows, past {ABANDON_FACTOR}x its estimate of {expected:,} "
+                    f"and the {limit:,}-key budget: read unreduced, not waited on"
+                )
+        return None
 
     def _producer_keys(self, producer: str, column: str, limit: int) -> tuple[pa.Array | None, Any, Any]:
         """The producer's distinct non-null keys (None past ``limit``), and their min and max."""
@@ -475,20 +520,6 @@ class Execution:
         finally:
             cursor.close()
 
-    def _filter_by_keys(self, stream: FragmentStream, target: exp.Expr, keys: pa.Array) -> None:
-        if len(keys) == 0:
-            # The producer is empty, so is the inner join: still ask the source (typed, exact), for nothing.
-            self._add_filter(stream, exp.false())
-        elif _file_scan(stream):
-            # A file scan: the keys travel as an Arrow ``is_in`` filter, built straight from the array;
-            # the SQL shown names how many there were.
-            stream.fragment.key_filters.append((target.name, keys))
-            shown = exp.In(this=target.copy(), expressions=[exp.Var(this=f"<{len(keys)} keys>")])
-            self._add_filter(stream, shown, arrow=False)
-        else:
-            column_type = self._column_type(stream, target)
-            self._add_filter(stream, stream.connector.key_filter(target, keys, column_type))
-
     def _column_type(self, stream: FragmentStream, column: exp.Expr) -> pa.DataType | None:
         """The Arrow type of ``column`` (``alias.name``) of a catalog table the fragment reads, if known."""
         if not isinstance(column, exp.Column):
@@ -503,19 +534,6 @@ class Execution:
                 index = schema.get_field_index(column.name)
                 return schema.field(index).type if index >= 0 else None
         return None
-
-    def _add_filter(self, stream: FragmentStream, condition: exp.Expr, *, arrow: bool = True) -> None:
-        fragment = stream.fragment
-        select = fragment.expression
-        assert isinstance(select, exp.Select)
-        select.where(condition, copy=False)
-        if _file_scan(stream) and arrow:  # a file scan: the filter travels as an Arrow expression
-            unqualified = condition.copy()
-            for col in unqualified.find_all(exp.Column):
-                col.set("table", None)
-            fragment.predicate = exp.and_(fragment.predicate, unqualified) if fragment.predicate else unqualified
-        fragment.sql = render_fragment(fragment, stream.connector)
-        stream.stats.sql = redact_keys(fragment.sql)
 
     def _load(self, stream: FragmentStream) -> None:
         """Stream one fragment into a DuckDB table named after it."""

@@ -122,8 +122,8 @@ def test_keys_reach_into_a_derived_table(analyzed, oracle) -> None:  # type: ign
     rows = result.fetchall()
     assert_same_rows(rows, oracle.sql(tpch_data.query(2)).fetchall(), ordered=True)
     plan = result.plan
-    part = next(f for f in plan.fragments if f.tables == ["catalogue.part"])
-    partsupps = [f for f in plan.fragments if f.tables == ["catalogue.partsupp"]]
+    part = next(f for f in plan.fragments if f.tables == ("catalogue.part",))
+    partsupps = [f for f in plan.fragments if f.tables == ("catalogue.partsupp",)]
     assert len(partsupps) == 2 and all(part.name in [p for p, _, _ in f.reducers] for f in partsupps), str(plan)
 
 
@@ -137,7 +137,7 @@ def test_no_keys_into_a_derived_aggregate_column(analyzed, oracle) -> None:  # t
     )
     result = analyzed.sql(sql.format(part="catalogue.part", partsupp="catalogue.partsupp"))
     rows = result.fetchall()
-    partsupp = next(f for f in result.plan.fragments if f.tables == ["catalogue.partsupp"])
+    partsupp = next(f for f in result.plan.fragments if f.tables == ("catalogue.partsupp",))
     assert not partsupp.reducers, str(result.plan)
     expected = oracle.sql(sql.format(part="part", partsupp="partsupp")).fetchall()
     assert rows == expected and len(expected) > 5

@@ -76,3 +76,34 @@ def linked(items: Iterable[K], links: Iterable[tuple[K, K]]) -> list[list[K]]:
     for item in parent:
         classes.setdefault(find(item), []).append(item)
     return list(classes.values())
+
+
+#: ``split`` tags every query level whose FROM list it cut (value: whether all its joins are inner), so
+#: the cost passes after it visit exactly those levels, and never a wrapper over a fragment.
+CUT_TAG = "fq_cut"
+
+
+def cut_levels(expression: exp.Expr) -> list[tuple[exp.Select, bool]]:
+    """The query levels ``split`` cut, innermost first (a level after every level nested in it), each with
+    whether all its joins are inner.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("SELECT * FROM (SELECT * FROM t) AS d WHERE x IN (SELECT y FROM u)")
+    >>> for select in tree.find_all(exp.Select):
+    ...     select.meta[CUT_TAG] = True
+    >>> [s.sql() for s, _ in cut_levels(tree)][-1] == tree.sql()
+    True
+    >>> len(cut_levels(tree))
+    3
+    """
+    out: list[tuple[exp.Select, bool]] = []
+    stack: list[tuple[exp.Expr, bool]] = [(expression, False)]
+    while stack:  # iterative: deep queries must not exhaust the stack
+        node, expanded = stack.pop()
+        if expanded:
+            if isinstance(node, exp.Select) and CUT_TAG in node.meta:
+                out.append((node, bool(node.meta[CUT_TAG])))
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(list(node.iter_expressions())))
+    return out
