@@ -18,6 +18,7 @@ the caller's thread is uninterruptible: it joins in short slices.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
@@ -280,6 +281,39 @@ def _passed_through(plan: Plan) -> list[str] | None:
     return names
 
 
+def _streamed_fragment(plan: Plan) -> tuple[str, int] | None:
+    """The fragment the local step reads a slice at a time under a LIMIT (see ``Execution._limited``),
+    and the LIMIT: where the local query is a LIMIT over inner joins and filters only (no ORDER BY,
+    aggregate, DISTINCT, window or OFFSET, which need every row), its largest fragment named once in its
+    FROM list, which no reduction waits for."""
+    import sqlglot
+
+    if len(plan.fragments) < 2 or any(f.top_n is not None for f in plan.fragments):
+        return None
+    try:
+        local = sqlglot.parse_one(plan.local_sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return None
+    limit = local.args.get("limit") if isinstance(local, exp.Select) else None
+    if limit is None or not isinstance(limit.expression, exp.Literal) or not limit.expression.is_int:
+        return None
+    keys = ("order", "group", "having", "distinct", "qualify", "with_", "offset")
+    if any(local.args.get(k) for k in keys) or any(p.find(exp.AggFunc, exp.Window) for p in local.expressions):
+        return None
+    joins = local.args.get("joins") or []
+    if any(j.side or (j.kind or "").upper() not in ("", "INNER", "CROSS") for j in joins):
+        return None
+    named = [t.name for t in local.find_all(exp.Table)]
+    producers = {r.producer for f in plan.fragments for r in f.reducers}
+    items = [local.args["from_"].this] + [j.this for j in joins]
+    inner = {t.name for t in items if isinstance(t, exp.Table)}
+    candidates = [f for f in plan.fragments if f.name in inner and named.count(f.name) == 1 and f.name not in producers]
+    if not candidates:
+        return None
+    chosen = max(candidates, key=lambda f: f.estimated_rows if f.estimated_rows is not None else -1)
+    return chosen.name, int(limit.expression.to_py())
+
+
 class Execution:
     """One running query: its DuckDB connection, its fragment streams, its result stream."""
 
@@ -340,7 +374,12 @@ class Execution:
             self.deadline.check()
             self.con = self._open_duckdb()
             self._load_local_relations()
-            loaders = [threading.Thread(target=self._load, args=(s,), daemon=True) for s in self.streams]
+            streamed = _streamed_fragment(self.plan)
+            loaders = [
+                threading.Thread(target=self._load, args=(s,), daemon=True)
+                for s in self.streams
+                if streamed is None or s.fragment.name != streamed[0]
+            ]
             for loader in loaders:
                 loader.start()
             for loader in loaders:
@@ -357,7 +396,9 @@ class Execution:
             self.deadline.phase = "local step"
             assert self.session is not None
             self.session.phase = "running the local step"
-            if self.truncated:
+            if streamed is not None:
+                reader = self._limited(*streamed)
+            elif self.truncated:
                 reader = self._checked_top_n()
             else:
                 reader = self.con.sql(self.plan.local_sql).to_arrow_reader(self.settings.batch_size)
@@ -534,6 +575,36 @@ class Execution:
                 index = schema.get_field_index(column.name)
                 return schema.field(index).type if index >= 0 else None
         return None
+
+    def _limited(self, name: str, limit: int) -> pa.RecordBatchReader:
+        """LIMIT flows back: fragment ``name`` is loaded a slice at a time (1, 2, 4, ... batches) and the
+        local query run over each slice, until the rows found fill the LIMIT; then the fragment's stream
+        is cancelled (its statement at the source with it) and the rest is never read. Exact where the
+        fragment is named once, on the inner side of inner joins, with no ORDER BY, aggregate, DISTINCT,
+        window or OFFSET above it (see ``_streamed_fragment``): the query's rows are then the union of
+        its rows over the slices, and any ``limit`` of them answer it."""
+        stream = next(s for s in self.streams if s.fragment.name == name)
+        schema = stream.wait_schema()
+        batches = stream.batches()
+        found: list[pa.Table] = []
+        rows, size = 0, 1
+        while True:
+            chunk = list(itertools.islice(batches, size))
+            source = f"{name}_slice"
+            self.con.register(source, pa.Table.from_batches(chunk, schema=schema))
+            create = exp.Create(this=_table(name), kind="TABLE", expression=_all(source), replace=True)
+            self.con.execute(_local(create))
+            self.con.unregister(source)
+            table = self.con.sql(self.plan.local_sql).to_arrow_table()
+            found.append(table)
+            rows += table.num_rows
+            if rows >= limit or len(chunk) < size:
+                break
+            size *= 2
+        stream.cancel()  # the rows are found: the source stops sending (close() ends its statement)
+        self.loaded[name].set()
+        answer = pa.concat_tables(found).slice(0, limit)
+        return answer.to_reader(max_chunksize=self.settings.batch_size)
 
     def _load(self, stream: FragmentStream) -> None:
         """Stream one fragment into a DuckDB table named after it."""

@@ -55,6 +55,26 @@ RETRY_SCALE = 8
 MAX_SCALE = 64
 
 
+def next_scale(scale: int, *, unlimited: bool) -> int:
+    """The ``top_n_scale`` to plan the next attempt with, after the driver's first rows proved too few
+    (the executor's ``TopNIncomplete``): ``RETRY_SCALE`` times more, past ``MAX_SCALE`` (or where a sort
+    key was NULL: ``unlimited``) 0, without top-N. This module owns the retry; the federation only loops.
+
+    >>> [next_scale(s, unlimited=False) for s in (1, 8, 64)], next_scale(1, unlimited=True)
+    ([8, 64, 0], 0)
+    """
+    return 0 if unlimited or scale * RETRY_SCALE > MAX_SCALE else scale * RETRY_SCALE
+
+
+def retry_note(attempt: int, scale: int) -> str:
+    """The note a retried query's plan carries (it is the plan that ran, so its hash is not attempt 1's)."""
+    how = "without top-N" if scale == 0 else f"{scale}x the first fetch"
+    return (
+        f"top-N: the driver's first rows were too few; this is attempt {attempt} ({how}); "
+        "earlier attempts' fragments are listed as name@attempt"
+    )
+
+
 def top_n(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     """Strategy ``auto``: one fragment of the outermost query drives its ORDER BY/LIMIT; where one does,
     the query's semi-join reductions are planned again (the driver is small now: its keys reduce the others)."""
