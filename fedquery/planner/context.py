@@ -29,6 +29,9 @@ class PlanContext:
     #: CTE key -> the name the query gave it (for messages)
     cte_names: dict[str, str] = field(default_factory=dict)
     fragments: list[Fragment] = field(default_factory=list)
+    #: the query levels whose FROM list ``split`` cut, and whether all their joins are inner (the cost
+    #: passes visit these, innermost first: see ``tree.cut_levels``)
+    cut: list[tuple[exp.Select, bool]] = field(default_factory=list)
     #: introspection tables (DESCRIBE, SHOW, information_schema) fedquery answers itself, by local name
     local_relations: dict[str, pa.Table] = field(default_factory=dict)
     #: estimated rows of fragments before semi-join reduction changed their estimate, by name

@@ -19,7 +19,7 @@ from fedquery.planner.tree import cut_levels, from_items
 def distinct_keys(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     """Strategy ``auto``: every fragment read only to test existence is sent ``SELECT DISTINCT``."""
     if context.pushdown == "auto":
-        for select, _ in cut_levels(expression):
+        for select, _ in cut_levels(expression, context.cut):
             if _tests_existence(select):
                 _send_distinct(select, context)
     return expression

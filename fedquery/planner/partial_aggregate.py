@@ -38,7 +38,7 @@ def partial_aggregate(expression: exp.Expr, *, context: PlanContext) -> exp.Expr
     be small enough to reduce another)."""
     if context.pushdown != "auto":
         return expression
-    for select, all_inner in cut_levels(expression):
+    for select, all_inner in cut_levels(expression, context.cut):
         if plan_partial_aggregates(select, context) and all_inner:
             plan_semijoins(select, context)
     return expression

@@ -47,7 +47,7 @@ def semijoin(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     """Strategy ``auto``: plan semi-join reductions at every query level whose joins are all inner,
     innermost first (a derived table's reductions are known when the query around it is planned)."""
     if context.pushdown == "auto":
-        for select, all_inner in cut_levels(expression):
+        for select, all_inner in cut_levels(expression, context.cut):
             if all_inner:
                 plan_semijoins(select, context)
     return expression

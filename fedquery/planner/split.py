@@ -22,13 +22,13 @@ from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import estimate_query, row_width
 from fedquery.planner.fragments import make_fragment, scoped_columns
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
-from fedquery.planner.tree import CUT_TAG, column_equalities, conjuncts, from_items, linked
+from fedquery.planner.tree import column_equalities, conjuncts, from_items, linked
 from fedquery.policy.enforce import POLICY_TAG
 
 
 def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
     """Cut ``expression`` into fragments and the local query. Every query level whose FROM list was cut is
-    tagged for the cost passes that follow (``tree.CUT_TAG``), which decide the rest."""
+    listed (``PlanContext.cut``) for the cost passes that follow, which decide the rest."""
     holder = exp.Subquery(this=expression)
     _split_query(expression, context)
     root: exp.Expr = holder.this
@@ -81,7 +81,7 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
     for child in list(_child_queries(query)):
         if isinstance(child.parent, exp.Subquery) and isinstance(child.parent.parent, (exp.From, exp.Join)):
             _split_query(child, context)
-    query.meta[CUT_TAG] = _split_from(query, context)
+    context.cut.append((query, _split_from(query, context)))
     for child in list(_child_queries(query)):
         _split_query(child, context)
 

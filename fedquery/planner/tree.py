@@ -78,32 +78,26 @@ def linked(items: Iterable[K], links: Iterable[tuple[K, K]]) -> list[list[K]]:
     return list(classes.values())
 
 
-#: ``split`` tags every query level whose FROM list it cut (value: whether all its joins are inner), so
-#: the cost passes after it visit exactly those levels, and never a wrapper over a fragment.
-CUT_TAG = "fq_cut"
-
-
-def cut_levels(expression: exp.Expr) -> list[tuple[exp.Select, bool]]:
-    """The query levels ``split`` cut, innermost first (a level after every level nested in it), each with
-    whether all its joins are inner.
+def cut_levels(expression: exp.Expr, levels: Iterable[tuple[exp.Select, bool]]) -> list[tuple[exp.Select, bool]]:
+    """The query levels of ``levels`` (those ``split`` cut, each with whether all its joins are inner:
+    ``PlanContext.cut``) still inside ``expression``, innermost first: each after every level nested in
+    it (deepest first, ties in their order).
 
     >>> import sqlglot
     >>> tree = sqlglot.parse_one("SELECT * FROM (SELECT * FROM t) AS d WHERE x IN (SELECT y FROM u)")
-    >>> for select in tree.find_all(exp.Select):
-    ...     select.meta[CUT_TAG] = True
-    >>> [s.sql() for s, _ in cut_levels(tree)][-1] == tree.sql()
-    True
-    >>> len(cut_levels(tree))
-    3
+    >>> levels = [(s, True) for s in tree.find_all(exp.Select)]
+    >>> [s is tree for s, _ in cut_levels(tree, levels)]
+    [False, False, True]
+    >>> cut_levels(tree, [(sqlglot.parse_one("SELECT 1"), True)])  # not in the tree (replaced): not visited
+    []
     """
-    out: list[tuple[exp.Select, bool]] = []
-    stack: list[tuple[exp.Expr, bool]] = [(expression, False)]
-    while stack:  # iterative: deep queries must not exhaust the stack
-        node, expanded = stack.pop()
-        if expanded:
-            if isinstance(node, exp.Select) and CUT_TAG in node.meta:
-                out.append((node, bool(node.meta[CUT_TAG])))
-            continue
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(list(node.iter_expressions())))
-    return out
+    placed: list[tuple[int, int, exp.Select, bool]] = []
+    for order, (select, all_inner) in enumerate(levels):
+        node: exp.Expr = select
+        depth = 0
+        while node is not expression and node.parent is not None:
+            node, depth = node.parent, depth + 1
+        if node is expression:
+            placed.append((-depth, order, select, all_inner))
+    placed.sort(key=lambda p: (p[0], p[1]))
+    return [(select, all_inner) for _, _, select, all_inner in placed]
