@@ -116,13 +116,22 @@ class FragmentStream:
         self.schema: pa.Schema | None = None
         self.error: BaseException | None = None
         self.cancelled = threading.Event()
+        #: the local step has all the rows it needs from this fragment (LIMIT flows back): its end,
+        #: whatever it is, is not the query's failure
+        self.cut = False
+        #: still running when its scope was cancelled (its statement's cancel request runs after this)
+        self.interrupted = False
         self._lock = threading.Lock()
         shown = redact_keys(fragment.sql)
         self.stats = FragmentStats(fragment.name, fragment.department, fragment.source, fragment.kind, shown)
+        self.deadline.on_cancel(self._interrupted)  # before any statement registers its cancel request
         self.thread = threading.Thread(target=self._run, name=f"fedquery-{fragment.name}", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
+
+    def _interrupted(self) -> None:
+        self.interrupted = not self.stats.finished
 
     def _put(self, item: Any) -> bool:
         while not self.cancelled.is_set():
@@ -341,7 +350,7 @@ class Execution:
                 catalog.connector(f.department, f.source),
                 settings.max_inflight_batches,
                 self._reduce if f.reducers else None,
-                self.deadline,
+                self.deadline.scope(),  # its own scope: closing it cancels only this fragment's statements
             )
             for f in plan.fragments
         ]
@@ -419,7 +428,11 @@ class Execution:
 
     def _on_cancel(self) -> None:
         """The deadline passed or the query was cancelled: stop the streams, interrupt DuckDB."""
-        self._running = [f"{s.fragment.department}.{s.fragment.source}" for s in self.streams if not s.stats.finished]
+        self._running = [
+            f"{s.fragment.department}.{s.fragment.source}"
+            for s in self.streams
+            if s.interrupted or not s.stats.finished
+        ]
         for stream in self.streams:
             stream.cancel()
         if self.session is not None:
@@ -428,7 +441,9 @@ class Execution:
     def _stopped(self) -> QueryCancelledError:
         """The typed error of a query stopped by its deadline or a cancel, naming what still ran."""
         running = self._running or [
-            f"{s.fragment.department}.{s.fragment.source}" for s in self.streams if not s.stats.finished
+            f"{s.fragment.department}.{s.fragment.source}"
+            for s in self.streams
+            if s.interrupted or not s.stats.finished
         ]
         facts = {}
         if len(set(running)) == 1:
@@ -601,7 +616,10 @@ class Execution:
             if rows >= limit or len(chunk) < size:
                 break
             size *= 2
-        stream.cancel()  # the rows are found: the source stops sending (close() ends its statement)
+        # The rows are found: the source's statement is cancelled now, and the stream stops.
+        stream.cut = True
+        stream.cancel()
+        stream.deadline.close()
         self.loaded[name].set()
         answer = pa.concat_tables(found).slice(0, limit)
         return answer.to_reader(max_chunksize=self.settings.batch_size)
@@ -688,7 +706,7 @@ class Execution:
 
     def _fragment_error(self) -> BaseException | None:
         for stream in self.streams:
-            if stream.error is not None:
+            if stream.error is not None and not stream.cut:
                 return self._guard_error(stream.error)
         return None
 
