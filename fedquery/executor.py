@@ -18,23 +18,24 @@ the caller's thread is uninterruptible: it joins in short slices.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlglot import exp
 
-from connectors.base import literal
 from fedquery.deadline import Deadline, bind
 from fedquery.errors import ExecutionError, FedQueryError, QueryCancelledError, ResourceError, SourceError
+from fedquery.fragment import Reduction
 from fedquery.memory import BUILDER_MARKER, Session, dropped, local_database, parse_size
 from fedquery.planner.boundary_pseudonyms import tokenise, tokenised_schema
-from fedquery.planner.render import render_fragment
+from fedquery.planner.render import reduced
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 from fedquery.pseudonym import redact_keys
 
@@ -48,6 +49,9 @@ if TYPE_CHECKING:
 _DONE = object()
 #: how long the caller's thread waits in one slice (so Ctrl-C and cancels get in)
 _SLICE = 0.05
+#: A semi-join producer that has sent this many times its estimated rows (and more rows than the key
+#: budget) is not waited on: its consumer is read unreduced (adaptivity at run time).
+ABANDON_FACTOR = 10
 
 
 class TopNIncomplete(Exception):
@@ -76,9 +80,17 @@ class FragmentStats:
     #: parallel reads: ranges read at once (None: one read)
     ranges: int | None = None
     finished: bool = False
+    #: the run-time reductions handed to the connector (``sql`` is the plan's fragment with them,
+    #: rendered by ``fedquery.planner.render.reduced``), abandoned ones included
+    reductions: list[Reduction] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @property
+    def abandoned(self) -> list[str]:
+        """Why planned reductions were not applied (adaptivity at run time), one line each."""
+        return [r.describe() for r in self.reductions if r.abandoned]
 
 
 class FragmentStream:
@@ -92,7 +104,10 @@ class FragmentStream:
         before_scan: Callable[[FragmentStream], None] | None = None,
         deadline: Deadline | None = None,
     ) -> None:
+        #: the plan's fragment (a value, never edited) ...
         self.fragment = fragment
+        #: ... and the one that runs: the plan's with its run-time reductions (see ``render.reduced``)
+        self.running = fragment
         self.deadline = deadline or Deadline(None)
         self.connector = connector
         self.before_scan = before_scan
@@ -101,13 +116,22 @@ class FragmentStream:
         self.schema: pa.Schema | None = None
         self.error: BaseException | None = None
         self.cancelled = threading.Event()
+        #: the local step has all the rows it needs from this fragment (LIMIT flows back): its end,
+        #: whatever it is, is not the query's failure
+        self.cut = False
+        #: still running when its scope was cancelled (its statement's cancel request runs after this)
+        self.interrupted = False
         self._lock = threading.Lock()
         shown = redact_keys(fragment.sql)
         self.stats = FragmentStats(fragment.name, fragment.department, fragment.source, fragment.kind, shown)
+        self.deadline.on_cancel(self._interrupted)  # before any statement registers its cancel request
         self.thread = threading.Thread(target=self._run, name=f"fedquery-{fragment.name}", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
+
+    def _interrupted(self) -> None:
+        self.interrupted = not self.stats.finished
 
     def _put(self, item: Any) -> bool:
         while not self.cancelled.is_set():
@@ -125,10 +149,10 @@ class FragmentStream:
             self.deadline.check()
             if self.before_scan is not None:
                 self.before_scan(self)
-            if self.fragment.ranges > 1:
-                readers = self.connector.scan_ranges(self.fragment, self.fragment.ranges)
+            if self.running.ranges > 1:
+                readers = self.connector.scan_ranges(self.running, self.running.ranges)
             else:
-                readers = [self.connector.scan(self.fragment)]
+                readers = [self.connector.scan(self.running)]
             self.stats.ranges = len(readers) if self.fragment.ranges > 1 else None
             self.schema = readers[0].schema
             if self.fragment.pseudonymised:  # tokens replace the raw values before anything else sees them
@@ -199,7 +223,7 @@ class FragmentStream:
             f"source failed while answering: {message}",
             department=self.fragment.department,
             source=self.fragment.source,
-            remote_sql=self.fragment.sql,
+            remote_sql=self.running.sql,
         )
 
     def wait_schema(self) -> pa.Schema:
@@ -266,6 +290,39 @@ def _passed_through(plan: Plan) -> list[str] | None:
     return names
 
 
+def _streamed_fragment(plan: Plan) -> tuple[str, int] | None:
+    """The fragment the local step reads a slice at a time under a LIMIT (see ``Execution._limited``),
+    and the LIMIT: where the local query is a LIMIT over inner joins and filters only (no ORDER BY,
+    aggregate, DISTINCT, window or OFFSET, which need every row), its largest fragment named once in its
+    FROM list, which no reduction waits for."""
+    import sqlglot
+
+    if len(plan.fragments) < 2 or any(f.top_n is not None for f in plan.fragments):
+        return None
+    try:
+        local = sqlglot.parse_one(plan.local_sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return None
+    limit = local.args.get("limit") if isinstance(local, exp.Select) else None
+    if limit is None or not isinstance(limit.expression, exp.Literal) or not limit.expression.is_int:
+        return None
+    keys = ("order", "group", "having", "distinct", "qualify", "with_", "offset")
+    if any(local.args.get(k) for k in keys) or any(p.find(exp.AggFunc, exp.Window) for p in local.expressions):
+        return None
+    joins = local.args.get("joins") or []
+    if any(j.side or (j.kind or "").upper() not in ("", "INNER", "CROSS") for j in joins):
+        return None
+    named = [t.name for t in local.find_all(exp.Table)]
+    producers = {r.producer for f in plan.fragments for r in f.reducers}
+    items = [local.args["from_"].this] + [j.this for j in joins]
+    inner = {t.name for t in items if isinstance(t, exp.Table)}
+    candidates = [f for f in plan.fragments if f.name in inner and named.count(f.name) == 1 and f.name not in producers]
+    if not candidates:
+        return None
+    chosen = max(candidates, key=lambda f: f.estimated_rows if f.estimated_rows is not None else -1)
+    return chosen.name, int(limit.expression.to_py())
+
+
 class Execution:
     """One running query: its DuckDB connection, its fragment streams, its result stream."""
 
@@ -293,7 +350,7 @@ class Execution:
                 catalog.connector(f.department, f.source),
                 settings.max_inflight_batches,
                 self._reduce if f.reducers else None,
-                self.deadline,
+                self.deadline.scope(),  # its own scope: closing it cancels only this fragment's statements
             )
             for f in plan.fragments
         ]
@@ -326,7 +383,12 @@ class Execution:
             self.deadline.check()
             self.con = self._open_duckdb()
             self._load_local_relations()
-            loaders = [threading.Thread(target=self._load, args=(s,), daemon=True) for s in self.streams]
+            streamed = _streamed_fragment(self.plan)
+            loaders = [
+                threading.Thread(target=self._load, args=(s,), daemon=True)
+                for s in self.streams
+                if streamed is None or s.fragment.name != streamed[0]
+            ]
             for loader in loaders:
                 loader.start()
             for loader in loaders:
@@ -343,7 +405,9 @@ class Execution:
             self.deadline.phase = "local step"
             assert self.session is not None
             self.session.phase = "running the local step"
-            if self.truncated:
+            if streamed is not None:
+                reader = self._limited(*streamed)
+            elif self.truncated:
                 reader = self._checked_top_n()
             else:
                 reader = self.con.sql(self.plan.local_sql).to_arrow_reader(self.settings.batch_size)
@@ -364,7 +428,11 @@ class Execution:
 
     def _on_cancel(self) -> None:
         """The deadline passed or the query was cancelled: stop the streams, interrupt DuckDB."""
-        self._running = [f"{s.fragment.department}.{s.fragment.source}" for s in self.streams if not s.stats.finished]
+        self._running = [
+            f"{s.fragment.department}.{s.fragment.source}"
+            for s in self.streams
+            if s.interrupted or not s.stats.finished
+        ]
         for stream in self.streams:
             stream.cancel()
         if self.session is not None:
@@ -373,7 +441,9 @@ class Execution:
     def _stopped(self) -> QueryCancelledError:
         """The typed error of a query stopped by its deadline or a cancel, naming what still ran."""
         running = self._running or [
-            f"{s.fragment.department}.{s.fragment.source}" for s in self.streams if not s.stats.finished
+            f"{s.fragment.department}.{s.fragment.source}"
+            for s in self.streams
+            if s.interrupted or not s.stats.finished
         ]
         facts = {}
         if len(set(running)) == 1:
@@ -435,24 +505,55 @@ class Execution:
         self.truncated.add(fragment.name)
 
     def _reduce(self, stream: FragmentStream) -> None:
-        """Semi-join reduction: filter this fragment by the distinct keys of its producers."""
+        """Semi-join reduction: once each producer is read, its distinct keys become a :class:`Reduction`
+        of this fragment; ``render.reduced`` turns them into the fragment that runs.
+
+        Adaptivity: a producer that sends far more rows than estimated (``ABANDON_FACTOR`` times, and
+        past the key budget) is not waited on: the reduction is abandoned and the fragment read
+        unreduced at once (``FragmentStats.reductions`` says so)."""
         fragment = stream.fragment
+        limit = self.settings.semijoin_max_keys * (FILE_KEY_FACTOR if _file_scan(stream) else 1)
+        reductions: list[Reduction] = []
         for producer, column, target in fragment.reducers:
-            event = self.loaded[producer]
-            while not event.wait(0.05):
-                if stream.cancelled.is_set():
-                    return
+            abandoned = self._wait_for_producer(stream, producer, limit)
+            if stream.cancelled.is_set():
+                return
+            if abandoned is not None:
+                reductions.append(Reduction(producer, target, abandoned=abandoned))
+                continue
             if self._fragment_error() is not None or self.con is None:
                 return  # the query fails anyway; do not wait on a broken producer
-            limit = self.settings.semijoin_max_keys * (FILE_KEY_FACTOR if _file_scan(stream) else 1)
             keys, low, high = self._producer_keys(producer, column, limit)
             if keys is not None:
-                self._filter_by_keys(stream, target, keys)
-                stream.stats.reduced_keys = (stream.stats.reduced_keys or 0) + len(keys)
+                reductions.append(Reduction(producer, target, keys=keys, column_type=self._column_type(stream, target)))
             elif isinstance(low, int) and isinstance(high, int):
                 # Past the budget: the keys' range still prunes (clustered keys, row groups).
-                self._add_filter(stream, exp.Between(this=target.copy(), low=literal(low), high=literal(high)))
-            # else: past the budget, no usable range: read unreduced, still correct
+                reductions.append(Reduction(producer, target, low=low, high=high))
+            else:  # past the budget, no usable range: read unreduced, still correct
+                reductions.append(Reduction(producer, target, abandoned=f"more than {limit:,} keys, no numeric range"))
+        stream.running = reduced(fragment, reductions, stream.connector)
+        stream.stats.reductions = reductions
+        stream.stats.sql = redact_keys(stream.running.sql)
+        applied = [len(r.keys) for r in reductions if r.keys is not None]
+        if applied:
+            stream.stats.reduced_keys = sum(applied)
+
+    def _wait_for_producer(self, stream: FragmentStream, producer: str, limit: int) -> str | None:
+        """Wait until ``producer`` is loaded; or, if it sends far more rows than the plan expected, stop
+        waiting and say why (None: loaded, or the consumer was cancelled)."""
+        event = self.loaded[producer]
+        source = next(s for s in self.streams if s.fragment.name == producer)
+        expected = source.fragment.estimated_rows
+        while not event.wait(0.05):
+            if stream.cancelled.is_set():
+                return None
+            rows = source.stats.rows
+            if expected is not None and rows > ABANDON_FACTOR * max(expected, 1) and rows > limit:
+                return (
+                    f"{producer} sent {rows:,} rows, past {ABANDON_FACTOR}x its estimate of {expected:,} "
+                    f"and the {limit:,}-key budget: read unreduced, not waited on"
+                )
+        return None
 
     def _producer_keys(self, producer: str, column: str, limit: int) -> tuple[pa.Array | None, Any, Any]:
         """The producer's distinct non-null keys (None past ``limit``), and their min and max."""
@@ -475,20 +576,6 @@ class Execution:
         finally:
             cursor.close()
 
-    def _filter_by_keys(self, stream: FragmentStream, target: exp.Expr, keys: pa.Array) -> None:
-        if len(keys) == 0:
-            # The producer is empty, so is the inner join: still ask the source (typed, exact), for nothing.
-            self._add_filter(stream, exp.false())
-        elif _file_scan(stream):
-            # A file scan: the keys travel as an Arrow ``is_in`` filter, built straight from the array;
-            # the SQL shown names how many there were.
-            stream.fragment.key_filters.append((target.name, keys))
-            shown = exp.In(this=target.copy(), expressions=[exp.Var(this=f"<{len(keys)} keys>")])
-            self._add_filter(stream, shown, arrow=False)
-        else:
-            column_type = self._column_type(stream, target)
-            self._add_filter(stream, stream.connector.key_filter(target, keys, column_type))
-
     def _column_type(self, stream: FragmentStream, column: exp.Expr) -> pa.DataType | None:
         """The Arrow type of ``column`` (``alias.name``) of a catalog table the fragment reads, if known."""
         if not isinstance(column, exp.Column):
@@ -504,18 +591,38 @@ class Execution:
                 return schema.field(index).type if index >= 0 else None
         return None
 
-    def _add_filter(self, stream: FragmentStream, condition: exp.Expr, *, arrow: bool = True) -> None:
-        fragment = stream.fragment
-        select = fragment.expression
-        assert isinstance(select, exp.Select)
-        select.where(condition, copy=False)
-        if _file_scan(stream) and arrow:  # a file scan: the filter travels as an Arrow expression
-            unqualified = condition.copy()
-            for col in unqualified.find_all(exp.Column):
-                col.set("table", None)
-            fragment.predicate = exp.and_(fragment.predicate, unqualified) if fragment.predicate else unqualified
-        fragment.sql = render_fragment(fragment, stream.connector)
-        stream.stats.sql = redact_keys(fragment.sql)
+    def _limited(self, name: str, limit: int) -> pa.RecordBatchReader:
+        """LIMIT flows back: fragment ``name`` is loaded a slice at a time (1, 2, 4, ... batches) and the
+        local query run over each slice, until the rows found fill the LIMIT; then the fragment's stream
+        is cancelled (its statement at the source with it) and the rest is never read. Exact where the
+        fragment is named once, on the inner side of inner joins, with no ORDER BY, aggregate, DISTINCT,
+        window or OFFSET above it (see ``_streamed_fragment``): the query's rows are then the union of
+        its rows over the slices, and any ``limit`` of them answer it."""
+        stream = next(s for s in self.streams if s.fragment.name == name)
+        schema = stream.wait_schema()
+        batches = stream.batches()
+        found: list[pa.Table] = []
+        rows, size = 0, 1
+        while True:
+            chunk = list(itertools.islice(batches, size))
+            source = f"{name}_slice"
+            self.con.register(source, pa.Table.from_batches(chunk, schema=schema))
+            create = exp.Create(this=_table(name), kind="TABLE", expression=_all(source), replace=True)
+            self.con.execute(_local(create))
+            self.con.unregister(source)
+            table = self.con.sql(self.plan.local_sql).to_arrow_table()
+            found.append(table)
+            rows += table.num_rows
+            if rows >= limit or len(chunk) < size:
+                break
+            size *= 2
+        # The rows are found: the source's statement is cancelled now, and the stream stops.
+        stream.cut = True
+        stream.cancel()
+        stream.deadline.close()
+        self.loaded[name].set()
+        answer = pa.concat_tables(found).slice(0, limit)
+        return answer.to_reader(max_chunksize=self.settings.batch_size)
 
     def _load(self, stream: FragmentStream) -> None:
         """Stream one fragment into a DuckDB table named after it."""
@@ -599,7 +706,7 @@ class Execution:
 
     def _fragment_error(self) -> BaseException | None:
         for stream in self.streams:
-            if stream.error is not None:
+            if stream.error is not None and not stream.cut:
                 return self._guard_error(stream.error)
         return None
 
@@ -708,14 +815,14 @@ def _typed(name: str, schema: pa.Schema) -> exp.Select:
     import json
 
     replace = []
-    for field in schema:
-        labels = (field.metadata or {}).get(b"fedquery.enum")
+    for arrow_field in schema:
+        labels = (arrow_field.metadata or {}).get(b"fedquery.enum")
         if labels is not None:
             enum = exp.DataType(
                 this=exp.DataType.Type.ENUM, expressions=[exp.Literal.string(v) for v in json.loads(labels)]
             )
-            column = exp.column(field.name, quoted=True)
-            replace.append(exp.alias_(exp.Cast(this=column, to=enum), field.name, quoted=True))
+            column = exp.column(arrow_field.name, quoted=True)
+            replace.append(exp.alias_(exp.Cast(this=column, to=enum), arrow_field.name, quoted=True))
     select = _all(name)
     if replace:
         select.set("expressions", [exp.Star(replace=replace)])

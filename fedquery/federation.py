@@ -21,7 +21,7 @@ from fedquery.executor import Execution, FragmentStats, TopNIncomplete
 from fedquery.memory import parse_size
 from fedquery.planner import Plan, plan
 from fedquery.planner.parameters import Params
-from fedquery.planner.top_n import MAX_SCALE, RETRY_SCALE
+from fedquery.planner.top_n import next_scale, retry_note
 from fedquery.principal import Principal
 from fedquery.result import Result
 from fedquery.secrets import drop_chain
@@ -201,16 +201,12 @@ class Federation:
                 reader = execution.start()
             except TopNIncomplete as retry:
                 # The top-N driver's first rows were too few: again with more, finally without top-N.
-                scale = 0 if retry.unlimited or scale * RETRY_SCALE > MAX_SCALE else scale * RETRY_SCALE
+                scale = next_scale(scale, unlimited=retry.unlimited)
                 earlier = [_attempt(s.stats, attempt) for s in execution.streams] + earlier
                 attempt += 1
                 continue
             if attempt > 1:
-                how = "without top-N" if scale == 0 else f"{scale}x the first fetch"
-                the_plan.notes.append(
-                    f"top-N: the driver's first rows were too few; this is attempt {attempt} ({how}); "
-                    "earlier attempts' fragments are listed as name@attempt"
-                )
+                the_plan.notes.append(retry_note(attempt, scale))
             if the_plan.disclosure is not None:
                 # Read whole and protected before anyone sees a row; its end record counts the rows shown.
                 protected = protect(reader.read_all(), the_plan.disclosure)

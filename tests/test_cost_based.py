@@ -93,8 +93,8 @@ def test_no_partial_aggregation_where_it_would_change_the_answer(analyzed, oracl
 def test_filters_derived_from_a_disjunction(tpch_fed, analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
     sql = tpch_data.federate(tpch_data.query(19))
     plan = tpch_fed.explain(sql, pushdown="filters")
-    part = next(f for f in plan.fragments if f.tables == ["catalogue.part"])
-    lineitem = next(f for f in plan.fragments if f.tables == ["sales.lineitem"])
+    part = next(f for f in plan.fragments if f.tables == ("catalogue.part",))
+    lineitem = next(f for f in plan.fragments if f.tables == ("sales.lineitem",))
     assert "Brand#12" in part.sql and "Brand#34" in part.sql
     assert "DELIVER IN PERSON" in lineitem.sql and "Brand" not in lineitem.sql
     expected = oracle.sql(tpch_data.query(19)).fetchall()
@@ -111,7 +111,7 @@ def test_no_filter_is_derived_for_a_table_one_branch_leaves_free(tpch_fed, oracl
         "AND ((p_size = 1 AND s_acctbal > 5000) OR (p_size = 2))"
     )
     plan = tpch_fed.explain(tpch_data.federate(sql))
-    supplier = next(f for f in plan.fragments if f.tables == ["suppliers.supplier"])
+    supplier = next(f for f in plan.fragments if f.tables == ("suppliers.supplier",))
     part = next(f for f in plan.fragments if "catalogue.part" in f.tables)  # joined to partsupp in its source
     assert "WHERE" not in supplier.sql and "p_size" in part.sql
     assert tpch_fed.sql(tpch_data.federate(sql)).fetchall() == oracle.sql(sql).fetchall()
@@ -120,7 +120,7 @@ def test_no_filter_is_derived_for_a_table_one_branch_leaves_free(tpch_fed, oracl
 def test_existence_subqueries_read_distinct_keys(tpch_fed, oracle) -> None:  # type: ignore[no-untyped-def]
     sql = tpch_data.federate(tpch_data.query(22))
     plan = tpch_fed.explain(sql)
-    orders = next(f for f in plan.fragments if f.tables == ["sales.orders"])
+    orders = next(f for f in plan.fragments if f.tables == ("sales.orders",))
     assert orders.sql.startswith("SELECT DISTINCT") and "distinct" in orders.pushed, str(plan)
     result = tpch_fed.sql(sql)
     assert_same_rows(result.fetchall(), oracle.sql(tpch_data.query(22)).fetchall(), ordered=True)
@@ -155,7 +155,7 @@ def test_partial_aggregation_on_the_null_extended_side(analyzed, oracle) -> None
     # Q13: customer LEFT JOIN orders, COUNT(o_orderkey) per customer: orders is grouped by o_custkey first.
     sql = tpch_data.federate(tpch_data.query(13))
     plan = analyzed.explain(sql)
-    orders = next(f for f in plan.fragments if f.tables == ["sales.orders"])
+    orders = next(f for f in plan.fragments if f.tables == ("sales.orders",))
     assert "partial aggregate" in orders.pushed, str(plan)
     assert_same_rows(analyzed.sql(sql).fetchall(), oracle.sql(tpch_data.query(13)).fetchall(), ordered=True)
     # COUNT(*) counts a customer without orders once: no partial aggregation may hide that.

@@ -247,7 +247,9 @@ def test_the_source_runs_only_queries(department: Path) -> None:
     connector = fed.catalog.connector("p", "files")
     fragment = fed.explain("SELECT count(*) FROM p.payments").fragments[0]
     target = str(department / "pq" / "payments.parquet")
-    fragment.expression = exp.Copy(this=fragment.expression.copy(), kind=False, files=[exp.Literal.string(target)])
+    fragment = fragment.evolve(
+        expression=exp.Copy(this=fragment.expression.copy(), kind=False, files=[exp.Literal.string(target)])
+    )
     with pytest.raises(SourceError, match="only queries"):
         connector.scan(fragment)
     assert pq.read_table(target).num_rows == N

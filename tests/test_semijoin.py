@@ -125,7 +125,7 @@ def test_keys_reach_into_a_derived_table(analyzed, oracle) -> None:  # type: ign
     # part is joined to the outer partsupp inside the Parquet source (its own DuckDB); the subquery's
     # partsupp is reduced by that fragment's part keys
     part = next(f for f in plan.fragments if "catalogue.part" in f.tables)
-    partsupps = [f for f in plan.fragments if f.tables == ["catalogue.partsupp"]]
+    partsupps = [f for f in plan.fragments if f.tables == ("catalogue.partsupp",)]
     assert partsupps and all(part.name in [p for p, _, _ in f.reducers] for f in partsupps), str(plan)
 
 
@@ -140,7 +140,7 @@ def test_no_keys_into_a_derived_aggregate_column(analyzed, oracle) -> None:  # t
     )
     result = analyzed.sql(sql.format(part="catalogue.part", lineitem="sales.lineitem"))
     rows = result.fetchall()
-    lineitem = next(f for f in result.plan.fragments if f.tables == ["sales.lineitem"])
+    lineitem = next(f for f in result.plan.fragments if f.tables == ("sales.lineitem",))
     assert not lineitem.reducers, str(result.plan)
     expected = oracle.sql(sql.format(part="part", lineitem="lineitem")).fetchall()
     assert rows == expected and len(expected) > 5
@@ -187,3 +187,48 @@ def test_small_local_files_are_not_made_to_wait_for_keys(tpch_fed, monkeypatch: 
     monkeypatch.setattr(semijoin, "MIN_ROWS_SCALE", 0.0)
     reduced = tpch_fed.explain(sql)
     assert any(f.reducers for f in reduced.fragments if f.kind in ("csv", "parquet", "duckdb")), str(reduced)
+
+
+def test_a_producer_far_past_its_estimate_is_abandoned_not_waited_on(pg_schema: str, tmp_path: Path) -> None:
+    """Adaptivity at run time: statistics say ``few`` holds 10 rows (analyzed, then grown to 1,000,000 with
+    autovacuum off), so the plan reduces the Parquet facts by its keys. At run time it sends far more than
+    that: the facts are read unreduced at once, and the stats and EXPLAIN ANALYZE say why."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.conftest import PG_DSN, pg_run
+
+    pg_run(
+        f'CREATE TABLE "{pg_schema}".few (k integer) WITH (autovacuum_enabled = false)',
+        f'INSERT INTO "{pg_schema}".few SELECT g FROM generate_series(1, 10) g',
+        f'ANALYZE "{pg_schema}".few',
+        f'INSERT INTO "{pg_schema}".few SELECT g FROM generate_series(11, 1000000) g',
+    )
+    pq.write_table(pa.table({"k": pa.array(range(1, 200_001), pa.int32())}), tmp_path / "facts.parquet")
+    fed = fedquery.connect(
+        {
+            "settings": {"semijoin_max_keys": 1000},
+            "departments": {
+                "db": {"sources": {"pg": {"kind": "postgres", "url": PG_DSN, "schema": pg_schema}}},
+                "files": {"sources": {"pq": {"kind": "parquet", "url": str(tmp_path)}}},
+            },
+        }
+    )
+    try:
+        sql = "SELECT count(*) AS n FROM db.few AS f JOIN files.facts AS t ON t.k = f.k"
+        plan = fed.explain(sql)
+        facts = next(f for f in plan.fragments if f.department == "files")
+        assert facts.reducers, str(plan)  # planned: ~10 keys would keep almost none of the facts
+        result = fed.sql(sql)
+        assert result.fetchall() == [(200_000,)]
+        stats = next(s for s in result.stats if s.fragment == facts.name)
+        (reduction,) = stats.reductions
+        assert reduction.abandoned and "past 10x its estimate" in reduction.abandoned, reduction
+        assert stats.reduced_keys is None and stats.rows == 200_000  # read unreduced ...
+        producer = next(s for s in result.stats if s.fragment != facts.name)
+        assert producer.rows == 1_000_000
+        assert result.plan.hash == plan.hash  # ... by the plan as explained: abandoning is run-time data
+        assert "not reduced" in str(fed.explain(sql, analyze=True))
+    finally:
+        fed.close()
+        pg_run(f'DROP TABLE "{pg_schema}".few')

@@ -96,11 +96,11 @@ def test_plan_hash_ignores_estimates(fed) -> None:  # type: ignore[no-untyped-de
     sql = tpch_data.federate(tpch_data.query(3))
     plan = fed.explain(sql)
     before = plan.hash
-    for fragment in plan.fragments:
-        fragment.estimated_rows = (fragment.estimated_rows or 0) * 7 + 1
-        fragment.estimated_bytes = None
+    plan.fragments = [  # fragments are values: new ones with other estimates
+        f.evolve(estimated_rows=(f.estimated_rows or 0) * 7 + 1, estimated_bytes=None) for f in plan.fragments
+    ]
     assert plan.hash == before  # estimates differ, the plan does not
-    plan.fragments[0].sql += " "
+    plan.fragments[0] = plan.fragments[0].evolve(sql=plan.fragments[0].sql + " ")
     assert plan.hash != before
     assert fed.explain(sql).hash == before  # planned again: the same
 

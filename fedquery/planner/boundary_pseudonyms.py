@@ -49,8 +49,12 @@ def boundary_pseudonyms(expression: exp.Expr, *, context: PlanContext) -> exp.Ex
         if fragment.reducers or fragment.top_n is not None or name in fragment.pseudonymised:
             continue
         (project,) = projects
-        fragment.pseudonymised[name] = project
-        fragment.pushed.append(f"pseudonymise({name}, '{project}') at the fragment boundary")
+        fragment = context.evolve(
+            fragment,
+            pseudonymised={**fragment.pseudonymised, name: project},
+            pushed=(*fragment.pushed, f"pseudonymise({name}, '{project}') at the fragment boundary"),
+        )
+        aliases = {a: fragment if f.name == fragment.name else f for a, f in aliases.items()}
         for call, column in zip(calls, columns):
             call.replace(column.copy())  # type: ignore[union-attr]
     return expression

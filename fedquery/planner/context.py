@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
@@ -29,6 +29,9 @@ class PlanContext:
     #: CTE key -> the name the query gave it (for messages)
     cte_names: dict[str, str] = field(default_factory=dict)
     fragments: list[Fragment] = field(default_factory=list)
+    #: the query levels whose FROM list ``split`` cut, and whether all their joins are inner (the cost
+    #: passes visit these, innermost first: see ``tree.cut_levels``)
+    cut: list[tuple[exp.Select, bool]] = field(default_factory=list)
     #: introspection tables (DESCRIBE, SHOW, information_schema) fedquery answers itself, by local name
     local_relations: dict[str, pa.Table] = field(default_factory=dict)
     #: estimated rows of fragments before semi-join reduction changed their estimate, by name
@@ -61,6 +64,20 @@ class PlanContext:
         names = {key: table.sql_name for key, table in self.tables.items()}
         names.update(self.cte_names)
         return names
+
+    def fragment(self, name: str) -> Fragment:
+        """The current value of the fragment called ``name``."""
+        return next(f for f in self.fragments if f.name == name)
+
+    def evolve(self, fragment: Fragment, **changes: Any) -> Fragment:
+        """Put a new value of ``fragment`` (by name) with ``changes`` in the plan, and return it.
+
+        Fragments are values: a pass that changes one makes a new one here; whoever kept the old
+        value keeps what it was."""
+        new = self.fragment(fragment.name).evolve(**changes)
+        index = next(i for i, f in enumerate(self.fragments) if f.name == fragment.name)
+        self.fragments[index] = new
+        return new
 
     def note(self, text: str) -> None:
         if text not in self.notes:

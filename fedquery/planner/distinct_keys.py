@@ -13,12 +13,19 @@ from sqlglot import exp
 
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import group_count, row_width
-from fedquery.planner.tree import from_items
+from fedquery.planner.tree import cut_levels, from_items
 
 
-def distinct_keys(select: exp.Select, context: PlanContext) -> None:
-    if not _tests_existence(select):
-        return
+def distinct_keys(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
+    """Strategy ``auto``: every fragment read only to test existence is sent ``SELECT DISTINCT``."""
+    if context.pushdown == "auto":
+        for select, _ in cut_levels(expression, context.cut):
+            if _tests_existence(select):
+                _send_distinct(select, context)
+    return expression
+
+
+def _send_distinct(select: exp.Select, context: PlanContext) -> None:
     fragments = {f.name: f for f in context.fragments}
     for item in from_items(select):
         fragment = fragments.get(item.name) if isinstance(item, exp.Table) else None
@@ -34,14 +41,19 @@ def distinct_keys(select: exp.Select, context: PlanContext) -> None:
         candidate.set("distinct", exp.Distinct())
         if connector.unsupported_reason(candidate) is not None:
             continue
-        fragment.expression = candidate
-        fragment.columns = None
-        fragment.pushed.append("distinct")
-        if fragment.estimated_rows is not None:
+        rows, size = fragment.estimated_rows, fragment.estimated_bytes
+        if rows is not None:
             keys = [p.unalias() for p in candidate.expressions]
-            groups = group_count(float(fragment.estimated_rows), keys, fragment.alias_tables)
-            fragment.estimated_rows = max(1, int(groups))
-            fragment.estimated_bytes = fragment.estimated_rows * row_width(fragment.schema)
+            rows = max(1, int(group_count(float(rows), keys, fragment.alias_tables)))
+            size = rows * row_width(fragment.schema)
+        context.evolve(
+            fragment,
+            expression=candidate,
+            columns=None,
+            pushed=(*fragment.pushed, "distinct"),
+            estimated_rows=rows,
+            estimated_bytes=size,
+        )
         context.note(f"{fragment.name} ({fragment.department}.{fragment.source}) only tests existence: sent DISTINCT")
 
 

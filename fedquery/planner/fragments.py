@@ -33,7 +33,10 @@ def make_fragment(
     *,
     scan_table: CatalogTable | None = None,
     predicates: list[exp.Expr] | None = None,
+    limit: int | None = None,
 ) -> Fragment:
+    """The fragment answering ``query`` at ``connector``'s source, added to the plan (``limit``: a file
+    scan may stop after that many rows)."""
     remote = query.copy()
     tables: list[str] = []
     first_table: CatalogTable | None = None
@@ -84,6 +87,14 @@ def make_fragment(
         columns = None
         base = None
     pushed = _pushed_operators(query, predicates)
+    if limit is not None:
+        pushed.append("limit")
+    alias_tables = {
+        item.alias_or_name: context.tables[item.name]
+        for item in from_items(_first_select(query))
+        if isinstance(item, exp.Table) and item.name in context.tables
+    }
+    estimated_rows = estimate_query(query, context)
     fragment = Fragment(
         id=len(context.fragments),
         name=f"__fq_f{len(context.fragments)}",
@@ -94,20 +105,18 @@ def make_fragment(
         expression=remote,
         sql="",
         schema=schema,
-        tables=list(dict.fromkeys(tables)),
+        tables=tuple(dict.fromkeys(tables)),
         table=base.info if base is not None else None,
-        columns=columns,
+        columns=tuple(columns) if columns is not None else None,
         predicate=_conjunction(predicates),
-        pushed=pushed,
-        output_aliases=aliases,
-        estimated_rows=estimate_query(query, context),
+        pushed=tuple(pushed),
+        output_aliases=tuple(aliases),
+        estimated_rows=estimated_rows,
+        estimated_bytes=estimated_rows * row_width(schema) if estimated_rows is not None else None,
         session=dict(connector.session_settings),
+        limit=limit,
+        alias_tables=alias_tables,
     )
-    for item in from_items(_first_select(query)):
-        if isinstance(item, exp.Table) and item.name in context.tables:
-            fragment.alias_tables[item.alias_or_name] = context.tables[item.name]
-    if fragment.estimated_rows is not None:
-        fragment.estimated_bytes = fragment.estimated_rows * row_width(schema)
     context.fragments.append(fragment)
     return fragment
 

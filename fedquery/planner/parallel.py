@@ -19,11 +19,17 @@ from fedquery.planner.tree import from_items
 _MERGED = ("group", "having", "distinct", "order", "limit", "offset", "qualify")
 
 
-def plan_parallel_reads(context: PlanContext) -> None:
+def parallel(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
+    """Strategy ``auto``: large fragments of sources that read ranges under one snapshot are read as
+    ``[settings] parallel_reads`` ranges at once."""
+    if context.pushdown == "auto" and context.catalog.config.settings.parallel_reads >= 2:
+        _plan_parallel_reads(context)
+    return expression
+
+
+def _plan_parallel_reads(context: PlanContext) -> None:
     settings = context.catalog.config.settings
-    if settings.parallel_reads < 2:
-        return
-    for fragment in context.fragments:
+    for fragment in list(context.fragments):
         connector = context.catalog.connector(fragment.department, fragment.source)
         select = fragment.expression
         if not connector.capabilities.ranges or not isinstance(select, exp.Select) or fragment.top_n is not None:
@@ -37,7 +43,7 @@ def plan_parallel_reads(context: PlanContext) -> None:
         if not sizes:
             continue
         alias = max(sizes, key=lambda a: sizes[a])
-        fragment.ranges, fragment.range_alias = settings.parallel_reads, alias
+        context.evolve(fragment, ranges=settings.parallel_reads, range_alias=alias)
         context.note(
             f"parallel reads: {fragment.name} ({fragment.department}.{fragment.source}, ~{fragment.estimated_rows:,} "
             f"rows) is read as {settings.parallel_reads} ranges of {alias} at once, under one snapshot"

@@ -24,11 +24,24 @@ from sqlglot import exp
 from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import row_width
-from fedquery.planner.tree import from_items
+from fedquery.planner.semijoin import plan_semijoins
+from fedquery.planner.tree import cut_levels, from_items
 
 #: Pre-aggregate only where the groups are expected to be at most this fraction of the rows.
 MAX_GROUP_FRACTION = 0.7
 _PARTIAL = (exp.Sum, exp.Count, exp.Min, exp.Max)
+
+
+def partial_aggregate(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
+    """Strategy ``auto``: at each query level (innermost first), pre-aggregate the fragment that gains most;
+    where one was, the level's semi-join reductions are planned again (a pre-aggregated fragment may now
+    be small enough to reduce another)."""
+    if context.pushdown != "auto":
+        return expression
+    for select, all_inner in cut_levels(expression, context.cut):
+        if plan_partial_aggregates(select, context) and all_inner:
+            plan_semijoins(select, context)
+    return expression
 
 
 def plan_partial_aggregates(select: exp.Select, context: PlanContext) -> bool:
@@ -218,13 +231,17 @@ def _rewrite(select: exp.Select, alias: str, fragment: Fragment, groups: int, co
         context.note(f"partial aggregation of {fragment.name} not pushed: its types could not be derived")
         return False
     names = keys + [name for _, name, _ in partials]
-    fragment.schema = pa.schema([pa.field(n, f.type) for n, f in zip(names, schema)])
-    fragment.expression = new_inner
-    fragment.output_aliases = [(n, n) for n in names]
-    fragment.pushed.append("partial aggregate")
+    new_schema = pa.schema([pa.field(n, f.type) for n, f in zip(names, schema)])
     before = fragment.estimated_rows
-    fragment.estimated_rows = max(1, groups)
-    fragment.estimated_bytes = fragment.estimated_rows * row_width(fragment.schema)
+    context.evolve(
+        fragment,
+        schema=new_schema,
+        expression=new_inner,
+        output_aliases=tuple((n, n) for n in names),
+        pushed=(*fragment.pushed, "partial aggregate"),
+        estimated_rows=max(1, groups),
+        estimated_bytes=max(1, groups) * row_width(new_schema),
+    )
     for agg, name, _ in partials:
         agg.replace(_final(agg, alias, name))
     context.note(

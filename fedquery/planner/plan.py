@@ -109,6 +109,7 @@ class Plan:
                 reduced = f", reduced by {a['reduced_keys']:,} keys" if a.get("reduced_keys") else ""
                 reduced += f", read as {a['ranges']} ranges" if a.get("ranges") else ""
                 lines.append(f"  actual: {a['rows']:,} rows, {_size(a['bytes'])}, {a['seconds']:.3f} s{reduced}")
+                lines.extend(f"  run-time reduction by {line}" for line in a.get("reductions", []))
                 sql = a["sql"]
             lines.append("  remote SQL:")
             lines.extend(
@@ -197,6 +198,7 @@ def _actual(stats: Any) -> dict[str, Any]:
         "reduced_keys": stats.reduced_keys,
         "ranges": stats.ranges,
         "sql": redact_keys(stats.sql),
+        "reductions": [r.describe() for r in getattr(stats, "reductions", [])],
     }
 
 

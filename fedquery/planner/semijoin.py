@@ -20,10 +20,10 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlglot import exp
 
-from fedquery.fragment import Fragment
+from fedquery.fragment import Fragment, Reducer
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import row_width, selectivity
-from fedquery.planner.tree import column_equalities, conjuncts, from_items
+from fedquery.planner.tree import column_equalities, conjuncts, cut_levels, from_items
 from fedquery.policy.access import key_flow_allowed
 
 #: Plan a reduction only where at most this fraction of the consumer is expected to survive.
@@ -43,7 +43,18 @@ KEY_BUDGET_SLACK = 2
 MIN_ROWS_SCALE = 1.0
 
 
+def semijoin(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
+    """Strategy ``auto``: plan semi-join reductions at every query level whose joins are all inner,
+    innermost first (a derived table's reductions are known when the query around it is planned)."""
+    if context.pushdown == "auto":
+        for select, all_inner in cut_levels(expression, context.cut):
+            if all_inner:
+                plan_semijoins(select, context)
+    return expression
+
+
 def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
+    """Plan the reductions between the fragments of one query level (``Fragment.reducers``)."""
     fragments = {f.name: f for f in context.fragments}
     aliases: dict[str, Fragment] = {}
     for item in from_items(select):
@@ -81,17 +92,19 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
     # for it once per candidate and round, and it depends only on the fragment's tree.
     kept = {f.name: _kept_fractions(f) for f in involved.values()}
     chosen: set[tuple[str, str]] = set()
+    # The reductions planned so far, by consumer (the fragments themselves are values: evolved once chosen).
+    reducers = {name: list(f.reducers) for name, f in fragments.items()}
     while True:
         best = None
         for producer, p_col, consumer, c_col in candidates:
             if (producer.name, consumer.name) in chosen or producer.name not in rows or consumer.name not in rows:
                 continue
-            if consumer.name in _producers_of(producer, fragments):
+            if consumer.name in _producers_of(producer.name, reducers):
                 continue  # no cycles
             target = _source_column(consumer, c_col)
             if target is None or not _key_type(consumer, c_col):
                 continue
-            if any(p == producer.name and t == target for p, _, t in consumer.reducers):
+            if any(p == producer.name and t == target for p, _, t in reducers[consumer.name]):
                 continue  # planned already (an earlier round)
             forbidden = key_flow_allowed(context.catalog, producer.department, consumer.department)
             if forbidden:
@@ -124,10 +137,14 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
         chosen.add((producer.name, consumer.name))
         before = rows[consumer.name]
         rows[consumer.name] = max(1.0, before * surviving)
-        consumer.reducers.append((producer.name, p_col, target))
+        reducers[consumer.name].append(Reducer(producer.name, p_col, target))
         context.unreduced_rows.setdefault(consumer.name, before)
-        consumer.estimated_rows = int(rows[consumer.name])
-        consumer.estimated_bytes = consumer.estimated_rows * row_width(consumer.schema)
+        context.evolve(
+            consumer,
+            reducers=tuple(reducers[consumer.name]),
+            estimated_rows=int(rows[consumer.name]),
+            estimated_bytes=int(rows[consumer.name]) * row_width(consumer.schema),
+        )
         context.note(
             f"semi-join reduction: {consumer.name} ({consumer.department}.{consumer.source}, ~{int(before)} rows) "
             f"is filtered by the keys of {producer.name}.{p_col} (~{int(keys)} keys, "
@@ -244,15 +261,15 @@ def _joins(fragment: Fragment, context: PlanContext) -> bool:
     return context.catalog.connector(fragment.department, fragment.source).capabilities.joins
 
 
-def _producers_of(fragment: Fragment, fragments: dict[str, Fragment]) -> set[str]:
-    """Every fragment ``fragment`` waits for, directly or through its producers."""
+def _producers_of(name: str, reducers: dict[str, list[Reducer]]) -> set[str]:
+    """Every fragment the fragment ``name`` waits for, directly or through its producers."""
     seen: set[str] = set()
-    todo = [p for p, _, _ in fragment.reducers]
+    todo = [r.producer for r in reducers.get(name, ())]
     while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo.extend(p for p, _, _ in fragments[name].reducers)
+        producer = todo.pop()
+        if producer not in seen:
+            seen.add(producer)
+            todo.extend(r.producer for r in reducers.get(producer, ()))
     return seen
 
 

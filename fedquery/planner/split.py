@@ -11,7 +11,7 @@ taken by a reference to the fragment's Arrow stream.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import pyarrow as pa
 from sqlglot import exp
@@ -19,26 +19,19 @@ from sqlglot import exp
 from fedquery.errors import PlanError
 from fedquery.planner.colocated import correlation_reason, has_subquery, subquery_filter_reason
 from fedquery.planner.context import PlanContext
-from fedquery.planner.distinct_keys import distinct_keys
 from fedquery.planner.estimate import estimate_query, row_width
 from fedquery.planner.fragments import make_fragment, scoped_columns
-from fedquery.planner.parallel import plan_parallel_reads
-from fedquery.planner.partial_aggregate import plan_partial_aggregates
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
-from fedquery.planner.semijoin import plan_semijoins
-from fedquery.planner.top_n import plan_top_n
 from fedquery.planner.tree import column_equalities, conjuncts, from_items, linked
 from fedquery.policy.enforce import POLICY_TAG
 
 
 def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
+    """Cut ``expression`` into fragments and the local query. Every query level whose FROM list was cut is
+    listed (``PlanContext.cut``) for the cost passes that follow, which decide the rest."""
     holder = exp.Subquery(this=expression)
     _split_query(expression, context)
-    root = holder.this
-    if context.pushdown == "auto" and isinstance(root, exp.Select) and plan_top_n(root, context) is not None:
-        plan_semijoins(root, context)  # the driver is small now: its keys reduce the others
-    if context.pushdown == "auto":
-        plan_parallel_reads(context)
+    root: exp.Expr = holder.this
     return root
 
 
@@ -93,16 +86,9 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
     for child in list(_child_queries(query)):
         if isinstance(child.parent, exp.Subquery) and isinstance(child.parent.parent, (exp.From, exp.Join)):
             _split_query(child, context)
-    all_inner = _split_from(query, context)
-    if context.pushdown == "auto":
-        distinct_keys(query, context)
+    context.cut.append((query, _split_from(query, context)))
     for child in list(_child_queries(query)):
         _split_query(child, context)
-    if context.pushdown == "auto":
-        if all_inner:
-            plan_semijoins(query, context)
-        if plan_partial_aggregates(query, context) and all_inner:
-            plan_semijoins(query, context)  # a pre-aggregated fragment may now be small enough to reduce another
 
 
 def _reads_local_relation(query: exp.Expr, context: PlanContext) -> bool:
@@ -154,7 +140,7 @@ def _is_plain_scan(query: exp.Expr) -> bool:
     )
 
 
-def _replace_with_fragment(query: exp.Expr, name: str, aliases: list[tuple[str, str]]) -> None:
+def _replace_with_fragment(query: exp.Expr, name: str, aliases: Sequence[tuple[str, str]]) -> None:
     parent = query.parent
     if isinstance(parent, exp.Subquery) and isinstance(parent.parent, (exp.From, exp.Join)):
         alias = parent.args.get("alias")
@@ -453,11 +439,8 @@ def _push_scan(select: exp.Select, table: exp.Table, context: PlanContext, *, nu
         inner.set("where", exp.Where(this=exp.and_(*[p.copy() for p in predicates], copy=False)))
     subquery = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
     table.replace(subquery)
-    fragment = make_fragment(inner, connector, context, scan_table=catalog_table, predicates=predicates)
-    if not connector.capabilities.sql and context.pushes_subtrees:
-        fragment.limit = _scan_limit(select)
-        if fragment.limit is not None:
-            fragment.pushed.append("limit")
+    limit = _scan_limit(select) if not connector.capabilities.sql and context.pushes_subtrees else None
+    fragment = make_fragment(inner, connector, context, scan_table=catalog_table, predicates=predicates, limit=limit)
     _replace_with_fragment(inner, fragment.name, fragment.output_aliases)
 
 

@@ -38,7 +38,7 @@ from fedquery.fragment import Fragment, TopN
 from fedquery.planner.context import PlanContext
 from fedquery.planner.estimate import row_width
 from fedquery.planner.partial_aggregate import key_outputs, pre_aggregate
-from fedquery.planner.semijoin import _key_domain, _source_column
+from fedquery.planner.semijoin import _key_domain, _source_column, plan_semijoins
 from fedquery.planner.tree import column_equalities, from_items, linked
 
 #: Top-N applies to LIMIT (plus OFFSET) up to this many rows ...
@@ -53,6 +53,34 @@ OVERFETCH = 2
 #: Each retry multiplies the first fetch by this; past MAX_SCALE the query runs without top-N.
 RETRY_SCALE = 8
 MAX_SCALE = 64
+
+
+def next_scale(scale: int, *, unlimited: bool) -> int:
+    """The ``top_n_scale`` to plan the next attempt with, after the driver's first rows proved too few
+    (the executor's ``TopNIncomplete``): ``RETRY_SCALE`` times more, past ``MAX_SCALE`` (or where a sort
+    key was NULL: ``unlimited``) 0, without top-N. This module owns the retry; the federation only loops.
+
+    >>> [next_scale(s, unlimited=False) for s in (1, 8, 64)], next_scale(1, unlimited=True)
+    ([8, 64, 0], 0)
+    """
+    return 0 if unlimited or scale * RETRY_SCALE > MAX_SCALE else scale * RETRY_SCALE
+
+
+def retry_note(attempt: int, scale: int) -> str:
+    """The note a retried query's plan carries (it is the plan that ran, so its hash is not attempt 1's)."""
+    how = "without top-N" if scale == 0 else f"{scale}x the first fetch"
+    return (
+        f"top-N: the driver's first rows were too few; this is attempt {attempt} ({how}); "
+        "earlier attempts' fragments are listed as name@attempt"
+    )
+
+
+def top_n(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
+    """Strategy ``auto``: one fragment of the outermost query drives its ORDER BY/LIMIT; where one does,
+    the query's semi-join reductions are planned again (the driver is small now: its keys reduce the others)."""
+    if context.pushdown == "auto" and isinstance(expression, exp.Select) and plan_top_n(expression, context):
+        plan_semijoins(expression, context)
+    return expression
 
 
 def plan_top_n(select: exp.Select, context: PlanContext) -> Fragment | None:
@@ -99,20 +127,29 @@ def plan_top_n(select: exp.Select, context: PlanContext) -> Fragment | None:
             return None
         if not _grouped_by(driver.expression) and not pre_aggregate(select, alias, driver, context):
             return None
+        driver = context.fragment(driver.name)  # its pre-aggregated value
     keys = _order_keys(select, order, alias, grouped)
     if keys is None or not all(_orderable(driver, column) for column, _ in keys):
         context.note(f"top-N: {driver.name} not sent ORDER BY/LIMIT: its sort keys are not numbers or dates")
         return None
-    if not _apply(driver, keys, fetch, limit, connector):
+    candidate = _apply(driver, keys, fetch, connector)
+    if candidate is None:
         return None
     if driver.reducers:
         context.note(
-            f"top-N: {driver.name} goes first, so it is not reduced by {', '.join(p for p, _, _ in driver.reducers)}"
+            f"top-N: {driver.name} goes first, so it is not reduced by {', '.join(r.producer for r in driver.reducers)}"
         )
-        driver.reducers.clear()
     context.unreduced_rows[driver.name] = float(expected)
-    driver.estimated_rows = fetch
-    driver.estimated_bytes = fetch * row_width(driver.schema)
+    driver = context.evolve(
+        driver,
+        expression=candidate,
+        columns=None,
+        pushed=(*driver.pushed, "top-N"),
+        top_n=TopN(keys=tuple(keys), limit=fetch, needed=limit),
+        reducers=(),
+        estimated_rows=fetch,
+        estimated_bytes=fetch * row_width(driver.schema),
+    )
     shown = ", ".join(f"{c} {'DESC' if d else 'ASC'}" for c, d in keys)
     context.note(
         f"top-N: {driver.name} ({driver.department}.{driver.source}) sends its first {fetch} rows by {shown} "
@@ -323,7 +360,8 @@ def _survival(alias: str, aliases: dict[str, Fragment], equalities: Equalities, 
     return max(fraction, 1e-3)
 
 
-def _apply(driver: Fragment, keys: list[tuple[str, bool]], fetch: int, limit: int, connector: object) -> bool:
+def _apply(driver: Fragment, keys: list[tuple[str, bool]], fetch: int, connector: object) -> exp.Select | None:
+    """The driver's tree sent ``ORDER BY keys LIMIT fetch``, or None where its source cannot take it."""
     inner = driver.expression
     assert isinstance(inner, exp.Select)
     sources = {p.alias_or_name: p.unalias() for p in inner.expressions}
@@ -334,9 +372,5 @@ def _apply(driver: Fragment, keys: list[tuple[str, bool]], fetch: int, limit: in
     )
     candidate.set("limit", exp.Limit(expression=exp.Literal.number(fetch)))
     if connector.unsupported_reason(candidate) is not None:  # type: ignore[attr-defined]
-        return False
-    driver.expression = candidate
-    driver.columns = None
-    driver.pushed.append("top-N")
-    driver.top_n = TopN(keys=keys, limit=fetch, needed=limit)
-    return True
+        return None
+    return candidate

@@ -76,3 +76,28 @@ def linked(items: Iterable[K], links: Iterable[tuple[K, K]]) -> list[list[K]]:
     for item in parent:
         classes.setdefault(find(item), []).append(item)
     return list(classes.values())
+
+
+def cut_levels(expression: exp.Expr, levels: Iterable[tuple[exp.Select, bool]]) -> list[tuple[exp.Select, bool]]:
+    """The query levels of ``levels`` (those ``split`` cut, each with whether all its joins are inner:
+    ``PlanContext.cut``) still inside ``expression``, innermost first: each after every level nested in
+    it (deepest first, ties in their order).
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("SELECT * FROM (SELECT * FROM t) AS d WHERE x IN (SELECT y FROM u)")
+    >>> levels = [(s, True) for s in tree.find_all(exp.Select)]
+    >>> [s is tree for s, _ in cut_levels(tree, levels)]
+    [False, False, True]
+    >>> cut_levels(tree, [(sqlglot.parse_one("SELECT 1"), True)])  # not in the tree (replaced): not visited
+    []
+    """
+    placed: list[tuple[int, int, exp.Select, bool]] = []
+    for order, (select, all_inner) in enumerate(levels):
+        node: exp.Expr = select
+        depth = 0
+        while node is not expression and node.parent is not None:
+            node, depth = node.parent, depth + 1
+        if node is expression:
+            placed.append((-depth, order, select, all_inner))
+    placed.sort(key=lambda p: (p[0], p[1]))
+    return [(select, all_inner) for _, _, select, all_inner in placed]

@@ -145,9 +145,8 @@ def hide_estimates(context: PlanContext) -> None:
     """Estimates come from statistics of whole tables: where a view masks or filters, a plan must not
     show them (row counts under a filter, value ranges of masked columns). The planner has used them
     already; EXPLAIN, ``to_dict`` and the plan hash show ``?`` instead."""
-    for fragment in context.fragments:
-        fragment.estimated_rows = None
-        fragment.estimated_bytes = None
+    for fragment in list(context.fragments):
+        context.evolve(fragment, estimated_rows=None, estimated_bytes=None)
     context.notes[:] = [_FIGURE.sub("~?", note) for note in context.notes]
 
 
