@@ -54,7 +54,9 @@ def run(
     data_dir: Path,
     *,
     peer: bool = True,
+    partial: Path | None = None,
 ) -> dict:
+    """``partial``: where the results so far are written after each query (a run cut short keeps them)."""
     from tests.conftest import same_rows
 
     started = time.perf_counter()
@@ -94,6 +96,8 @@ def run(
                 })  # fmt: skip
             if isinstance(peer_run, peer_module.Peer):
                 results.append(peer_run.query(n, sql, runs, expected, timeout))
+            if partial is not None:
+                partial.write_text(json.dumps({"scale_factor": scale, "results": results}, default=str))
             print(n, {r["strategy"]: r.get("median_s", r.get("error", "WRONG")) for r in results if r["query"] == n},
                   file=sys.stderr, flush=True)  # fmt: skip
     if isinstance(peer_run, peer_module.Peer):
@@ -152,9 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     strategies = [s for s in args.strategies.split(",") if s]
     if set(strategies) - set(STRATEGIES):
         parser.error(f"unknown strategies; choose from {', '.join(STRATEGIES)}")
-    result = run(args.sf, strategies, args.runs, _numbers(args.queries), args.timeout, args.data, peer=not args.no_peer)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"tpcds-sf{args.sf:g}-{time.strftime('%Y%m%d-%H%M%S')}"
+    partial = args.out / f"{stem}.partial.json"
+    result = run(
+        args.sf, strategies, args.runs, _numbers(args.queries), args.timeout, args.data,
+        peer=not args.no_peer, partial=partial,
+    )  # fmt: skip
+    partial.unlink(missing_ok=True)
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2, default=str))
     text = report.markdown(result)
     slow = slower_than_filters(result)
