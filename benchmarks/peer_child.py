@@ -1,7 +1,13 @@
-"""Runs inside the peer virtual environment (duckdb 1.5.5 + its postgres/mysql extensions): no fedquery here.
+"""Runs inside the peer virtual environment (duckdb 1.5.5 + its extensions): no fedquery here.
 
-Reads a JSON job on stdin, prints JSON results: per query the median and min seconds
-and the rows, normalised so the parent can check them against its oracle.
+Reads JSON lines on stdin: first ``{"extensions": [...], "setup": [...]}`` (answered with
+``{"ok": true}`` or ``{"error": ...}``), then one ``{"query", "sql", "runs", "timeout"}`` per
+query, answered with one line: the median and min seconds of ``runs`` runs after a warm-up and
+the rows, normalised so the parent can check them against its oracle, or ``{"error": ...}``.
+A run past ``timeout`` seconds is interrupted and reported as an error, never timed. An error
+that invalidates the database (the mysql extension's internal errors do) is reported for its
+query, and the next query runs on a new connection set up the same way, as an analyst would
+restart.
 """
 
 import datetime
@@ -9,6 +15,7 @@ import decimal
 import json
 import statistics
 import sys
+import threading
 import time
 
 import duckdb
@@ -22,33 +29,68 @@ def normal(value):
     return value
 
 
-def main():
-    job = json.load(sys.stdin)
+def answer(message):
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def timed(con, sql, timeout):
+    timer = threading.Timer(timeout, con.interrupt) if timeout else None
+    if timer:
+        timer.start()
+    try:
+        start = time.perf_counter()
+        rows = con.execute(sql).fetchall()
+        return time.perf_counter() - start, rows
+    finally:
+        if timer:
+            timer.cancel()
+
+
+def run(con, job):
+    timeout = job.get("timeout")
+    try:
+        timed(con, job["sql"], timeout)  # warm-up
+        times, rows = [], []
+        for _ in range(job["runs"]):
+            seconds, rows = timed(con, job["sql"], timeout)
+            times.append(seconds)
+    except duckdb.InterruptException:
+        return {"query": job["query"], "error": f"timed out after {timeout:g} s"}
+    except duckdb.Error as exc:
+        return {"query": job["query"], "error": str(exc)[:300]}
+    return {
+        "query": job["query"],
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "rows": [[normal(v) for v in r] for r in rows],
+    }
+
+
+def connect(first):
     con = duckdb.connect()
-    for path in job["extensions"]:
+    for path in first["extensions"]:
         con.execute(f"LOAD '{path}'")
-    for statement in job["setup"]:
+    for statement in first["setup"]:
         con.execute(statement)
-    out = []
-    for number, sql in job["queries"]:
-        try:
-            con.execute(sql).fetchall()  # warm-up
-            times = []
-            for _ in range(job["runs"]):
-                start = time.perf_counter()
-                rows = con.execute(sql).fetchall()
-                times.append(time.perf_counter() - start)
-            out.append(
-                {
-                    "query": number,
-                    "median_s": statistics.median(times),
-                    "min_s": min(times),
-                    "rows": [[normal(v) for v in r] for r in rows],
-                }
-            )
-        except duckdb.Error as exc:
-            out.append({"query": number, "error": str(exc)[:300]})
-    json.dump(out, sys.stdout)
+    return con
+
+
+def main():
+    first = json.loads(sys.stdin.readline())
+    try:
+        con = connect(first)
+    except duckdb.Error as exc:
+        answer({"error": str(exc)[:300]})
+        return
+    answer({"ok": True})
+    for line in sys.stdin:
+        if line.strip():
+            result = run(con, json.loads(line))
+            if "error" in result and ("FATAL" in result["error"] or "INTERNAL" in result["error"]):
+                con.close()
+                con = connect(first)
+            answer(result)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,10 @@ def _strategies(result: dict[str, Any]) -> list[str]:
 def markdown(result: dict[str, Any]) -> str:
     by = _by(result)
     strategies = _strategies(result)
-    queries = sorted({r["query"] for r in result["results"]}, key=str)
+    # TPC-DS numbers in numeric order; TPC-H ids (q01, dept/...) as text
+    queries = sorted(
+        {r["query"] for r in result["results"]}, key=lambda q: (0, q, "") if isinstance(q, int) else (1, 0, q)
+    )
     lines = [
         f"{result.get('benchmark', 'TPC-H')} SF {result['scale_factor']:g}: median of {result['runs']} runs "
         f"after a warm-up; {result['machine']}; "

@@ -7,8 +7,11 @@ The split is ``benchmarks.tpcds_data.SPLIT`` (PostgreSQL, MariaDB, a DuckDB file
 CSV). Data set-up is idempotent per scale factor (tpcgen-cli; server tables reloaded only when
 their row counts differ). ``local`` is one in-memory DuckDB holding all 24 tables: the floor, and
 the oracle every answer is checked against. Each query runs every strategy in turn (interleaved),
-each under ``--timeout``; a timeout or error is reported, never timed. The report lists the
-queries where ``auto`` is slower than 1.2x ``filters``.
+each under ``--timeout``; a timeout or error is reported, never timed. The peer,
+``duckdb_scanners`` (DuckDB 1.5.5's postgres, mysql and sqlite extensions, the DuckDB file and
+the Parquet/CSV files read directly; see peer.py), runs each query after the strategies, under
+the same timeout (``--no-peer`` skips it). The report lists the queries where ``auto`` is slower
+than 1.2x ``filters``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import duckdb
 
 import fedquery
+from benchmarks import peer as peer_module
 from benchmarks import report, tpcds_data
 from benchmarks.tpch import HERE, MYSQL_URL, PG_DSN, _by_source, _summary, _timed, analyze
 from benchmarks.tpch_data import federate
@@ -41,7 +45,18 @@ def setup(scale: float, data_dir: Path) -> Path:
     )
 
 
-def run(scale: float, strategies: list[str], runs: int, queries: list[int], timeout: float, data_dir: Path) -> dict:
+def run(
+    scale: float,
+    strategies: list[str],
+    runs: int,
+    queries: list[int],
+    timeout: float,
+    data_dir: Path,
+    *,
+    peer: bool = True,
+    partial: Path | None = None,
+) -> dict:
+    """``partial``: where the results so far are written after each query (a run cut short keeps them)."""
     from tests.conftest import same_rows
 
     started = time.perf_counter()
@@ -50,6 +65,7 @@ def run(scale: float, strategies: list[str], runs: int, queries: list[int], time
     analyze_seconds = analyze(config)
     local = tpcds_data.oracle(config.parent.parent / "parquet")
     results: list[dict[str, Any]] = []
+    peer_run: peer_module.Peer | str | None = peer_module.start(tpcds_data.SPLIT, config) if peer else None
     with fedquery.connect(config) as fed:
         for n in queries:
             sql = tpcds_data.query(n)
@@ -78,8 +94,15 @@ def run(scale: float, strategies: list[str], runs: int, queries: list[int], time
                     "bytes_moved": sum(s.bytes for s in holder["stats"]),
                     "by_source": _by_source(holder["stats"]),
                 })  # fmt: skip
+            if isinstance(peer_run, peer_module.Peer):
+                results.append(peer_run.query(n, sql, runs, expected, timeout))
+            if partial is not None:
+                partial.write_text(json.dumps({"scale_factor": scale, "results": results}, default=str))
             print(n, {r["strategy"]: r.get("median_s", r.get("error", "WRONG")) for r in results if r["query"] == n},
                   file=sys.stderr, flush=True)  # fmt: skip
+    if isinstance(peer_run, peer_module.Peer):
+        peer_run.close()
+    peer_note = peer_run.note if isinstance(peer_run, peer_module.Peer) else peer_run
     return {
         "benchmark": "TPC-DS",
         "scale_factor": scale,
@@ -92,6 +115,7 @@ def run(scale: float, strategies: list[str], runs: int, queries: list[int], time
         "setup_seconds": setup_seconds,
         "analyze_seconds": analyze_seconds,
         "total_seconds": time.perf_counter() - started,
+        "peer": {"note": peer_note} if peer_note else None,
         "results": results,
     }
 
@@ -125,15 +149,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--queries", default="1-99")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per query run")
+    parser.add_argument("--no-peer", action="store_true", help="skip the duckdb_scanners baseline")
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
     strategies = [s for s in args.strategies.split(",") if s]
     if set(strategies) - set(STRATEGIES):
         parser.error(f"unknown strategies; choose from {', '.join(STRATEGIES)}")
-    result = run(args.sf, strategies, args.runs, _numbers(args.queries), args.timeout, args.data)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"tpcds-sf{args.sf:g}-{time.strftime('%Y%m%d-%H%M%S')}"
+    partial = args.out / f"{stem}.partial.json"
+    result = run(
+        args.sf, strategies, args.runs, _numbers(args.queries), args.timeout, args.data,
+        peer=not args.no_peer, partial=partial,
+    )  # fmt: skip
+    partial.unlink(missing_ok=True)
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2, default=str))
     text = report.markdown(result)
     slow = slower_than_filters(result)

@@ -13,7 +13,8 @@ database named after the scale factor, and skipped when already loaded.
 
 Baselines in the same process: ``local`` (one in-memory DuckDB with all eight
 tables: the floor) and, where it can be installed, ``duckdb_scanners`` (DuckDB's own
-postgres/mysql extensions in a separate virtual environment; see peer.py). Every
+postgres/mysql/sqlite extensions in a separate virtual environment, interleaved with the strategies;
+see peer.py). Every
 answer is checked against ``local``; a wrong answer is reported as wrong, never timed
 as if right. Outputs: JSON, a markdown table, and a PNG chart.
 """
@@ -115,6 +116,12 @@ def run(
         expected[n] = rows
         results.append({"query": n, "strategy": "local", "correct": True, **_summary(times)})
     peak: dict[str, float] = {}
+    peer_run = None
+    if peer:
+        from benchmarks import peer as peer_module
+
+        peer_run = peer_module.start(split, config)
+    peer_results: list[dict[str, Any]] = []
     with fedquery.connect(config) as fed:
         # Query by query, every strategy in turn: a machine that slows down (or warms up) over a
         # long run then weighs on all strategies of a query alike, not on whichever ran last.
@@ -155,13 +162,13 @@ def run(
                     plan.actuals, plan.result_rows = {s.fragment: s for s in holder["stats"]}, len(rows)
                     record["plan_svg"] = plan.graph().svg()
                 results.append(record)
+            if peer_run is not None and not isinstance(peer_run, str):
+                peer_results.append(peer_run.query(n, tpch_data.query(n), runs, expected[n]))
         peak["all strategies"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    peer_result = None
-    if peer:
-        from benchmarks import peer as peer_module
-
-        peer_result = peer_module.run(scale, split, config, queries, runs, expected)
-        results.extend(peer_result.get("results", []))
+    if peer_run is not None and not isinstance(peer_run, str):
+        peer_run.close()
+    results.extend(peer_results)
+    peer_note = peer_run if isinstance(peer_run, str) else peer_run.note if peer_run is not None else None
     return {
         "scale_factor": scale,
         "runs": runs,
@@ -174,7 +181,7 @@ def run(
         "analyze_seconds": analyze_seconds,
         "total_seconds": time.perf_counter() - started,
         "peak_rss_mb_after": peak,
-        "peer": {k: v for k, v in (peer_result or {}).items() if k != "results"} or None,
+        "peer": {"note": peer_note} if peer_note else None,
         "results": results,
     }
 
