@@ -47,6 +47,14 @@ BOMBS: dict[str, tuple[str, tuple[Any, ...] | None]] = {
         "SELECT count(DISTINCT a.id * 100000 + b.id) FROM f.t AS a, f.t AS b WHERE a.id < 6000 AND b.id < 6000",
         (36_000_000,),
     ),
+    "string_agg pushed to a local Parquet source's DuckDB": (
+        "SELECT length(string_agg(a.s || b.s, ',')) FROM g.t AS a, g.t AS b WHERE b.id < 1000",
+        (1_099_999_999,),
+    ),
+    "DISTINCT of 3.6e7 pushed to a local Parquet source's DuckDB": (
+        "SELECT count(DISTINCT a.id * 100000 + b.id) FROM g.t AS a, g.t AS b WHERE a.id < 6000 AND b.id < 6000",
+        (36_000_000,),
+    ),
     "string_agg over 1e8 rows": (
         "SELECT length(string_agg(a.s || b.s, ',')) FROM d.t AS a, d.t AS b WHERE b.id < 1000",
         (1_099_999_999,),
@@ -91,6 +99,7 @@ SPILLS = (
     "group by of 1e7 keys that spills",
     "cross join, distinct of 9e6",
     "DISTINCT of 3.6e7 pushed to a DuckDB file",
+    "DISTINCT of 3.6e7 pushed to a local Parquet source's DuckDB",
 )
 
 #: the heavy query four threads run at once (one budget for all four)
@@ -112,8 +121,10 @@ class Outcome:
 
 
 def write_federation(directory: Path, limit: str = "500MB", threads: int = 2) -> Path:
-    """A one-table federation with the given memory limit: ``d.t`` (id, s, n) in Parquet, and
-    the same table as ``f.t`` in a DuckDB file (a source that answers inside this process)."""
+    """A one-table federation with the given memory limit: ``d.t`` (id, s, n) in Parquet read with
+    Arrow scans (``engine = "arrow"``: its queries run in the local DuckDB, which the bombs aim at),
+    the same table as ``f.t`` in a DuckDB file and as ``g.t`` in Parquet answered by the source's own
+    DuckDB (sources that answer inside this process)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -137,7 +148,8 @@ def write_federation(directory: Path, limit: str = "500MB", threads: int = 2) ->
     config = directory / "fedquery.toml"
     config.write_text(
         f'[settings]\nmemory_limit = "{limit}"\nthreads = {threads}\ntemp_directory = "{directory / "spill"}"\n'
-        f'[departments.d.sources.files]\nkind = "parquet"\npath = "{data}"\n'
+        f'[departments.d.sources.files]\nkind = "parquet"\npath = "{data}"\nengine = "arrow"\n'
+        f'[departments.g.sources.files]\nkind = "parquet"\npath = "{data}"\n'
         f'[departments.f.sources.db]\nkind = "duckdb"\npath = "{in_process}"\n'
     )
     return config

@@ -501,7 +501,7 @@ class FileConnector(Connector):
             deadline.discard(handle)
             cur.close()
             unchanged()  # a file rewritten under the statement says so, rather than how it failed to parse
-            raise self.source_error(f"{self.kind} source failed: {exc}", fragment=fragment) from None
+            raise self._failure(exc, fragment) from None
 
         def batches() -> Iterator[pa.RecordBatch]:
             try:
@@ -515,12 +515,28 @@ class FileConnector(Connector):
                 raise
             except Exception as exc:  # noqa: BLE001 - DuckDB's errors, through Arrow's reader as OSError
                 unchanged()  # a file rewritten under the statement says so, rather than how it failed to parse
-                raise self.source_error(f"{self.kind} source failed: {exc}", fragment=fragment) from None
+                raise self._failure(exc, fragment) from None
             finally:
                 deadline.discard(handle)
                 cur.close()  # each scan has its own cursor: nothing stays open after it
 
         return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+    def _failure(self, exc: BaseException, fragment: Fragment) -> FedQueryError:
+        """The source's DuckDB failing: past the process's memory budget a ResourceError, as in the local step."""
+        if "Out of Memory Error" in str(exc) and self.memory_limit:
+            from fedquery.errors import ResourceError
+            from fedquery.memory import parse_size
+
+            detail = str(exc).split("Out of Memory Error:", 1)[-1].strip().splitlines()[0]
+            return ResourceError(
+                self.config.redact(f"{self.department}.{self.name} ran out of memory: {detail}"),
+                limit=parse_size(self.memory_limit),
+                phase="answering at the source",
+                department=self.department,
+                source=self.name,
+            )
+        return self.source_error(f"{self.kind} source failed: {exc}", fragment=fragment)
 
     def _files(self, table: TableInfo) -> tuple[str, ...]:
         """The table's files as discovery finds them now (symbolic links out of the root refused)."""
