@@ -139,8 +139,9 @@ def test_no_keys_into_a_derived_aggregate_column(analyzed, oracle) -> None:  # t
     )
     result = analyzed.sql(sql.format(part="catalogue.part", partsupp="catalogue.partsupp"))
     rows = result.fetchall()
-    partsupp = next(f for f in result.plan.fragments if f.tables == ["catalogue.partsupp"])
-    assert not partsupp.reducers, str(result.plan)
+    # (part and partsupp are one local Parquet source, answered by its own DuckDB: the whole query may
+    # be one fragment; no fragment may be reduced by keys either way)
+    assert all(not f.reducers for f in result.plan.fragments), str(result.plan)
     expected = oracle.sql(sql.format(part="part", partsupp="partsupp")).fetchall()
     assert rows == expected and len(expected) > 5
 
