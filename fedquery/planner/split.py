@@ -51,7 +51,12 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
     view = query.meta.get(POLICY_TAG)  # a principal's view (see fedquery.policy): sent whole under every strategy
     if not context.pushes_subtrees and view is None:
         pass  # strategies none/filters: only scans are sent
-    elif len(sources) == 1 and not is_correlated(query) and not _free_cte_refs(query, context):
+    elif (
+        len(sources) == 1
+        and not is_correlated(query)
+        and not _free_cte_refs(query, context)
+        and not any(t.name in context.local_relations and not t.args.get("db") for t in query.find_all(exp.Table))
+    ):  # (information_schema and the like exist only in the local DuckDB)
         table = _any_table(query, context)
         connector = table.connector
         reason = _whole_reason(query, connector) or correlation_reason(query, connector, context)
