@@ -77,7 +77,7 @@ _FUNCTIONS: tuple[type[exp.Expr], ...] = (
     exp.Substring, exp.Extract, exp.Cast, exp.Nullif, exp.Floor, exp.Ceil,
 )  # fmt: skip
 _EXTRACT_PARTS = {"YEAR", "MONTH", "DAY", "QUARTER", "HOUR", "MINUTE"}
-_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ)
 _BINARY_COLLATIONS = ("_nopad_bin",)
 #: what connectorx says when the server (or the network to it) failed, not connectorx itself
 _SERVER_FAILURE = re.compile(

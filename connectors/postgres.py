@@ -164,6 +164,10 @@ class PostgresConnector(RemoteConnector):
         out = []
         for name, data_type, udt, precision, scale, nullable, collation in rows:
             binary = collation in _C_COLLATIONS if collation else bool(self._db_collation_is_c)
+            if data_type == "USER-DEFINED":
+                # an enum sorts by declaration order there, DuckDB reads it as text (ordering kept local;
+                # comparisons are made on the text value, see prepare)
+                binary, udt = False, _USER_DEFINED
             arrow = _arrow(data_type, udt, precision, scale)
             out.append(
                 ColumnInfo(
@@ -272,11 +276,13 @@ class PostgresConnector(RemoteConnector):
         return info is not None and info.read_as_text
 
     def _is_bpchar(self, node: exp.Expr) -> bool:
+        """Is ``node`` a column compared by its text value here: ``char(n)``, or an enum (or other
+        user-defined type), which PostgreSQL compares by declaration order and DuckDB as text?"""
         tag = node.meta.get("fq_table") if isinstance(node, exp.Column) else None
         if not tag:
             return False
         info = self.column_info(tuple(tag[2:]), node.name)
-        return info is not None and info.native_type == "bpchar"
+        return info is not None and info.native_type in ("bpchar", _USER_DEFINED)
 
     def key_filter(self, column: exp.Expr, keys: pa.Array, column_type: pa.DataType | None = None) -> exp.Expr:
         """Integer keys as one array literal, ``column = ANY('{1,2,...}'::INTEGER[])``: PostgreSQL parses
@@ -456,7 +462,13 @@ def _is_structural(node: exp.Expr) -> bool:
     return isinstance(node, (exp.Cast, exp.Interval))
 
 
-_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between)
+_COMPARISONS = (
+    exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between, exp.NullSafeEQ, exp.NullSafeNEQ,
+)  # fmt: skip
+
+
+#: ``ColumnInfo.native_type`` of an enum or other user-defined type (read and compared as text)
+_USER_DEFINED = "USER-DEFINED"
 
 
 def _as_text(node: exp.Expr) -> exp.Expr:

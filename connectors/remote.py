@@ -415,6 +415,7 @@ def is_function_call(node: Any) -> bool:
 _FLOATS = ("FLOAT", "DOUBLE")
 
 
+_TEMPORAL = ("DATE", "TIMESTAMP", "TIMESTAMPTZ", "DATETIME", "TIMESTAMPNTZ", "TIME")
 _VALUE_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.In, exp.Between)
 
 
@@ -444,6 +445,8 @@ def semantic_reason(node: Any, dialect: str) -> str | None:
         return f"% of floating-point numbers differs in {dialect}"
     if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES) and _typed(node.this, _FLOATS):
         return f"a floating-point number cast to text is spelt differently by {dialect}"
+    if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES) and _typed(node.this, _TEMPORAL):
+        return f"a date or timestamp cast to text is spelt differently by {dialect} (BC years, fractional seconds)"
     if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
         if any(isinstance(e, (exp.Tuple, exp.Paren)) or len(node.this.expressions) > 1 for e in node.this.expressions):
             return f"COUNT(DISTINCT over several columns) counts NULL-holding rows differently in {dialect}"
@@ -453,6 +456,9 @@ def semantic_reason(node: Any, dialect: str) -> str | None:
         return f"ROLLUP/CUBE/GROUPING SETS are kept local for {dialect}"
     if isinstance(node, exp.Filter):
         return f"aggregate FILTER clauses are kept local for {dialect}"
+    if isinstance(node, exp.Length) and not _typed(node.this, ("VARCHAR", "TEXT", "CHAR", "NCHAR", "NVARCHAR")):
+        # a list (typed UNKNOWN here) has no LENGTH there: len([1, 2]) in DuckDB, an error in PostgreSQL
+        return f"LENGTH of a value that is not text (a list?) is DuckDB's len(), not {dialect}'s LENGTH"
     if (
         isinstance(node, exp.Expr)
         and isinstance(node, _VALUE_COMPARISONS)

@@ -32,6 +32,7 @@ _SIMPLE: dict[Any, pa.DataType] = {
     T.DATETIME: pa.timestamp("us"),
     T.TIMESTAMP: pa.timestamp("us"),
     T.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
+    T.TIMESTAMPNTZ: pa.timestamp("us"),  # sqlglot's reading of DuckDB's "timestamp" (a CSV column type)
     T.TIME: pa.time64("us"),
     T.BLOB: pa.binary(),
     T.VARBINARY: pa.binary(),
