@@ -65,7 +65,7 @@ from connectors.remote import (
     pseudonym_reason,
     semantic_reason,
 )
-from connectors.types import arrow_type, parse_value
+from connectors.types import arrow_type, date_plus_number, parse_value
 from fedquery.deadline import Deadline, current, seconds_for_source
 from fedquery.errors import FedQueryError, SourceError
 from fedquery.fragment import Fragment
@@ -254,6 +254,8 @@ class MySQLConnector(RemoteConnector):
                 return f"function {sub.sql('duckdb')[:40]} is not on the MySQL allowlist"
             if isinstance(sub, exp.Div):
                 return "/ in MySQL returns DECIMAL with a fixed extra scale, not DuckDB's DOUBLE"
+            if isinstance(sub, (exp.Add, exp.Sub)) and date_plus_number(sub):
+                return "a date plus or minus a number is YYYYMMDD arithmetic in MySQL (a number, not a date)"
             if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:
                 return f"EXTRACT({sub.name}) differs between MySQL and DuckDB"
             if isinstance(sub, exp.Cast) and not (isinstance(sub.this, exp.Literal) and sub.this.is_string):

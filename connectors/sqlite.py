@@ -29,7 +29,7 @@ from connectors.base import (
     TableInfo,
     TableStats,
 )
-from connectors.types import arrow_type
+from connectors.types import arrow_type, date_plus_number
 from fedquery.deadline import current
 from fedquery.fragment import Fragment
 
@@ -128,6 +128,8 @@ class SqliteConnector(Connector):
                 return f"CAST ({sub.sql('duckdb')}) has no exact SQLite equivalent"
             if isinstance(sub, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.Sum, exp.Avg)) and _decimalish(sub):
                 return f"{sub.sql('duckdb')} is DECIMAL arithmetic, which SQLite does in binary floating point"
+            if isinstance(sub, (exp.Add, exp.Sub)) and date_plus_number(sub):
+                return "SQLite keeps dates as text: date arithmetic there does not give a date"
         return None
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
@@ -183,9 +185,16 @@ def explicit_null_order(node: exp.Expr) -> exp.Expr:
     if not isinstance(node, exp.Order):
         return node
     keys: list[exp.Expr] = []
+    # In an expression SQLite binds a name to the FROM columns before the output aliases: ``k IS NULL``
+    # is ambiguous where two joined tables have a k, although ``ORDER BY k`` names the output column.
+    select = node.parent
+    outputs = {e.alias: e.unalias() for e in select.expressions if e.alias} if isinstance(select, exp.Select) else {}
     for ordered in node.expressions:
         nulls_first = bool(ordered.args.get("nulls_first"))
-        is_null = exp.Is(this=ordered.this.copy(), expression=exp.Null())
+        key = ordered.this
+        if isinstance(key, exp.Column) and not key.table and key.name in outputs:
+            key = outputs[key.name]
+        is_null = exp.Is(this=key.copy(), expression=exp.Null())
         keys.append(exp.Ordered(this=is_null, desc=nulls_first, nulls_first=True))
         keys.append(exp.Ordered(this=ordered.this.copy(), desc=ordered.args.get("desc"), nulls_first=nulls_first))
     node.set("expressions", keys)
