@@ -122,6 +122,10 @@ class SqliteConnector(Connector):
         if reason:
             return reason
         for sub in node.walk():
+            if isinstance(sub, exp.SetOperation) and sub.args.get("order"):
+                # NULLS LAST needs an expression (x IS NULL), and SQLite orders a compound SELECT only by
+                # its output columns
+                return "SQLite cannot order a UNION/INTERSECT/EXCEPT with DuckDB's NULL order"
             if isinstance(sub, exp.Cast) and not (
                 isinstance(sub.this, exp.Literal) and sub.to.this == exp.DataType.Type.DATE
             ):

@@ -91,6 +91,11 @@ REGRESSIONS: list[Any] = [
     # (ambiguous between a.k and w.k), not to the output column k.
     "SELECT a.id, a.k FROM lite.t a JOIN (SELECT x.k, count(*) AS n FROM lite.t x GROUP BY x.k) w ON a.k = w.k "
     "ORDER BY 1 NULLS LAST, 2 NULLS LAST LIMIT 3",
+    # A SQLite INTERSECT ... ORDER BY 1 NULLS LAST was pushed as "ORDER BY v IS NULL, v": SQLite orders a
+    # compound SELECT only by its output columns ("1st ORDER BY term does not match any column").
+    "SELECT coalesce(a.d, DATE '2020-01-01') AS v FROM lite.t a WHERE a.i BETWEEN -9223372036854775808 AND 1 "
+    "INTERSECT SELECT b.d AS v FROM lite.t b ORDER BY 1 NULLS LAST LIMIT 3",
+    "SELECT a.k FROM lite.t a UNION SELECT b.i FROM lite.t b ORDER BY 1 NULLS LAST LIMIT 4",
     _xfail(
         "SELECT (abs(a.fx) / 0) AS v FROM pg.t a",
         "x / 0 is pushed to PostgreSQL, which raises 'division by zero' where DuckDB gives ±inf or NaN",
