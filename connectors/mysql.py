@@ -279,6 +279,8 @@ class MySQLConnector(RemoteConnector):
             keys = list(node.this.expressions)
         elif isinstance(node, exp.SetOperation):
             keys = list(node.left.expressions) if isinstance(node.left, exp.Select) else []
+        elif isinstance(node, exp.Window):  # PARTITION BY groups (its ORDER BY is an exp.Ordered above)
+            keys = list(node.args.get("partition_by") or [])
         for key in keys:
             if _is_string(key.unalias()) and not self._binary_column(key.unalias()):
                 what = type(node).__name__.upper()

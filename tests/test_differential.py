@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,21 @@ REGRESSIONS: list[Any] = [
     "SELECT coalesce(a.d, DATE '2020-01-01') AS v FROM lite.t a WHERE a.i BETWEEN -9223372036854775808 AND 1 "
     "INTERSECT SELECT b.d AS v FROM lite.t b ORDER BY 1 NULLS LAST LIMIT 3",
     "SELECT a.k FROM lite.t a UNION SELECT b.i FROM lite.t b ORDER BY 1 NULLS LAST LIMIT 4",
+    # A window PARTITION BY a MySQL text column was pushed: its case- and accent-insensitive collation
+    # put 'é', 'É' and 'e' in one partition.
+    "SELECT a.id, a.s AS p, sum(a.f) OVER (PARTITION BY a.s ORDER BY a.id) AS w FROM my.t a",
+    "SELECT a.id, a.s AS p, row_number() OVER (PARTITION BY a.s ORDER BY a.id) AS w FROM my.t a",
+    _xfail(
+        "SELECT CASE WHEN b.g IS NULL THEN length(b.en) ELSE b.g END AS v FROM pg.t b",
+        "length() of a PostgreSQL enum is pushed as is; PostgreSQL has no length(enum) (enums are cast to text "
+        "only in comparisons)",
+    ),
+    _xfail(
+        "SELECT b.bo AS g0, a.bo AS g1, count(*) AS n FROM pg.t a LEFT JOIN csv.t b ON a.k = b.k AND b.g IS NULL "
+        "GROUP BY b.bo, a.bo HAVING sum(a.i) >= 1",
+        "the oracle is wrong: DuckDB 2.0.1 plans this as an empty result, though the group (NULL, false) has "
+        "sum 2020 (fedquery, computing over fetched fragments, answers it)",
+    ),
     _xfail(
         "SELECT (abs(a.fx) / 0) AS v FROM pg.t a",
         "x / 0 is pushed to PostgreSQL, which raises 'division by zero' where DuckDB gives ±inf or NaN",
@@ -146,7 +162,8 @@ def test_random_queries_match_the_oracle(federation: tuple[Any, Any], chunk: int
 @pytest.mark.parametrize("sql", REGRESSIONS)
 def test_regressions(federation: tuple[Any, Any], sql: str) -> None:
     fed, oracle = federation
-    assert check(fed, oracle, Case("plain", (sql,), ordered=" ORDER BY " in sql)) == {}
+    ordered = re.search(r" ORDER BY [^)]*$", sql) is not None  # a last ORDER BY outside any OVER (...)
+    assert check(fed, oracle, Case("plain", (sql,), ordered=ordered)) == {}
 
 
 def test_the_oracles_see_a_wrong_answer(federation: tuple[Any, Any]) -> None:
