@@ -254,6 +254,10 @@ class MySQLConnector(RemoteConnector):
                 return f"function {sub.sql('duckdb')[:40]} is not on the MySQL allowlist"
             if isinstance(sub, exp.Div):
                 return "/ in MySQL returns DECIMAL with a fixed extra scale, not DuckDB's DOUBLE"
+            if isinstance(sub, exp.Join) and sub.side.upper() == "FULL":
+                # sqlglot writes it as LEFT JOIN UNION ALL anti-join: an aggregate, DISTINCT, ORDER BY ...
+                # LIMIT or window over it would then be computed per branch
+                return "MySQL has no FULL JOIN"
             if isinstance(sub, (exp.Add, exp.Sub)) and date_plus_number(sub):
                 return "a date plus or minus a number is YYYYMMDD arithmetic in MySQL (a number, not a date)"
             if isinstance(sub, exp.Extract) and sub.name.upper() not in _EXTRACT_PARTS:
