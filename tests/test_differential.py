@@ -135,7 +135,9 @@ REGRESSIONS: list[Any] = [
 ]
 
 #: Seeds of the suite's range whose failure is a bug kept in REGRESSIONS (xfail) until it is fixed.
-KNOWN_FAILING_SEEDS: set[int] = set()
+KNOWN_FAILING_SEEDS: set[int] = {
+    1184,  # SUM over a 64-bit integer column pushed to SQLite: "integer overflow" (the xfail above)
+}
 
 
 def test_every_department_reads_back_what_the_oracle_holds(federation: tuple[Any, Any]) -> None:
