@@ -246,8 +246,13 @@ class MySQLConnector(RemoteConnector):
 
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
-        """Why ``node`` cannot be sent: MySQL's pushdown table (connectors.pushdown) says."""
-        return MySQLPushdown.reason(node, self)
+        """Why ``node`` cannot be sent: MySQL's pushdown table (connectors.pushdown) says; and MySQL has no
+        FULL JOIN (sqlglot writes it as a LEFT JOIN UNION ALL an anti-join, over which an aggregate,
+        DISTINCT, ORDER BY ... LIMIT or window would be computed per branch)."""
+        reason = MySQLPushdown.reason(node, self)
+        if reason is None and any((join.side or "").upper() == "FULL" for join in node.find_all(exp.Join)):
+            reason = "MySQL has no FULL JOIN"
+        return reason
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
         """Render what the pushdown table says (text compared byte by byte: no case folding, no accent

@@ -227,8 +227,23 @@ class PostgresConnector(RemoteConnector):
 
     # -- planning ---------------------------------------------------------
     def unsupported_reason(self, node: exp.Expr) -> str | None:
-        """Why ``node`` cannot be sent: PostgreSQL's pushdown table (connectors.pushdown) says."""
-        return PostgresPushdown.reason(node, self)
+        """Why ``node`` cannot be sent: PostgreSQL's pushdown table (connectors.pushdown) says; and an enum
+        column as a function's argument (NULLIF, COALESCE, CASE, LENGTH, ...): PostgreSQL takes the
+        enum's type there (a text that is no label fails, ``length(enum)`` does not exist), DuckDB the
+        label's text. MIN, MAX and COUNT order or count the enum itself, as in DuckDB."""
+        reason = PostgresPushdown.reason(node, self)
+        if reason is not None:
+            return reason
+        for sub in node.walk():
+            if isinstance(sub, exp.Func) and not isinstance(sub, (exp.Cast, exp.Min, exp.Max, exp.Count)):
+                for arg in sub.iter_expressions():
+                    info = self._info(arg) if isinstance(arg, exp.Column) else None
+                    if info is not None and info.enum_labels:
+                        return (
+                            f"the enum {arg.sql('duckdb')[:40]} as an argument of {sub.key.upper()} is typed "
+                            "as the enum in PostgreSQL, as its text in DuckDB"
+                        )
+        return None
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
         """Render what the pushdown table says (``char(n)`` and enums compared as their text, as DuckDB

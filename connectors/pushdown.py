@@ -333,6 +333,8 @@ def text_key_not_binary(node: exp.Expr, connector: Any) -> str | None:
         keys = list(node.this.expressions) if isinstance(node.this, exp.Distinct) else []
     elif isinstance(node, exp.SetOperation):
         keys = list(node.left.expressions) if isinstance(node.left, exp.Select) else []
+    elif isinstance(node, exp.Window):  # PARTITION BY groups (its ORDER BY is an Ordered, above)
+        keys = list(node.args.get("partition_by") or [])
     else:
         keys = []
     for key in keys:
@@ -845,6 +847,11 @@ class MySQLPushdown(SqlPushdown):
         "MAX on numbers, dates, binary text", unless=(_MY_TEXT, _MY_ENUM_EXTREME), examples=SqlPushdown.Max.examples
     )
     Count = Pushed("COUNT", unless=(*SqlPushdown.Count.unless, _MY_TEXT), examples=SqlPushdown.Count.examples)
+    Window = Pushed(
+        "aggregates listed here over a window partitioned by numbers, dates or binary-collated text",
+        unless=(_MY_TEXT,),
+        examples=("SELECT id, sum(i) OVER (PARTITION BY a) FROM {t}",),
+    )
     Pseudonymise = PostgresPushdown.Pseudonymise
 
 

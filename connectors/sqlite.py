@@ -30,7 +30,7 @@ from connectors.base import (
     TableStats,
 )
 from connectors.pushdown import SQLitePushdown, governed
-from connectors.types import arrow_type
+from connectors.types import arrow_type, date_plus_number
 from fedquery.deadline import current
 from fedquery.fragment import Fragment
 
@@ -124,6 +124,12 @@ class SqliteConnector(Connector):
     def unsupported_reason(self, node: exp.Expr) -> str | None:
         """Why ``node`` cannot be sent: a shape outside ``_STRUCTURE``, or SQLite's pushdown table."""
         for sub in node.walk():
+            if isinstance(sub, exp.SetOperation) and sub.args.get("order"):
+                # NULLS LAST needs an expression (x IS NULL), and SQLite orders a compound SELECT only by
+                # its output columns
+                return "SQLite cannot order a UNION/INTERSECT/EXCEPT with DuckDB's NULL order"
+            if isinstance(sub, (exp.Add, exp.Sub)) and date_plus_number(sub):
+                return "SQLite keeps dates as text: date arithmetic there does not give a date"
             if SQLitePushdown.entry(sub) is None and not governed(sub) and not isinstance(sub, _STRUCTURE):
                 return f"{type(sub).__name__} ({sub.sql('duckdb')[:60]}) is not supported by sqlite source"
             reason = SQLitePushdown.node_reason(sub, self)
@@ -184,9 +190,16 @@ def explicit_null_order(node: exp.Expr) -> exp.Expr:
     if not isinstance(node, exp.Order):
         return node
     keys: list[exp.Expr] = []
+    # In an expression SQLite binds a name to the FROM columns before the output aliases: ``k IS NULL``
+    # is ambiguous where two joined tables have a k, although ``ORDER BY k`` names the output column.
+    select = node.parent
+    outputs = {e.alias: e.unalias() for e in select.expressions if e.alias} if isinstance(select, exp.Select) else {}
     for ordered in node.expressions:
         nulls_first = bool(ordered.args.get("nulls_first"))
-        is_null = exp.Is(this=ordered.this.copy(), expression=exp.Null())
+        key = ordered.this
+        if isinstance(key, exp.Column) and not key.table and key.name in outputs:
+            key = outputs[key.name]
+        is_null = exp.Is(this=key.copy(), expression=exp.Null())
         keys.append(exp.Ordered(this=is_null, desc=nulls_first, nulls_first=True))
         keys.append(exp.Ordered(this=ordered.this.copy(), desc=ordered.args.get("desc"), nulls_first=nulls_first))
     node.set("expressions", keys)

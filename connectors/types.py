@@ -32,6 +32,7 @@ _SIMPLE: dict[Any, pa.DataType] = {
     T.DATETIME: pa.timestamp("us"),
     T.TIMESTAMP: pa.timestamp("us"),
     T.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
+    T.TIMESTAMPNTZ: pa.timestamp("us"),  # sqlglot's reading of DuckDB's "timestamp" (a CSV column type)
     T.TIME: pa.time64("us"),
     T.BLOB: pa.binary(),
     T.VARBINARY: pa.binary(),
@@ -136,3 +137,10 @@ def parse_pg_array(text: str | None) -> list[str]:
     if body:
         out.append("".join(current))
     return out
+
+
+def date_plus_number(node: exp.Expr) -> bool:
+    """``d + 1`` / ``d - 1`` on a DATE or TIMESTAMP (DuckDB: a date; MySQL and SQLite: not a date)."""
+    operands = list(node.iter_expressions())
+    temporal = any(o.type is not None and o.type.is_type(*exp.DataType.TEMPORAL_TYPES) for o in operands)
+    return temporal and not any(isinstance(o, exp.Interval) for o in operands)

@@ -1,234 +1,47 @@
 """Differential testing: seeded random queries over six kinds of source, every strategy, against the oracle.
 
-The same edge-value rows (NULLs, multibyte and case variants, blanks, extreme integers, negative and
-large floats, leap days) live in PostgreSQL, MariaDB, SQLite, a DuckDB file, Parquet and CSV, and in
-one DuckDB (the oracle). A small grammar draws queries — joins across departments (inner and left),
-filters with every comparison, IN, BETWEEN, LIKE, IS NULL, AND/OR/NOT, aggregates with GROUP BY and
-HAVING, DISTINCT, ORDER BY … LIMIT, scalar and IN subqueries, CASE — and each runs under every pushdown
-strategy. Beside plain comparison, TLP (ternary logic partitioning, from SQLancer) checks that the
-rows of ``WHERE p``, ``WHERE NOT p`` and ``WHERE p IS NULL`` add up to the unfiltered rows.
-
-``FEDQUERY_DIFF_QUERIES`` sets how many queries a run draws (default 2,000 when ``CI=true``, 300
-otherwise); ``FEDQUERY_DIFF_SEED`` the first seed. A mismatch names its seed; shrunk, it becomes a
-fixture in ``REGRESSIONS`` below. ``python -m benchmarks.differential`` runs a long campaign.
+The data, the grammar and the three oracles (plain comparison with one DuckDB, TLP and NoREC) live in
+``benchmarks/differential.py``, which also runs the long campaign (``python -m benchmarks.differential
+--queries 50000``). Here the same generator runs in the suite: ``FEDQUERY_DIFF_QUERIES`` sets how many
+seeds a run draws (default 2,000 when ``CI=true``, 300 otherwise), ``FEDQUERY_DIFF_SEED`` the first
+seed. Each seed is checked under every pushdown strategy. A mismatch names its seed; shrunk, it becomes
+a fixture in ``REGRESSIONS`` below (xfail, strict, while the bug is open).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import math
+import json
 import os
-import random
-import sqlite3
-import uuid
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import pytest
 
-import fedquery
-from tests.conftest import PG_DSN, mysql_admin, mysql_url, pg_admin
+from benchmarks import differential
+from benchmarks.differential import DEPARTMENTS, STRATEGIES, Case, check, draw, same
+from tests.conftest import mysql_admin, pg_admin
 
-DEPARTMENTS = ("pg", "my", "lite", "duck", "pq", "csv")
-STRATEGIES = ("none", "filters", "full", "auto")
-ROWS_PER_TABLE = 24
-
-# Value pools: edge values every source stores exactly. (CSV cannot tell '' from NULL, and MySQL has
-# no NaN: those are exercised by the type-map tests instead.)
-KEYS = [0, 1, 2, 3, 4, None]
-INTS = [0, 1, -1, 7, 42, -2147483647, 2147483647, 1000, None]
-TEXTS = ["a", "A", "abc", "ABC", "Abc", "é", "e", "straße", "STRASSE", " x", "x ", "名前", "a%b", "a_b", "z", None]
-FLOATS = [0.5, -1.25, 1e10, 3.0, -0.0, 123.456, None]
-DATES = [dt.date(2020, 1, 1), dt.date(1999, 12, 31), dt.date(2024, 2, 29), dt.date(1970, 1, 1), None]
-COLUMNS = {"k": KEYS, "i": INTS, "s": TEXTS, "f": FLOATS, "d": DATES}
-ARROW = {"k": pa.int32(), "i": pa.int32(), "s": pa.string(), "f": pa.float64(), "d": pa.date32()}
-SQL = {"k": "INTEGER", "i": "INTEGER", "s": "VARCHAR(20)", "f": "DOUBLE PRECISION", "d": "DATE"}
-
-
-def _rows(department: str) -> list[tuple[Any, ...]]:
-    rng = random.Random(f"rows-{department}")
-    return [(n, *(rng.choice(pool) for pool in COLUMNS.values())) for n in range(ROWS_PER_TABLE)]
-
-
-def _table(department: str) -> pa.Table:
-    rows = _rows(department)
-    data = {"id": pa.array([r[0] for r in rows], pa.int32())}
-    for j, name in enumerate(COLUMNS, start=1):
-        data[name] = pa.array([r[j] for r in rows], ARROW[name])
-    return pa.table(data)
-
-
-def _ddl(table: str, dialect: str) -> str:
-    types = {**SQL, "f": "DOUBLE" if dialect == "mysql" else SQL["f"]}
-    return f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, " + ", ".join(f"{c} {t}" for c, t in types.items()) + ")"
-
-
-@pytest.fixture(scope="module")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
-    name = f"fq_diff_{uuid.uuid4().hex[:10]}"
-    root: Path = tmp_path_factory.mktemp("differential")
-    pg = pg_admin()
-    with pg.cursor() as cur:
-        cur.execute(f'CREATE SCHEMA "{name}"')
-        cur.execute(_ddl(f'"{name}".t', "postgres"))
-        cur.adbc_ingest("t", _table("pg"), mode="append", db_schema_name=name)
-    my = mysql_admin()
-    with my.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-        cur.execute(_ddl(f"`{name}`.t", "mysql"))
-        cur.executemany(f"INSERT INTO `{name}`.t VALUES (%s, %s, %s, %s, %s, %s)", _rows("my"))
-    lite = sqlite3.connect(root / "lite.db")
-    lite.execute(_ddl("t", "sqlite"))
-    lite.executemany(
-        "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", [(*r[:5], r[5] and r[5].isoformat()) for r in _rows("lite")]
-    )
-    lite.commit()
-    lite.close()
-    duck = duckdb.connect(str(root / "duck.duckdb"))
-    duck.register("_t", _table("duck"))
-    duck.execute("CREATE TABLE t AS SELECT * FROM _t")
-    duck.close()
-    (root / "pq").mkdir()
-    pq.write_table(_table("pq"), root / "pq" / "t.parquet")
-    (root / "csv").mkdir()
-    pacsv.write_csv(_table("csv"), root / "csv" / "t.csv")
-    csv_types = {"id": "integer", "k": "integer", "i": "integer", "s": "varchar", "f": "double", "d": "date"}
-    config = {
-        "departments": {
-            "pg": {"sources": {"db": {"kind": "postgres", "url": PG_DSN, "schema": name, "tables": {"t": {}}}}},
-            "my": {"sources": {"db": {"kind": "mysql", "url": mysql_url(name)}}},
-            "lite": {"sources": {"db": {"kind": "sqlite", "path": str(root / "lite.db")}}},
-            "duck": {"sources": {"db": {"kind": "duckdb", "path": str(root / "duck.duckdb")}}},
-            "pq": {"sources": {"t": {"kind": "parquet", "url": str(root / "pq" / "t.parquet")}}},
-            "csv": {
-                "sources": {
-                    "t": {
-                        "kind": "csv",
-                        "url": str(root / "csv" / "t.csv"),
-                        "tables": {"t": {"path": "", "columns": csv_types}},
-                    }
-                }
-            },
-        }
-    }
-    fed = fedquery.connect(config)
-    oracle = duckdb.connect()
-    for department in DEPARTMENTS:
-        oracle.execute(f"CREATE SCHEMA {department}")
-        oracle.register("_t", _table(department))
-        oracle.execute(f"CREATE TABLE {department}.t AS SELECT * FROM _t")
-        oracle.unregister("_t")
-    yield fed, oracle
-    fed.close()
-    oracle.close()
-    with pg.cursor() as cur:
-        cur.execute(f'DROP SCHEMA "{name}" CASCADE')
-    pg.close()
-    with my.cursor() as cur:
-        cur.execute(f"DROP DATABASE `{name}`")
-    my.close()
-
-
-# -- the grammar -------------------------------------------------------------------------------------
-def _literal(rng: random.Random, column: str) -> str:
-    value = rng.choice([v for v in COLUMNS[column] if v is not None])
-    if column == "s":
-        return "'" + str(value).replace("'", "''") + "'"
-    if column == "d":
-        return f"DATE '{value.isoformat()}'"
-    return repr(value)
-
-
-def _predicate(rng: random.Random, alias: str, depth: int = 0) -> str:
-    column = rng.choice(list(COLUMNS))
-    ref = f"{alias}.{column}"
-    roll = rng.random()
-    if depth < 2 and roll < 0.15:
-        joiner = rng.choice([" AND ", " OR "])
-        return f"({_predicate(rng, alias, depth + 1)}{joiner}{_predicate(rng, alias, depth + 1)})"
-    if depth < 2 and roll < 0.2:
-        return f"NOT ({_predicate(rng, alias, depth + 1)})"
-    if roll < 0.3:
-        return f"{ref} IS {rng.choice(['', 'NOT '])}NULL"
-    if roll < 0.4:
-        items = ", ".join(_literal(rng, column) for _ in range(rng.randint(1, 3)))
-        return f"{ref} {rng.choice(['', 'NOT '])}IN ({items})"
-    if roll < 0.5:
-        low, high = sorted([_literal(rng, column), _literal(rng, column)]) if column == "s" else (
-            _literal(rng, column), _literal(rng, column))  # fmt: skip
-        return f"{ref} BETWEEN {low} AND {high}"
-    if column == "s" and roll < 0.6:
-        return f"{ref} {rng.choice(['LIKE', 'NOT LIKE'])} '{rng.choice(['a%', '%b', '_b%', '%', 'A%', '%ß%', 'x_'])}'"
-    return f"{ref} {rng.choice(['=', '<>', '<', '<=', '>', '>='])} {_literal(rng, column)}"
-
-
-def _query(seed: int) -> str:
-    rng = random.Random(seed)
-    left = rng.choice(DEPARTMENTS)
-    right = rng.choice([d for d in DEPARTMENTS if d != left]) if rng.random() < 0.6 else None
-    aliases = ["a"] + (["b"] if right else [])
-    source = f"{left}.t a"
-    if right:
-        join = rng.choice(["JOIN", "LEFT JOIN"])
-        on = "a.k = b.k" + (f" AND {_predicate(rng, 'b')}" if rng.random() < 0.3 else "")
-        source += f" {join} {right}.t b ON {on}"
-    where = [_predicate(rng, rng.choice(aliases)) for _ in range(rng.randint(0, 2))]
-    if rng.random() < 0.1:
-        other = rng.choice(DEPARTMENTS)
-        where.append(f"a.k IN (SELECT x.k FROM {other}.t x WHERE {_predicate(rng, 'x')})")
-    shape = rng.random()
-    if shape < 0.45:  # aggregate
-        group = [f"{rng.choice(aliases)}.{rng.choice(['k', 's', 'd'])}" for _ in range(rng.randint(0, 2))]
-        group = list(dict.fromkeys(group))
-        pick = [
-            "count(*)", "count({}.s)", "sum({}.i)", "min({}.s)", "max({}.d)", "sum({}.f)", "count(DISTINCT {}.k)",
-            "avg({}.i)",
-        ]  # fmt: skip
-        aggregates = [rng.choice(pick).format(rng.choice(aliases)) for _ in range(rng.randint(1, 3))]
-        outputs = group + [f"{a} AS agg{n}" for n, a in enumerate(aggregates)]
-        sql = f"SELECT {', '.join(outputs)} FROM {source}"
-        sql += f" WHERE {' AND '.join(where)}" if where else ""
-        sql += f" GROUP BY {', '.join(group)}" if group else ""
-        if group and rng.random() < 0.3:
-            sql += f" HAVING count(*) {rng.choice(['>', '>=', '='])} {rng.randint(1, 3)}"
-        return sql
-    columns = [f"{rng.choice(aliases)}.{c}" for c in rng.sample(list(COLUMNS), rng.randint(1, 3))]
-    if rng.random() < 0.15:
-        columns.append(f"CASE WHEN {_predicate(rng, 'a')} THEN 'y' ELSE 'n' END AS c")
-    if rng.random() < 0.1:
-        other = rng.choice(DEPARTMENTS)
-        columns.append(f"(SELECT max(i) FROM {other}.t x WHERE x.k = a.k) AS sub")
-    distinct = "DISTINCT " if rng.random() < 0.15 else ""
-    sql = f"SELECT {distinct}{', '.join(dict.fromkeys(columns))} FROM {source}"
-    sql += f" WHERE {' AND '.join(where)}" if where else ""
-    if rng.random() < 0.3:
-        order = ", ".join(f"{n} NULLS LAST" for n in range(1, len(dict.fromkeys(columns)) + 1))
-        sql += f" ORDER BY {order} LIMIT {rng.randint(1, 10)}"
-    return sql
-
-
-def _tlp(seed: int) -> tuple[str, list[str]]:
-    """A query and its three partitions by a predicate (p, NOT p, p IS NULL)."""
-    rng = random.Random(seed)
-    department = rng.choice(DEPARTMENTS)
-    predicate = _predicate(rng, "a")
-    base = f"SELECT a.id, a.s, a.i FROM {department}.t a"
-    return base, [f"{base} WHERE {p}" for p in (predicate, f"NOT ({predicate})", f"({predicate}) IS NULL")]
-
-
-# -- the runs ------------------------------------------------------------------------------------------
 COUNT = int(os.environ.get("FEDQUERY_DIFF_QUERIES") or (2000 if os.environ.get("CI") == "true" else 300))
 FIRST_SEED = int(os.environ.get("FEDQUERY_DIFF_SEED") or 0)
 CHUNKS = 10
 
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
+    pg_admin().close()  # skips (or, with CI=true, fails) when a server is unreachable
+    mysql_admin().close()
+    with differential.federation(tmp_path_factory.mktemp("differential")) as (fed, oracle):
+        yield fed, oracle
+
+
+def _xfail(sql: str, reason: str) -> Any:
+    return pytest.param(sql, marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
 #: Mismatches the generator found, shrunk by hand: kept so that they never come back.
-REGRESSIONS: list[str] = [
+REGRESSIONS: list[Any] = [
     # An empty semi-join producer sends FALSE to a CSV scan, which Arrow's filter translation refused
     # ("Untranslatable: Boolean") under auto.
     "SELECT b.k, a.d FROM csv.t a JOIN lite.t b ON a.k = b.k AND b.k > 0 WHERE (b.i = 7 AND b.d BETWEEN "
@@ -248,41 +61,91 @@ REGRESSIONS: list[str] = [
     # TPC-DS Q54: an unquoted upper-case output name (SELECT SEG ... ORDER BY SEG) did not bind.
     "SELECT SEG, count(*) AS n, SEG * 2 AS b FROM (SELECT a.i AS SEG FROM pg.t a) s GROUP BY SEG "
     "ORDER BY SEG NULLS FIRST, n NULLS FIRST, b",
+    # -- found by the generator's edge data (benchmarks/differential.py) --
+    # A PostgreSQL enum (declared low < medium < high) was compared by declaration order in a pushed
+    # filter, join condition, MIN/MAX and ORDER BY; fedquery reads it as text, as the oracle holds it.
+    "SELECT a.id, a.en FROM pg.t a WHERE a.en <= 'low'",
+    "SELECT a.id FROM pg.t a LEFT JOIN pg.t b ON a.k = b.k AND b.en >= 'high' WHERE b.en BETWEEN 'high' AND 'low'",
+    "SELECT a.k, max(a.en) AS m, min(a.en) AS n FROM pg.t a GROUP BY a.k",
+    "SELECT a.en FROM pg.t a ORDER BY 1 NULLS LAST LIMIT 5",
+    # DuckDB's len(list) went to PostgreSQL as LENGTH(integer[]), which it rejects.
+    "SELECT a.id FROM pg.t a WHERE len(a.arr) = 0",
+    "SELECT len(a.arr) AS v FROM pg.t a INTERSECT ALL SELECT b.i AS v FROM pg.t b",
+    # A CSV column declared "timestamp" failed the config check (sqlglot reads it as TIMESTAMPNTZ):
+    # the whole csv department of this federation depends on it.
+    "SELECT a.ts FROM csv.t a WHERE a.ts >= TIMESTAMP '2026-03-29 01:00:00'",
+    # IS [NOT] DISTINCT FROM on MySQL text was not made a byte comparison: 'é' matched 'e' and 'É'.
+    "SELECT a.id FROM my.t a WHERE a.s IS NOT DISTINCT FROM 'é'",
+    "SELECT a.id, a.s FROM my.t a WHERE a.s IS DISTINCT FROM 'é'",
+    # ... and on a PostgreSQL enum it was not compared as text ('abc' is no value of the enum: an error).
+    "SELECT a.id FROM pg.t a WHERE a.en IS NOT DISTINCT FROM 'abc'",
+    # A date cast to text was pushed: PostgreSQL writes '0101-02-22 BC' (DuckDB '0101-02-22 (BC)'), MySQL
+    # DATETIME(6) keeps '.000000'.
+    "SELECT CAST(a.dx AS VARCHAR) AS v FROM pg.t a",
+    "SELECT CAST(a.ts AS VARCHAR) AS v FROM my.t a",
+    # A date plus a number was pushed to SQLite (text arithmetic: a number, which Arrow refused as a
+    # date) and to MySQL (YYYYMMDD arithmetic: 20000101 + 32 is no date).
+    "SELECT (a.d + 23) AS v FROM lite.t a WHERE a.d - 1 > DATE '2000-01-01'",
+    "SELECT nullif((b.d + 32), DATE '1999-12-31') AS v FROM my.t b",
+    "SELECT a.id FROM my.t a WHERE a.d + 1 = DATE '2000-01-01'",
+    # SQLite's explicit NULL ordering wrote "k IS NULL", which SQLite binds to the FROM columns
+    # (ambiguous between a.k and w.k), not to the output column k.
+    "SELECT a.id, a.k FROM lite.t a JOIN (SELECT x.k, count(*) AS n FROM lite.t x GROUP BY x.k) w ON a.k = w.k "
+    "ORDER BY 1 NULLS LAST, 2 NULLS LAST LIMIT 3",
+    # A SQLite INTERSECT ... ORDER BY 1 NULLS LAST was pushed as "ORDER BY v IS NULL, v": SQLite orders a
+    # compound SELECT only by its output columns ("1st ORDER BY term does not match any column").
+    "SELECT coalesce(a.d, DATE '2020-01-01') AS v FROM lite.t a WHERE a.i BETWEEN -9223372036854775808 AND 1 "
+    "INTERSECT SELECT b.d AS v FROM lite.t b ORDER BY 1 NULLS LAST LIMIT 3",
+    "SELECT a.k FROM lite.t a UNION SELECT b.i FROM lite.t b ORDER BY 1 NULLS LAST LIMIT 4",
+    # A window PARTITION BY a MySQL text column was pushed: its case- and accent-insensitive collation
+    # put 'é', 'É' and 'e' in one partition.
+    "SELECT a.id, a.s AS p, sum(a.f) OVER (PARTITION BY a.s ORDER BY a.id) AS w FROM my.t a",
+    "SELECT a.id, a.s AS p, row_number() OVER (PARTITION BY a.s ORDER BY a.id) AS w FROM my.t a",
+    # A FULL JOIN went to MariaDB, which has none: sqlglot's rewrite (LEFT JOIN UNION ALL an anti-join)
+    # computed the aggregate, DISTINCT, ORDER BY ... LIMIT or window per branch (count(*): 108 and 4, not 112).
+    "SELECT count(*) AS n FROM my.t a FULL JOIN my.t b ON a.k = b.k",
+    "SELECT DISTINCT a.k FROM my.t a FULL JOIN my.t b ON a.k = b.k",
+    "SELECT a.id, b.id FROM my.t a FULL JOIN my.t b ON a.k = b.k ORDER BY 1 NULLS LAST, 2 NULLS LAST LIMIT 5",
+    "SELECT a.id, b.id, b.d AS p, count(*) OVER (PARTITION BY b.d) AS w FROM my.t a FULL JOIN my.t b ON a.k = b.k",
+    # A PostgreSQL enum as a function's argument was pushed: PostgreSQL has no length(enum), rejects a CASE
+    # mixing an enum and char(n), and fails NULLIF(enum, text that is no label) (seed 345 of the CI range).
+    "SELECT CASE WHEN b.g IS NULL THEN length(b.en) ELSE b.g END AS v FROM pg.t b",
+    "SELECT a.id FROM pg.t a WHERE CASE WHEN a.f > 1 THEN a.en ELSE a.c END <> a.s",
+    "SELECT max(a.en) AS m FROM pg.t a WHERE nullif(a.en, ' a') < 'A'",
+    _xfail(
+        "SELECT b.bo AS g0, a.bo AS g1, count(*) AS n FROM pg.t a LEFT JOIN csv.t b ON a.k = b.k AND b.g IS NULL "
+        "GROUP BY b.bo, a.bo HAVING sum(a.i) >= 1",
+        "the oracle is wrong: DuckDB 2.0.1 plans this as an empty result, though the group (NULL, false) has "
+        "sum 2020 (fedquery, computing over fetched fragments, answers it)",
+    ),
+    # x / 0 was pushed to PostgreSQL, which raises 'division by zero' where DuckDB gives ±inf or NaN;
+    # EXTRACT(year) of a BC date was -101 there, -100 in DuckDB (both now rendered as DuckDB means them)
+    "SELECT (abs(a.fx) / 0) AS v FROM pg.t a",
+    "SELECT a.id, extract(year FROM a.dx) AS y FROM pg.t a",
+    _xfail(
+        "SELECT sum(a.g) AS s FROM lite.t a",
+        "SUM over a 64-bit integer column is pushed to SQLite, which raises 'integer overflow' where DuckDB "
+        "sums in HUGEINT (connectors/sqlite.py unsupported_reason)",
+    ),
+
 ]
 
-
-def _value(v: Any) -> Any:
-    """Numbers to 9 significant digits (float sums depend on the order rows are added), -0.0 as 0.0."""
-    if isinstance(v, (float, decimal.Decimal, int)) and not isinstance(v, bool):
-        # (a SUM of integers is HUGEINT in DuckDB: Decimal(38,0) through Arrow, int from DuckDB itself)
-        v = float(v)
-        return "NaN" if math.isnan(v) else float(f"{v:.9g}") + 0.0
-    return v
+#: Seeds of the suite's range whose failure is a bug kept in REGRESSIONS (xfail) until it is fixed.
+KNOWN_FAILING_SEEDS: set[int] = {
+    1184,  # SUM over a 64-bit integer column pushed to SQLite: "integer overflow" (the xfail above)
+}
 
 
-def _same(got: list[tuple[Any, ...]], expected: list[tuple[Any, ...]], *, ordered: bool) -> bool:
-    a = [tuple(_value(v) for v in r) for r in got]
-    b = [tuple(_value(v) for v in r) for r in expected]
-    if not ordered:
-        a, b = sorted(a, key=repr), sorted(b, key=repr)
-    return a == b
-
-
-def _check(fed: Any, oracle: Any, sql: str) -> str | None:
-    try:
+def test_every_department_reads_back_what_the_oracle_holds(federation: tuple[Any, Any]) -> None:
+    """The edge values are stored exactly by each source that has the column (else the oracle is wrong)."""
+    fed, oracle = federation
+    for department in DEPARTMENTS:
+        sql = f"SELECT * FROM {department}.t ORDER BY id"
         expected = oracle.sql(sql).fetchall()
-    except duckdb.Error:
-        return None  # the grammar drew a query DuckDB itself refuses: not a federation question
-    # ORDER BY covers every output column, so even with LIMIT the answer is one sequence.
-    ordered = " ORDER BY " in sql
-    for strategy in STRATEGIES:
-        try:
+        for strategy in STRATEGIES:
             got = fed.sql(sql, pushdown=strategy).fetchall()
-        except Exception as exc:  # noqa: BLE001 - reported with the query that raised it
-            return f"{strategy}: {type(exc).__name__}: {exc}"
-        if not _same(got, expected, ordered=ordered):
-            return f"{strategy}: {got[:4]} vs oracle {expected[:4]} ({len(got)} vs {len(expected)} rows)"
-    return None
+            assert same(got, expected, ordered=True), (department, strategy)
+        assert len(expected) == differential.ROWS_PER_TABLE
 
 
 @pytest.mark.parametrize("chunk", range(CHUNKS))
@@ -291,27 +154,79 @@ def test_random_queries_match_the_oracle(federation: tuple[Any, Any], chunk: int
     failures = []
     per_chunk = -(-COUNT // CHUNKS)
     for seed in range(FIRST_SEED + chunk * per_chunk, FIRST_SEED + min(COUNT, (chunk + 1) * per_chunk)):
-        sql = _query(seed)
-        problem = _check(fed, oracle, sql)
-        if problem:
-            failures.append(f"seed {seed}: {sql}\n    {problem}")
+        if seed in KNOWN_FAILING_SEEDS:
+            continue
+        case = draw(seed)
+        problems = check(fed, oracle, case)
+        if problems:
+            failures.append(f"seed {seed} ({case.oracle}): {case.sqls[0]}\n    {problems}")
     assert not failures, f"{len(failures)} mismatches:\n" + "\n".join(failures[:10])
-
-
-def test_ternary_logic_partitions_add_up(federation: tuple[Any, Any]) -> None:
-    fed, _ = federation
-    failures = []
-    for seed in range(FIRST_SEED, FIRST_SEED + max(20, COUNT // 10)):
-        base, parts = _tlp(seed)
-        for strategy in ("full", "auto"):
-            whole = fed.sql(base, pushdown=strategy).fetchall()
-            pieces = [row for part in parts for row in fed.sql(part, pushdown=strategy).fetchall()]
-            if not _same(pieces, whole, ordered=False):
-                failures.append(f"seed {seed} ({strategy}): {parts[0]}: {len(pieces)} rows vs {len(whole)}")
-    assert not failures, "\n".join(failures[:10])
 
 
 @pytest.mark.parametrize("sql", REGRESSIONS)
 def test_regressions(federation: tuple[Any, Any], sql: str) -> None:
     fed, oracle = federation
-    assert _check(fed, oracle, sql) is None
+    ordered = re.search(r" ORDER BY [^)]*$", sql) is not None  # a last ORDER BY outside any OVER (...)
+    assert check(fed, oracle, Case("plain", (sql,), ordered=ordered)) == {}
+
+
+def test_the_oracles_see_a_wrong_answer(federation: tuple[Any, Any]) -> None:
+    """Each oracle reports a difference when there is one (so a green run means something)."""
+    fed, oracle = federation
+    plain = Case("plain", ("SELECT a.k FROM pq.t a WHERE a.k = 1",))
+    assert check(fed, oracle, plain) == {}
+    oracle.execute("CREATE SCHEMA IF NOT EXISTS shadow")
+    oracle.execute("CREATE OR REPLACE TABLE shadow.t AS SELECT * FROM pq.t WHERE id > 0")
+    try:
+        problems = check(fed, _Renamed(oracle, "pq.t", "shadow.t"), Case("plain", ("SELECT count(*) FROM pq.t a",)))
+        assert set(problems) == set(STRATEGIES) and all(p.startswith("mismatch") for p in problems.values())
+    finally:
+        oracle.execute("DROP SCHEMA shadow CASCADE")
+    tlp = Case("tlp", ("SELECT a.id FROM pq.t a", "SELECT a.id FROM pq.t a WHERE a.k = 1",
+                       "SELECT a.id FROM pq.t a WHERE a.k = 2", "SELECT a.id FROM pq.t a WHERE false"))  # fmt: skip
+    assert set(check(fed, oracle, tlp)) == set(STRATEGIES)
+    norec = Case("norec", ("SELECT count(*) FROM pq.t a WHERE a.k = 1", "SELECT count(*) FROM pq.t a",
+                           "SELECT count(*) FROM pq.t a WHERE (a.k = 1) IS TRUE"))  # fmt: skip
+    assert set(check(fed, oracle, norec)) == set(STRATEGIES)
+    failing = check(fed, oracle, Case("plain", ("SELECT no_such_column FROM pq.t a",)))
+    assert failing == {}  # the oracle itself refuses it: not a federation question
+    bad = check(fed, _Renamed(oracle, "nosuchdept.t", "pq.t"), Case("plain", ("SELECT count(*) FROM nosuchdept.t a",)))
+    assert set(bad) == set(STRATEGIES) and all(p.startswith("error: ") for p in bad.values())
+
+
+class _Renamed:
+    """The oracle reading one table name as another (to make a deliberately wrong or refused answer)."""
+
+    def __init__(self, oracle: Any, name: str, instead: str) -> None:
+        self.oracle, self.name, self.instead = oracle, name, instead
+
+    def sql(self, sql: str) -> Any:
+        return self.oracle.sql(sql.replace(self.name, self.instead))
+
+
+def test_a_seed_draws_the_same_query_every_time() -> None:
+    assert [draw(seed) for seed in range(50)] == [draw(seed) for seed in range(50)]
+    kinds = {draw(seed).oracle for seed in range(300)}
+    assert kinds == {"plain", "tlp", "norec"}
+    text = " ".join(s for seed in range(2000) for s in draw(seed).sqls)
+    features = (
+        "LEFT JOIN", " c ON ", "GROUP BY", "HAVING", "DISTINCT", "ORDER BY", "OVER (", "EXISTS", "UNION", "INTERSECT",
+        "EXCEPT", "WITH w AS", "ILIKE", "date_trunc", "extract(", "CASE WHEN", "coalesce(", "nullif(", "substring(",
+        "||", "CAST(", "upper(", "round(", "abs(", "len(", "x.k = a.k", "count(DISTINCT", "'nan'", "(BC)", "arr[1]",
+    )  # fmt: skip
+    for feature in features:
+        assert feature in text, feature
+
+
+def test_the_campaign_reports_and_writes_its_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pg_admin().close()
+    mysql_admin().close()
+    out = tmp_path / "failures.jsonl"
+    code = differential.main(["--queries", "6", "--seed", "7", "--rotate", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "6 queries" in printed and "failing seeds" in printed and "auto: " in printed
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert code == (1 if records else 0)
+    assert all(7 <= r["seed"] < 13 and r["problems"] and r["sqls"] for r in records)
+    with pytest.raises(SystemExit):
+        differential.main(["--queries", "many"])
