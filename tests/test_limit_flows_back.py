@@ -18,9 +18,9 @@ ROWS = 2_000_000
 @pytest.fixture(scope="module")
 def limited(pg_schema: str, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     pg_run(
-        f'CREATE TABLE "{pg_schema}".big AS SELECT g AS id, g % 100 AS kind, md5(g::text) AS payload '
+        f'CREATE TABLE "{pg_schema}".flow_big AS SELECT g AS id, g % 100 AS kind, md5(g::text) AS payload '
         f"FROM generate_series(1, {ROWS}) g",
-        f'ANALYZE "{pg_schema}".big',
+        f'ANALYZE "{pg_schema}".flow_big',
     )
     root = tmp_path_factory.mktemp("limited")
     pq.write_table(
@@ -38,7 +38,7 @@ def limited(pg_schema: str, tmp_path_factory: pytest.TempPathFactory):  # type: 
     )
     yield fed
     fed.close()
-    pg_run(f'DROP TABLE "{pg_schema}".big')
+    pg_run(f'DROP TABLE "{pg_schema}".flow_big')
 
 
 def _active_reads(pg_schema: str) -> int:
@@ -56,7 +56,7 @@ def _active_reads(pg_schema: str) -> int:
 
 
 def test_a_limit_over_a_join_stops_the_big_read_and_cancels_it(limited, pg_schema: str) -> None:  # type: ignore[no-untyped-def]
-    sql = "SELECT b.id, s.name FROM db.big AS b JOIN files.small AS s ON s.kind = b.kind LIMIT 10"
+    sql = "SELECT b.id, s.name FROM db.flow_big AS b JOIN files.small AS s ON s.kind = b.kind LIMIT 10"
     result = limited.sql(sql)
     rows = result.fetchall()
     assert len(rows) == 10 and all(name == f"k{id_ % 100}" for id_, name in rows)  # any 10 joined rows will do
@@ -67,17 +67,21 @@ def test_a_limit_over_a_join_stops_the_big_read_and_cancels_it(limited, pg_schem
     assert pool.open == len(pool._idle)  # ... and its connection went back to the pool
     assert result.plan.hash == limited.explain(sql).hash
     # The same query without a LIMIT reads the whole table (what the cut saved) and still answers.
-    count = limited.sql("SELECT count(*) FROM db.big AS b JOIN files.small AS s ON s.kind = b.kind").fetchall()
+    count = limited.sql("SELECT count(*) FROM db.flow_big AS b JOIN files.small AS s ON s.kind = b.kind").fetchall()
     assert count == [(ROWS,)]
 
 
 def test_an_ordered_limit_still_reads_everything_it_needs(limited) -> None:  # type: ignore[no-untyped-def]
     # ORDER BY needs every row: nothing is cut short (the top-N machinery is the tool there).
-    sql = "SELECT b.id, s.name FROM db.big AS b JOIN files.small AS s ON s.kind = b.kind ORDER BY b.id DESC LIMIT 3"
+    sql = (
+        "SELECT b.id, s.name FROM db.flow_big AS b JOIN files.small AS s ON s.kind = b.kind "
+        "ORDER BY b.id DESC LIMIT 3"
+    )
     assert limited.sql(sql).fetchall() == [(ROWS - i, f"k{(ROWS - i) % 100}") for i in range(3)]
 
 
 def test_a_limit_of_zero_and_a_failing_source_are_typed(limited, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert limited.sql("SELECT b.id FROM db.big AS b JOIN files.small AS s ON s.kind = b.kind LIMIT 0").fetchall() == []
+    zero = "SELECT b.id FROM db.flow_big AS b JOIN files.small AS s ON s.kind = b.kind LIMIT 0"
+    assert limited.sql(zero).fetchall() == []
     with pytest.raises(fedquery.errors.FedQueryError, match="no_such_column"):
-        limited.sql("SELECT b.no_such_column FROM db.big AS b JOIN files.small AS s ON s.kind = b.kind LIMIT 5")
+        limited.sql("SELECT b.no_such_column FROM db.flow_big AS b JOIN files.small AS s ON s.kind = b.kind LIMIT 5")
