@@ -42,11 +42,12 @@ def display_values(array: pa.Array | pa.ChunkedArray) -> list[Any]:
 
 def as_text_where_out_of_range(batch: pa.RecordBatch) -> pa.RecordBatch:
     """``batch`` with each temporal column that holds an out-of-range value cast to DuckDB's text."""
-    if not any(out_of_range(column) for column in batch.columns):
+    wide = [out_of_range(column) for column in batch.columns]
+    if not any(wide):
         return batch
     arrays = [
-        pa.array(_through_duckdb(column, text=True), pa.string()) if out_of_range(column) else column
-        for column in batch.columns
+        pa.array(_through_duckdb(column, text=True), pa.string()) if outside else column
+        for column, outside in zip(batch.columns, wide)
     ]
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
