@@ -220,15 +220,18 @@ class Connector(ABC):
         fragment: Fragment | None = None,
         table: str | None = None,
         unavailable: bool = False,
+        sql: str | None = None,
     ) -> SourceError:
-        """A typed error naming this source (secrets masked) and the remote SQL, if any."""
+        """A typed error naming this source (secrets masked) and the remote SQL, if any: ``sql``
+        where the statement that failed is not the fragment's own (a range of it, say)."""
         cls = SourceUnavailableError if unavailable else SourceError
+        remote = sql if sql is not None else fragment.sql if fragment is not None else None
         return cls(
             self.config.redact(message),
             department=self.department,
             source=self.name,
             table=table,
-            remote_sql=self.config.redact(fragment.sql) if fragment is not None else None,
+            remote_sql=self.config.redact(remote) if remote is not None else None,
         )
 
     def config_error(self, message: str) -> ConfigError:

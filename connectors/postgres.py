@@ -333,6 +333,7 @@ class PostgresConnector(RemoteConnector):
         timeout = _ms(seconds_for_source(deadline, self.statement_timeout))
         cons: list[Any] = []
         handles: list[int] = []
+        running: str | None = None  # the range statement in flight, if one failed
         try:
             deadline.check()
             leader = execute_with_retry(self.pool, lambda con: _begin(con, timeout=timeout), deadline)[0]
@@ -365,7 +366,9 @@ class PostgresConnector(RemoteConnector):
                 cur = con.cursor()
                 handle = deadline.on_cancel(cur.adbc_cancel)
                 handles.append(handle)
+                running = sql
                 cur.execute(sql)
+                running = None
                 stream = pooled_stream(
                     self, con, cur, iter(cur.fetch_record_batch()), sql, on_success=_ender(con),
                     on_end=_discarder(deadline, handle),
@@ -380,7 +383,7 @@ class PostgresConnector(RemoteConnector):
             if isinstance(exc, FedQueryError):
                 raise
             raise self.source_error(
-                f"PostgreSQL rejected the range reads: {first_line(exc)}", fragment=fragment
+                f"PostgreSQL rejected the range reads: {first_line(exc)}", fragment=fragment, sql=running
             ) from None
 
 
