@@ -27,6 +27,9 @@ MD5 (MD5(x)) is not in PostgreSQL's pushdown table
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -388,12 +391,50 @@ def not_text(node: exp.Expr, connector: Any) -> str | None:
     return None if _typed(node.this, tuple(t.name for t in exp.DataType.TEXT_TYPES)) else _short(node.this)
 
 
-def not_a_text_literal(node: exp.Expr, connector: Any) -> str | None:
-    return None if isinstance(node.this, exp.Literal) and node.this.is_string else _short(node)
-
-
 def not_a_date_literal(node: exp.Expr, connector: Any) -> str | None:
     ok = isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.to.this == exp.DataType.Type.DATE
+    return None if ok and not_a_canonical_literal(node, connector) is None else _short(node)
+
+
+_INTEGER_RANGES = {"TINYINT": 7, "SMALLINT": 15, "INT": 31, "BIGINT": 63}
+_DECIMAL_TEXT = re.compile(r"[+-]?(\d*)(?:\.(\d*))?")
+_FLOAT_TEXT_FORM = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_DATE_FORM = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIMESTAMP_FORM = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d{1,6})?)?")
+
+
+def not_a_canonical_literal(node: exp.Expr, connector: Any) -> str | None:
+    """A cast whose operand is not a text literal in the plain form of its target type (digits for
+    integers in range, a finite number for DOUBLE, a decimal that fits its scale, a real ISO date or
+    timestamp, or any text for a text type). A lenient source converts anything else its own way
+    (MySQL reads 'nan' AS DOUBLE as 0, '2024-02-30' AS DATE as NULL) where DuckDB gives NaN or fails."""
+    literal = node.this
+    if not (isinstance(literal, exp.Literal) and literal.is_string):
+        return _short(node)
+    text, to = literal.this, node.to
+    name = to.this.name
+    ok = False
+    if name in _TEXT_CASTS:
+        ok = True
+    elif name in _INTEGER_RANGES:
+        bits = _INTEGER_RANGES[name]
+        ok = re.fullmatch(r"[+-]?\d{1,20}", text) is not None and -(2**bits) <= int(text) < 2**bits
+    elif name == "DOUBLE":
+        ok = _FLOAT_TEXT_FORM.fullmatch(text) is not None and math.isfinite(float(text))
+    elif name == "DECIMAL":
+        match = _DECIMAL_TEXT.fullmatch(text)
+        params = [int(p.name) for p in to.expressions if p.name.isdigit()]
+        precision, scale = (params + [18, 3][len(params) :])[:2] if params else (18, 3)
+        ok = (
+            match is not None and bool(match.group(1) or match.group(2))
+            and len(match.group(1).lstrip("0")) <= precision - scale and len(match.group(2) or "") <= scale
+        )  # fmt: skip
+    elif name in ("DATE", "TIMESTAMP"):
+        form = _DATE_FORM if name == "DATE" else _TIMESTAMP_FORM
+        try:
+            ok = form.fullmatch(text) is not None and dt.datetime.fromisoformat(text).year >= 1
+        except ValueError:
+            ok = False
     return None if ok else _short(node)
 
 
@@ -429,6 +470,17 @@ def astronomical_year(node: exp.Expr, connector: Any) -> exp.Expr:
 def _pg_column(node: exp.Expr, connector: Any) -> Any:
     tag = node.meta.get("fq_table") if isinstance(node, exp.Column) and connector is not None else None
     return connector.column_info(tuple(tag[2:]), node.name) if tag else None
+
+
+def pg_char_as_text(node: exp.Expr, connector: Any) -> exp.Expr:
+    """A ``char(n)`` column read as its text wherever it appears. PostgreSQL gives CASE, COALESCE,
+    GREATEST and set operations over ``char(n)`` and ``varchar`` the type ``char``, whose trailing
+    blanks do not count: ``'x '`` from the varchar side came back as ``'x'``. DuckDB holds the unpadded
+    text, which is what the cast gives."""
+    info = _pg_column(node, connector)
+    if info is not None and info.native_type == "bpchar":
+        return exp.Cast(this=node, to=exp.DataType.build("TEXT"))
+    return node
 
 
 def pg_text_operands(node: exp.Expr, connector: Any) -> exp.Expr:
@@ -618,6 +670,9 @@ class PostgresPushdown(SqlPushdown):
         examples=("CAST(i AS BIGINT)", "CAST(n AS DOUBLE)", "CAST(i AS VARCHAR)", "CAST(n AS INT)", "CAST(f AS INT)"),
     )
     TryCast = NotPushable("TRY_CAST is not sent to this source (it would fail where DuckDB gives NULL)")
+    Column = Pushed("a column; a char(n) one is read as its text (CAST(c AS TEXT)), trailing blanks gone as in "
+                    "DuckDB, wherever it appears (a CASE over char and varchar is char there)",
+                    render=pg_char_as_text, examples=("t",))  # fmt: skip
     EQ = Pushed(
         "equality",
         render=pg_text_operands,
@@ -760,7 +815,8 @@ class MySQLPushdown(SqlPushdown):
     """MySQL and MariaDB (sessions in UTC, read-only: see connectors.mysql)."""
 
     dialect = "MySQL"
-    casts = _cast_entries(every=(Unless(not_a_text_literal, "CAST ({detail}) follows MySQL's conversion rules"),))
+    casts = _cast_entries(every=(Unless(not_a_canonical_literal, "CAST ({detail}) follows MySQL's conversion rules",
+                                        trap="a text literal MySQL converts its own way"),))  # fmt: skip
     Cast = Pushed("only text literals (DATE '2020-01-01'); other casts follow MySQL's conversion rules",
                   examples=("d >= DATE '2020-01-01'",))  # fmt: skip
     TryCast = NotPushable("TRY_CAST is not sent to this source (it would fail where DuckDB gives NULL)")

@@ -69,6 +69,8 @@ class SqliteConnector(Connector):
         try:
             con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
             con.execute("PRAGMA query_only = ON")
+            con.create_function(_SUM_OUTPUT, 2, _sum_output, deterministic=True)
+            con.create_function(_SUM_VALUE, 2, _sum_value, deterministic=True)
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
             raise self.source_error(f"cannot open SQLite file {self.location()!r}: {exc}", unavailable=True) from None
@@ -128,6 +130,10 @@ class SqliteConnector(Connector):
                 # NULLS LAST needs an expression (x IS NULL), and SQLite orders a compound SELECT only by
                 # its output columns
                 return "SQLite cannot order a UNION/INTERSECT/EXCEPT with DuckDB's NULL order"
+            if isinstance(sub, (exp.Intersect, exp.Except)) and not sub.args.get("distinct"):
+                return "SQLite has no INTERSECT ALL or EXCEPT ALL (multiset set operations)"
+            if isinstance(sub, exp.Sum) and _integer_sum(sub) and not _exact_sum_position(sub):
+                return "a SUM of integers inside an expression: SQLite has no exact arithmetic past 64 bits"
             if isinstance(sub, (exp.Add, exp.Sub)) and date_plus_number(sub):
                 return "SQLite keeps dates as text: date arithmetic there does not give a date"
             if SQLitePushdown.entry(sub) is None and not governed(sub) and not isinstance(sub, _STRUCTURE):
@@ -138,7 +144,7 @@ class SqliteConnector(Connector):
         return None
 
     def prepare(self, tree: exp.Expr) -> exp.Expr:
-        return tree.transform(explicit_null_order)
+        return tree.transform(explicit_null_order).transform(exact_integer_sum)
 
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
         con = self.connect()
@@ -206,6 +212,67 @@ def explicit_null_order(node: exp.Expr) -> exp.Expr:
     return node
 
 
+#: The two halves of an exact integer SUM put together (functions of this module, registered on
+#: every connection): as the query's output, and inside an expression (HAVING, ORDER BY, arithmetic).
+_SUM_OUTPUT, _SUM_VALUE = "fq_sum_output", "fq_sum_value"
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INT", "BIGINT", "UTINYINT", "USMALLINT", "UINT")
+_LOW_BITS = 0xFFFFFFFF
+
+
+def _integer_sum(node: exp.Sum) -> bool:
+    dtype = getattr(node.this, "type", None)
+    return not isinstance(node.this, exp.Distinct) and dtype is not None and dtype.this.name in _INTEGER_TYPES
+
+
+def _is_projected(node: exp.Expr) -> bool:
+    """``node`` is a column of a SELECT's output (``SELECT SUM(x) AS s``)."""
+    alias = node.parent
+    return isinstance(alias, exp.Alias) and alias.arg_key == "expressions" and isinstance(alias.parent, exp.Select)
+
+
+def _is_output(node: exp.Expr) -> bool:
+    """``node`` is a column of the statement's own output (the SELECT at the top)."""
+    return _is_projected(node) and node.parent.parent.parent is None
+
+
+def _exact_sum_position(node: exp.Sum) -> bool:
+    """Where an integer SUM put together by ``exact_integer_sum`` answers as DuckDB does: the output
+    (exact digits), or compared or ordered by (past 64 bits as a REAL: equal to DuckDB's comparison
+    except against a literal within a few units of a sum beyond 9.2e18). Arithmetic on it stays local."""
+    compared = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Ordered)
+    return _is_projected(node) or isinstance(node.parent, compared)
+
+
+def exact_integer_sum(node: exp.Expr) -> exp.Expr:
+    """``SUM(x)`` of integers as ``SUM(x >> 32)`` and ``SUM(x & 0xFFFFFFFF)`` put together.
+
+    SQLite sums integers in 64 bits and raises "integer overflow" past them, where DuckDB sums in
+    HUGEINT. Neither half can overflow (below 2**31 rows), and the whole is ``high * 2**32 + low``,
+    once per group, in Python: an integer where it fits in 64 bits; else, as the query's output, its
+    exact digits as text (read back as DECIMAL(38,0)), and inside an expression a REAL."""
+    if not isinstance(node, exp.Sum) or not _integer_sum(node):
+        return node
+    arg = node.this
+    shifted = exp.BitwiseRightShift(this=exp.paren(arg.copy(), copy=False), expression=exp.Literal.number(32))
+    masked = exp.BitwiseAnd(this=exp.paren(arg.copy(), copy=False), expression=exp.Literal.number(_LOW_BITS))
+    high, low = exp.Sum(this=shifted), exp.Sum(this=masked)
+    return exp.Anonymous(this=_SUM_OUTPUT if _is_output(node) else _SUM_VALUE, expressions=[high, low])
+
+
+def _sum_whole(high: int | None, low: int | None) -> int | None:
+    return None if high is None or low is None else (high << 32) + low
+
+
+def _sum_output(high: int | None, low: int | None) -> int | str | None:
+    whole = _sum_whole(high, low)
+    return whole if whole is None or -(2**63) <= whole < 2**63 else str(whole)
+
+
+def _sum_value(high: int | None, low: int | None) -> int | float | None:
+    whole = _sum_whole(high, low)
+    return whole if whole is None or -(2**63) <= whole < 2**63 else float(whole)
+
+
 def _columns(rows: list[tuple[Any, ...]], width: int) -> list[tuple[Any, ...]]:
     return list(zip(*rows)) if rows else [() for _ in range(width)]
 
@@ -235,9 +302,10 @@ def _to_arrow(values: tuple[Any, ...], typ: pa.DataType) -> pa.Array:
     if pa.types.is_null(typ):
         return pa.array(values)
     if pa.types.is_decimal(typ):
-        if all(v is None or isinstance(v, (int, float)) for v in values):
+        if all(v is None or isinstance(v, float) for v in values):
             floats = pc.round(pa.array(values, type=pa.float64()), ndigits=typ.scale)
             return floats.cast(typ, safe=False)
+        # integers (and exact sums past 64 bits, as text) exactly: a double holds 53 bits
         return pa.array([None if v is None else Decimal(str(v)) for v in values], type=typ)
     if pa.types.is_date(typ) or pa.types.is_timestamp(typ):
         return pa.array(values, type=pa.string()).cast(typ)

@@ -87,6 +87,8 @@ TRAPS = [
     ("CHAR padding: values come back unpadded", "SELECT id, code, length(code) FROM {t}", False),
     ("CHAR padding: equality", "SELECT id FROM {t} WHERE code = 'ab'", False),
     ("CHAR padding: a literal with trailing blanks", "SELECT id FROM {t} WHERE code = 'ab ' OR code IN ('x  ')", False),
+    ("CHAR padding: CASE over char and varchar", "SELECT id, CASE WHEN a > 2 THEN name ELSE code END FROM {t}", False),
+    ("CHAR padding: COALESCE and UNION", "SELECT coalesce(code, name) FROM {t} UNION SELECT name FROM {t}", False),
     ("CHAR padding: ordering against blanks", "SELECT id FROM {t} WHERE code < 'ab ' AND code >= 'a'", False),
     ("integer division", "SELECT id, a / b FROM {t}", False),
     ("integer division in a filter", "SELECT id FROM {t} WHERE a / b > 2", False),
@@ -119,6 +121,12 @@ TRAPS = [
     ("ROUND of floating-point ties", "SELECT id, round(CAST(a AS DOUBLE) / 2) FROM {t}", False),
     ("date plus a number", "SELECT id, d + 1 FROM {t}", False),
     ("date minus a date", "SELECT id, d - DATE '2020-01-01' FROM {t}", False),
+    (
+        "a text literal MySQL converts its own way",  # MySQL reads 'nan' and 'inf' AS DOUBLE as 0
+        "SELECT id FROM {t} WHERE CAST(a AS DOUBLE) < CAST('nan' AS DOUBLE) AND a < CAST('inf' AS DOUBLE) "
+        "AND d <> CAST('2020-01-01 00:00:00' AS DATE)",
+        False,
+    ),
 ]
 
 
