@@ -409,7 +409,7 @@ def not_a_canonical_literal(node: exp.Expr, connector: Any) -> str | None:
     timestamp, or any text for a text type). A lenient source converts anything else its own way
     (MySQL reads 'nan' AS DOUBLE as 0, '2024-02-30' AS DATE as NULL) where DuckDB gives NaN or fails."""
     literal = node.this
-    if not (isinstance(literal, exp.Literal) and literal.is_string):
+    if not (isinstance(node, exp.Cast) and isinstance(literal, exp.Literal) and literal.is_string):
         return _short(node)
     text, to = literal.this, node.to
     name = to.this.name

@@ -232,7 +232,8 @@ def _is_projected(node: exp.Expr) -> bool:
 
 def _is_output(node: exp.Expr) -> bool:
     """``node`` is a column of the statement's own output (the SELECT at the top)."""
-    return _is_projected(node) and node.parent.parent.parent is None
+    select = node.parent.parent if _is_projected(node) and node.parent is not None else None
+    return select is not None and select.parent is None
 
 
 def _exact_sum_position(node: exp.Sum) -> bool:
