@@ -96,7 +96,9 @@ class MySQLConnector(RemoteConnector):
     default_port = 3306
     extra = "mysql"
     options = {**RemoteConnector.options, "driver": Option("str", choices=("auto", "pymysql"))}
-    capabilities = dataclasses.replace(RemoteConnector.capabilities, correlation="key", max_group_fraction=0.01)
+    capabilities = dataclasses.replace(
+        RemoteConnector.capabilities, correlation="key", max_group_fraction=0.01, max_join_fraction=0.5
+    )
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)

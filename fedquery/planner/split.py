@@ -353,8 +353,10 @@ def _expanding_join_reason(
     needed: list[tuple[str, str]],
     context: PlanContext,
 ) -> str | None:
-    """Cost: would the join send more rows and bytes than its inputs (a many-to-many join multiplies rows)?"""
+    """Cost: would the join send more rows and bytes than its inputs (a many-to-many join multiplies rows),
+    or, at a source that joins row by row, remove too few rows to repay it (``max_join_fraction``)?"""
     tables = {m.alias_or_name: context.tables[m.name] for m in members}
+    connector = context.tables[members[0].name].connector
     joins = [p for p in predicates if len({c.table for c in p.find_all(exp.Column)}) > 1]
     if not all(_known_join(p, tables) for p in joins):
         return None  # no distinct counts to size the join: no cost-based decision
@@ -369,7 +371,7 @@ def _expanding_join_reason(
 
     # Read apart, each table sends its needed columns and its join keys, under its own filters.
     keys = [(c.table, c.name) for p in joins for c in p.find_all(exp.Column)]
-    inputs, input_rows = 0.0, 0.0
+    inputs, input_rows, largest = 0.0, 0.0, 0.0
     for member in members:
         alias = member.alias_or_name
         own = [p.copy() for p in predicates if {c.table for c in p.find_all(exp.Column)} == {alias}]
@@ -381,6 +383,13 @@ def _expanding_join_reason(
             return None
         inputs += rows * width(c for c in needed + keys if c[0] == alias)
         input_rows += rows
+        largest = max(largest, rows)
+    fraction = connector.capabilities.max_join_fraction
+    if fraction is not None and joined > fraction * largest:
+        return (
+            f"cost: the join would send ~{joined:,} of its largest table's ~{largest:,.0f} rows, and "
+            f"{connector.kind} joins row by row: the tables are read apart and joined locally"
+        )
     output = joined * width(needed)
     if joined <= EXPANDING_JOIN * input_rows or output <= EXPANDING_JOIN * inputs:
         return None  # a lookup join only widens rows: the source sends no more of them than it reads
