@@ -67,6 +67,16 @@ class Capabilities:
     #: server against 3.6 s to send the rows as they are); a join that removes few rows only adds columns
     #: it would be cheaper to join locally. None: no such limit (PostgreSQL and DuckDB hash-join)
     max_join_fraction: float | None = None
+    #: one statement runs on one backend, its parts one after another: independent subqueries of one
+    #: query (derived tables cross-joined, as TPC-DS Q28's six scans of store_sales) are sent (under
+    #: ``auto``) as separate fragments read at once on separate connections (Q28 at SF 1: 8.8 s at
+    #: PostgreSQL as one statement, six scans of 0.7-0.8 s each at once)
+    serial_statements: bool = False
+    #: a fragment of this source may wait for keys from another fragment of the same source that itself
+    #: waits for keys (a chain). False for MariaDB: each of its statements is a full scan unless an index
+    #: leads with the key, so a chain runs its scans one after another where read apart they run at
+    #: once (TPC-DS Q16 at SF 1: three MariaDB scans of 7.0, 5.5 and 1.1 s waited 8.9, 18.1 and 13.6 s)
+    chained_reductions: bool = True
     unsupported: tuple[type[exp.Expr], ...] = ()
     allowed: tuple[type[exp.Expr], ...] | None = None
 

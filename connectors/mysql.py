@@ -97,8 +97,9 @@ class MySQLConnector(RemoteConnector):
     extra = "mysql"
     options = {**RemoteConnector.options, "driver": Option("str", choices=("auto", "pymysql"))}
     capabilities = dataclasses.replace(
-        RemoteConnector.capabilities, correlation="key", max_group_fraction=0.01, max_join_fraction=0.5
-    )
+        RemoteConnector.capabilities, correlation="key", max_group_fraction=0.01, max_join_fraction=0.5,
+        chained_reductions=False,
+    )  # fmt: skip
 
     def __init__(self, config: Any) -> None:
         super().__init__(config)

@@ -137,7 +137,14 @@ class RemoteConnector(Connector):
 
     default_port: ClassVar[int]
     capabilities = Capabilities(
-        sql=True, joins=True, aggregates=True, order_limit=True, window=True, subqueries=True, set_operations=True
+        sql=True,
+        joins=True,
+        aggregates=True,
+        order_limit=True,
+        window=True,
+        subqueries=True,
+        set_operations=True,
+        serial_statements=True,
     )
     options = {
         **SOURCE_OPTIONS,

@@ -108,3 +108,42 @@ def test_keys_reach_postgresql_as_an_array_of_the_columns_type(tpcds: tuple[Any,
     retail = [s for s in result.stats if s.department == "retail" and s.reduced_keys]
     assert retail and all("AS INT[])" in s.sql or "AS INTEGER[])" in s.sql for s in retail), [s.sql for s in retail]
     assert_same_rows(rows, oracle.sql(sql).fetchall(), ordered=True)
+
+
+def test_independent_subqueries_are_read_at_once(tpcds: tuple[Any, Any]) -> None:
+    """Q28: six aggregates over store_sales, cross-joined. As one statement PostgreSQL runs the six scans
+    one after another on one backend; under auto each is its own fragment, read at once. Under full
+    (no cost model) the query still goes whole; both answer as the oracle does."""
+    fed, oracle = tpcds
+    sql = tpcds_data.query(28)
+    federated = federate(sql, tpcds_data.SPLIT)
+    plan = fed.explain(federated)
+    assert len(plan.fragments) == 6 and {f.department for f in plan.fragments} == {"retail"}, str(plan)
+    assert any("6 independent subqueries" in note for note in plan.notes), plan.notes
+    assert len(fed.explain(federated, pushdown="full").fragments) == 1
+    expected = oracle.sql(sql).fetchall()
+    assert_same_rows(fed.sql(federated).fetchall(), expected)
+    assert_same_rows(fed.sql(federated, pushdown="full").fetchall(), expected)
+    # a filter linking two of them (or a join condition) keeps the query whole
+    linked = (
+        "SELECT * FROM (SELECT count(*) AS a FROM retail.store_sales WHERE ss_quantity < 5) x, "
+        "(SELECT count(*) AS b FROM retail.store_sales WHERE ss_quantity > 90) y WHERE x.a > y.b"
+    )
+    assert len(fed.explain(linked).fragments) == 1
+
+
+def test_no_chain_of_reductions_inside_mariadb(tpcds: tuple[Any, Any]) -> None:
+    """Q16's shape: a MariaDB fragment that waits for keys never sends keys on to another fragment of the
+    same MariaDB source (each is a full scan there: chained, they ran one after another)."""
+    fed, oracle = tpcds
+    for number in (16, 94, 95, 99):
+        sql = tpcds_data.query(number)
+        plan = fed.explain(federate(sql, tpcds_data.SPLIT))
+        by_name = {f.name: f for f in plan.fragments}
+        for fragment in plan.fragments:
+            if fragment.department != "catalog":
+                continue
+            for producer, _, _ in fragment.reducers:
+                inside = by_name[producer].department == "catalog"
+                assert not (inside and by_name[producer].reducers), f"Q{number}: {plan}"
+        assert_same_rows(fed.sql(federate(sql, tpcds_data.SPLIT)).fetchall(), oracle.sql(sql).fetchall())

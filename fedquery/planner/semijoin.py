@@ -101,6 +101,8 @@ def plan_semijoins(select: exp.Select, context: PlanContext) -> None:
                 continue
             if consumer.name in _producers_of(producer.name, reducers):
                 continue  # no cycles
+            if _chains_at_one_source(producer, consumer, fragments, reducers, context):
+                continue  # a chain of scans at one source that runs them one after another
             target = _source_column(consumer, c_col)
             if target is None or not _key_type(consumer, c_col):
                 continue
@@ -259,6 +261,29 @@ def _sql_source(fragment: Fragment, context: PlanContext) -> bool:
 
 def _joins(fragment: Fragment, context: PlanContext) -> bool:
     return context.catalog.connector(fragment.department, fragment.source).capabilities.joins
+
+
+def _chains_at_one_source(
+    producer: Fragment,
+    consumer: Fragment,
+    fragments: dict[str, Fragment],
+    reducers: dict[str, list[Reducer]],
+    context: PlanContext,
+) -> bool:
+    """Would ``producer`` -> ``consumer`` make a chain of two reductions into one source whose
+    ``chained_reductions`` is off: the producer waits for keys itself, or the consumer already
+    sends keys on to a fragment of its own source?"""
+    if _connector(consumer, context).capabilities.chained_reductions:
+        return False
+    here = (consumer.department, consumer.source)
+    if reducers[producer.name] and (producer.department, producer.source) == here:
+        return True
+    return any(
+        r.producer == consumer.name and (fragments[name].department, fragments[name].source) == here
+        for name, planned in reducers.items()
+        if name in fragments
+        for r in planned
+    )
 
 
 def _producers_of(name: str, reducers: dict[str, list[Reducer]]) -> set[str]:

@@ -53,6 +53,14 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
         table = _any_table(query, context)
         connector = table.connector
         reason = _whole_reason(query, connector) or correlation_reason(query, connector, context)
+        branches = _independent_branches(query)
+        if reason is None and view is None and context.pushdown == "auto" and connector.capabilities.serial_statements \
+                and branches > 1:  # fmt: skip
+            context.note(
+                f"{_label(query)}: {branches} independent subqueries sent to {table.department}.{table.source} "
+                "as separate fragments, read at once (one statement runs them one after another)"
+            )
+            reason = ""
         if reason is None and connector.capabilities.sql:
             fragment = make_fragment(query, connector, context)
             _replace_with_fragment(query, fragment.name, fragment.output_aliases)
@@ -89,6 +97,26 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
     context.cut.append((query, _split_from(query, context)))
     for child in list(_child_queries(query)):
         _split_query(child, context)
+
+
+def _independent_branches(query: exp.Expr) -> int:
+    """How many derived tables ``query`` cross-joins with nothing linking them (``SELECT * FROM (...) a,
+    (...) b``): each could run on its own connection. 0 when anything else is in the FROM list, a join
+    has a condition, or a filter reads two of them."""
+    if not isinstance(query, exp.Select) or query.args.get("from_") is None:
+        return 0
+    joins = list(query.args.get("joins") or [])
+    items = [query.args["from_"].this] + [j.this for j in joins]
+    if len(items) < 2 or not all(isinstance(i, exp.Subquery) and i.alias for i in items):
+        return 0
+    if any(j.args.get("on") or j.args.get("using") or j.side for j in joins):
+        return 0
+    where = query.args.get("where")
+    if where is not None:
+        for predicate in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
+            if len({c.table for c in predicate.find_all(exp.Column)}) > 1:
+                return 0
+    return len(items)
 
 
 def _reads_local_relation(query: exp.Expr, context: PlanContext) -> bool:
