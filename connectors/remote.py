@@ -137,15 +137,9 @@ class RemoteConnector(Connector):
 
     default_port: ClassVar[int]
     capabilities = Capabilities(
-        sql=True,
-        joins=True,
-        aggregates=True,
-        order_limit=True,
-        window=True,
-        subqueries=True,
-        set_operations=True,
+        sql=True, joins=True, aggregates=True, order_limit=True, window=True, subqueries=True, set_operations=True,
         serial_statements=True,
-    )
+    )  # fmt: skip
     options = {
         **SOURCE_OPTIONS,
         "statement_timeout": Option("number", minimum=MIN_TIMEOUT),
