@@ -134,7 +134,8 @@ def test_independent_subqueries_are_read_at_once(tpcds: tuple[Any, Any]) -> None
 
 def test_no_chain_of_reductions_inside_mariadb(tpcds: tuple[Any, Any]) -> None:
     """Q16's shape: a MariaDB fragment that waits for keys never sends keys on to another fragment of the
-    same MariaDB source (each is a full scan there: chained, they ran one after another)."""
+    same MariaDB source (each is a full scan there: chained, they ran one after another); and an
+    existence test is sent DISTINCT there only where that removes most rows."""
     fed, oracle = tpcds
     for number in (16, 94, 95, 99):
         sql = tpcds_data.query(number)
@@ -146,4 +147,7 @@ def test_no_chain_of_reductions_inside_mariadb(tpcds: tuple[Any, Any]) -> None:
             for producer, _, _ in fragment.reducers:
                 inside = by_name[producer].department == "catalog"
                 assert not (inside and by_name[producer].reducers), f"Q{number}: {plan}"
+        if number == 16:
+            # DISTINCT of order numbers keeps over half of catalog_sales: not worth a MariaDB GROUP BY
+            assert not any(f.department == "catalog" and "distinct" in f.pushed for f in plan.fragments), str(plan)
         assert_same_rows(fed.sql(federate(sql, tpcds_data.SPLIT)).fetchall(), oracle.sql(sql).fetchall())
