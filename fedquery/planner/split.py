@@ -53,9 +53,10 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
         table = _any_table(query, context)
         connector = table.connector
         reason = _whole_reason(query, connector) or correlation_reason(query, connector, context)
-        branches = _independent_branches(query)
-        if reason is None and view is None and context.pushdown == "auto" and connector.capabilities.serial_statements \
-                and branches > 1:  # fmt: skip
+        serial = connector.capabilities.serial_statements and context.pushdown == "auto"
+        serial = serial and reason is None and view is None
+        branches = _independent_branches(query) if serial else 0
+        if branches > 1:
             context.note(
                 f"{_label(query)}: {branches} independent subqueries sent to {table.department}.{table.source} "
                 "as separate fragments, read at once (one statement runs them one after another)"
@@ -103,20 +104,16 @@ def _independent_branches(query: exp.Expr) -> int:
     """How many derived tables ``query`` cross-joins with nothing linking them (``SELECT * FROM (...) a,
     (...) b``): each could run on its own connection. 0 when anything else is in the FROM list, a join
     has a condition, or a filter reads two of them."""
-    if not isinstance(query, exp.Select) or query.args.get("from_") is None:
+    if not isinstance(query, exp.Select):
         return 0
-    joins = list(query.args.get("joins") or [])
-    items = [query.args["from_"].this] + [j.this for j in joins]
+    items = from_items(query)
     if len(items) < 2 or not all(isinstance(i, exp.Subquery) and i.alias for i in items):
         return 0
-    if any(j.args.get("on") or j.args.get("using") or j.side for j in joins):
+    if any(j.args.get("on") or j.args.get("using") or j.side for j in query.args.get("joins") or []):
         return 0
     where = query.args.get("where")
-    if where is not None:
-        for predicate in where.this.flatten() if isinstance(where.this, exp.And) else [where.this]:
-            if len({c.table for c in predicate.find_all(exp.Column)}) > 1:
-                return 0
-    return len(items)
+    tied = any(len({c.table for c in p.find_all(exp.Column)}) > 1 for p in conjuncts(where.this if where else None))
+    return 0 if tied else len(items)
 
 
 def _reads_local_relation(query: exp.Expr, context: PlanContext) -> bool:
