@@ -121,6 +121,21 @@ def test_commands_import_only_what_they_need(args: list[str]) -> None:
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
 
 
+def test_a_query_from_the_command_line_does_not_import_pandas(demo_config: Path) -> None:
+    """pyarrow.dataset would import pandas (0.2-0.4 s of a cold query); pandas still works when asked for."""
+    pytest.importorskip("pandas")  # without pandas installed there is nothing to keep out
+    code = (
+        _IMPORTED.format(args=["-c", str(demo_config), "query", "SELECT * FROM dwp.claims LIMIT 1"])
+        + "import fedquery\n"
+        + f"print(fedquery.connect({str(demo_config)!r}).sql('SELECT claim_id FROM dwp.claims LIMIT 1').df().shape)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == '"claim_id","person_id","benefit","region","start_date","weekly_amount"', proc.stderr
+    assert "'pyarrow'" in lines[-2] and "'pandas'" not in lines[-2], proc.stdout + proc.stderr
+    assert lines[-1] == "(1, 1)", proc.stdout + proc.stderr
+
+
 def test_import_fedquery_is_light_and_the_api_is_there() -> None:
     code = (
         "import sys, fedquery\n"
