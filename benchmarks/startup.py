@@ -11,8 +11,9 @@ Measured in one run, on the demo federation (written to a temporary directory):
 * A one-row query cold, in a new process: ``fedquery query "SELECT * FROM dwp.claims LIMIT 1"``
   against the ``duckdb`` CLI running the same SQL over the same Parquet file, and against a new
   Python process doing so with DuckDB's Python package.
-* Per statement, warm: a Federation kept open (what the shell keeps) against one DuckDB
-  connection, both in this process; and in ``fedquery shell`` fed a script on standard
+* Per statement, warm: a Federation kept open (what the shell keeps), reusing its plan, and
+  another planning every statement (``plan_cache`` off), interleaved, against one DuckDB
+  connection, all in this process; and in ``fedquery shell`` fed a script on standard
   input with ``.timer on`` (the median of its "Run Time" lines: planning, fetching and
   rendering the table), against the same DuckDB connection.
 * Start-up to the shell's prompt on a pseudo-terminal (pexpect, where installed), against
@@ -86,20 +87,25 @@ def _duckdb_script(parquet: Path, statements: int) -> str:
     return f"import duckdb\ncon = duckdb.connect()\nfor _ in range({statements}):\n    con.sql({sql!r}).fetchall()\n"
 
 
-def _warm(config: Path, parquet: Path, statements: int) -> tuple[float, float]:
-    """Seconds per statement: a warm Federation, one DuckDB connection."""
+def _warm(config: Path, parquet: Path, statements: int) -> tuple[float, float, float]:
+    """Seconds per statement: a warm Federation reusing its plan, the same planning every statement
+    (``plan_cache`` off; the two interleaved), and one DuckDB connection."""
     import duckdb
 
     import fedquery
 
-    fed = fedquery.connect(config)
-    fed.sql(QUERY).arrow()
-    times = []
+    reusing, planning = fedquery.connect(config), fedquery.connect(config)
+    planning.plans.size = 0
+    reusing.sql(QUERY).arrow()
+    planning.sql(QUERY).arrow()
+    times: dict[str, list[float]] = {"reusing": [], "planning": []}
     for _ in range(statements):
-        started = time.perf_counter()
-        fed.sql(QUERY).arrow()
-        times.append(time.perf_counter() - started)
-    fed.close()
+        for name, fed in (("reusing", reusing), ("planning", planning)):
+            started = time.perf_counter()
+            fed.sql(QUERY).arrow()
+            times[name].append(time.perf_counter() - started)
+    reusing.close()
+    planning.close()
     con = duckdb.connect()
     sql = QUERY.replace("dwp.claims", f"'{parquet}'")
     con.sql(sql).fetchall()
@@ -108,7 +114,7 @@ def _warm(config: Path, parquet: Path, statements: int) -> tuple[float, float]:
         started = time.perf_counter()
         con.sql(sql).arrow()
         base.append(time.perf_counter() - started)
-    return statistics.median(times), statistics.median(base)
+    return statistics.median(times["reusing"]), statistics.median(times["planning"]), statistics.median(base)
 
 
 def _shell_statement(cli: list[str], config: Path, statements: int) -> float:
@@ -172,8 +178,9 @@ def main() -> None:
     duck_cold = _median([py, "-c", _duckdb_script(parquet, 1)], args.runs)
     rows.append(("one-row query, cold, vs DuckDB's Python package", cold, duck_cold))
     rows.append(("one-row query, cold, CPU time", cold_cpu, CPU["last"]))
-    warm, duck_warm = _warm(config, parquet, args.statements)
-    rows.append(("per statement, warm Federation (in process)", warm, duck_warm))
+    warm, warm_planning, duck_warm = _warm(config, parquet, args.statements)
+    rows.append(("per statement, warm Federation, plan reused", warm, duck_warm))
+    rows.append(("per statement, warm Federation, planned each time", warm_planning, duck_warm))
     shell = _shell_statement(cli, config, args.statements)
     rows.append(("per statement in `fedquery shell` (.timer)", shell, duck_warm))
     prompt = _prompt(cli, config, args.runs)

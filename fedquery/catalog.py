@@ -115,6 +115,15 @@ class Catalog:
         self._statistics: StatisticsStore | None = None
         #: (department, source) -> why the source could not be listed, from the latest discovery
         self._problems: dict[tuple[str, str], FedQueryError] = {}
+        #: moved on by every change that can change a plan already made: statistics written or
+        #: forgotten, the catalog closed (see fedquery.plan_cache). Discovering a department does not:
+        #: no plan made before could read it.
+        self.generation = 0
+
+    def changed(self) -> None:
+        """Plans made so far may no longer be what the planner would make now."""
+        with self._lock:
+            self.generation += 1
 
     @property
     def statistics(self) -> StatisticsStore:
@@ -293,6 +302,7 @@ class Catalog:
             self._connectors.clear()
             self._tables.clear()
             self._problems.clear()
+            self.generation += 1
 
     def describe(self) -> list[dict[str, Any]]:
         rows = []

@@ -91,6 +91,9 @@ class Settings:
     #: the audit log (relative to the catalog file): default ``audit.jsonl`` beside the catalog file, none
     #: for a dict config; ``false`` turns it off (see fedquery.audit)
     audit_log: str | bool | None = None
+    #: plans kept for reuse by identical requests while the catalog, rules and keys are unchanged
+    #: (see fedquery.plan_cache); 0 plans every query
+    plan_cache: int = 256
 
 
 @dataclass
@@ -245,6 +248,9 @@ def _parse_settings(raw: Any, where: str) -> Settings:
     for key in ("memory_limit", "temp_directory", "cache_directory"):
         if key in values and not isinstance(values[key], str):
             raise ConfigError(f"{where}: settings.{key} must be a string, got {values[key]!r}")
+    plan_cache = values.get("plan_cache", 0)
+    if isinstance(plan_cache, bool) or not isinstance(plan_cache, int) or plan_cache < 0:
+        raise ConfigError(f"{where}: settings.plan_cache must be a whole number of plans (0: off), got {plan_cache!r}")
     if "audit_log" in values and not isinstance(values["audit_log"], (str, bool)):
         raise ConfigError(f"{where}: settings.audit_log must be a path or false, got {values['audit_log']!r}")
     if "memory_limit" in values:

@@ -19,6 +19,7 @@ from fedquery.disclosure import protect
 from fedquery.errors import FedQueryError, QueryError, ResourceError
 from fedquery.executor import Execution, FragmentStats, TopNIncomplete
 from fedquery.memory import parse_size
+from fedquery.plan_cache import PlanCache
 from fedquery.planner import Plan, plan
 from fedquery.planner.parameters import Params
 from fedquery.planner.top_n import next_scale, retry_note
@@ -68,6 +69,8 @@ class Federation:
         #: who this federation's queries run as (declared by the caller: see fedquery.principal)
         self.principal = principal if principal is not None else Principal.from_environment()
         self.catalog = Catalog(config)
+        #: plans of earlier identical requests, reused while nothing they were made from changed
+        self.plans = PlanCache(config.settings.plan_cache)
         #: set by close(): DB-API cursors of a closed connection raise InterfaceError
         self.closed = False
         #: the deadlines of the queries running now (``interrupt`` cancels them)
@@ -100,7 +103,7 @@ class Federation:
         if not analyze:
             audit = QueryAudit(self.audit, sql, self.principal, "explain", self.config.departments)
             try:
-                the_plan = plan(sql, self.catalog, pushdown=pushdown, principal=self.principal, params=params)
+                the_plan = self._plan(sql, pushdown, 1, self.principal, params)
             except BaseException as exc:
                 audit.failed(exc)
                 raise
@@ -184,9 +187,7 @@ class Federation:
             deadline.phase = "planning"
             try:
                 with bound(deadline):  # catalog queries at sources register their cancel requests
-                    the_plan = plan(
-                        sql, self.catalog, pushdown=pushdown, top_n_scale=scale, principal=principal, params=params
-                    )
+                    the_plan = self._plan(sql, pushdown, scale, principal, params)
             except FedQueryError:
                 if deadline.stopped:
                     raise deadline.error() from None
@@ -217,6 +218,18 @@ class Federation:
             result = Result(reader, execution)
             weakref.finalize(result, _dropped, execution)
             return result
+
+    def _plan(self, sql: str, pushdown: str, scale: int, principal: Principal, params: Params) -> Plan:
+        """The plan of this request: reused from an identical earlier one where nothing changed, else made."""
+        started = time.perf_counter()
+        key = self.plans.key(self.catalog, sql, pushdown, scale, principal, params)
+        kept = self.plans.get(key)
+        if kept is not None:
+            kept.planning_seconds = time.perf_counter() - started
+            return kept
+        made = plan(sql, self.catalog, pushdown=pushdown, top_n_scale=scale, principal=principal, params=params)
+        self.plans.put(key, made, self.catalog)
+        return made
 
     def interrupt(self) -> None:
         """Cancel every query of this federation that is running now (from any thread): each source's
@@ -345,6 +358,7 @@ class Federation:
     def close(self) -> None:
         self.closed = True  # its cursors raise InterfaceError from now on
         self.catalog.close()
+        self.plans.clear()
 
     def __enter__(self) -> Federation:
         return self

@@ -97,12 +97,15 @@ class StatisticsStore:
         with self._lock:
             self._load()[table.sql_name] = entry
             self._save()
+        if method == "analyze":  # new figures for a table plans may already have read (collected ones are first reads)
+            self.catalog.changed()
         return entry
 
     def forget(self, table: CatalogTable) -> None:
         with self._lock:
             self._load().pop(table.sql_name, None)
             self._save()
+        self.catalog.changed()
 
     def _load(self) -> dict[str, StatisticsEntry]:
         if self._entries is None:

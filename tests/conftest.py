@@ -32,6 +32,17 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["XDG_CACHE_HOME"] = previous
 
 
+@pytest.fixture(autouse=True)
+def _plans_per_test() -> Iterator[None]:
+    """No plan is reused across tests: tests change the planner's constants (``monkeypatch``) under
+    session-wide federations, and a plan depends on them. Within a test, plans are reused as in use."""
+    from fedquery.plan_cache import clear_all
+
+    clear_all()
+    yield
+    clear_all()
+
+
 @pytest.fixture(scope="session")
 def tpch_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tpch_data.generate(SCALE, tmp_path_factory.mktemp("tpch"))

@@ -39,6 +39,8 @@ class Plan:
     output_rules: list[str] = field(default_factory=list)
     #: ... and what the result's protection needs (hidden columns, limits; see fedquery.disclosure)
     disclosure: Any = field(default=None, repr=False)
+    #: the plan of an identical earlier request, run again (see fedquery.plan_cache): not planned now
+    reused: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         fragments = []
@@ -55,6 +57,7 @@ class Plan:
             "rules_applied": list(self.rules_applied),
             "pushdown": self.pushdown,
             "planning_seconds": self.planning_seconds,
+            "reused": self.reused,
             "hash": self.hash,
             "output_rules": list(self.output_rules),
         }
@@ -95,6 +98,8 @@ class Plan:
         from fedquery.planner.display import shown_sql
 
         lines = [f"Plan {self.hash}: {len(self.fragments)} fragment(s), pushdown={self.pushdown}"]
+        if self.reused:
+            lines[0] += " (reused: the same query, principal, rules and catalog as an earlier one)"
         lines.extend(f"warning: {w}" for w in self.warnings())
         for f in self.fragments:
             lines.append("")
