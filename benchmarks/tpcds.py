@@ -30,7 +30,7 @@ import duckdb
 import fedquery
 from benchmarks import peer as peer_module
 from benchmarks import report, tpcds_data
-from benchmarks.tpch import HERE, MYSQL_URL, PG_DSN, _by_source, _summary, _timed, analyze
+from benchmarks.tpch import HERE, MYSQL_URL, PG_DSN, _by_source, _summary, _timed, analyze, planning_seconds
 from benchmarks.tpch_data import federate
 
 STRATEGIES = ("none", "filters", "full", "auto")
@@ -55,6 +55,7 @@ def run(
     *,
     peer: bool = True,
     partial: Path | None = None,
+    plan_cache: int | None = None,
 ) -> dict:
     """``partial``: where the results so far are written after each query (a run cut short keeps them)."""
     from tests.conftest import same_rows
@@ -67,6 +68,8 @@ def run(
     results: list[dict[str, Any]] = []
     peer_run: peer_module.Peer | str | None = peer_module.start(tpcds_data.SPLIT, config) if peer else None
     with fedquery.connect(config) as fed:
+        if plan_cache is not None:  # 0: every timed run plans again (the warm-up's plan is not reused)
+            fed.plans.size = plan_cache
         for n in queries:
             sql = tpcds_data.query(n)
             times, expected = _timed(lambda sql=sql: local.execute(sql).fetchall(), runs)
@@ -89,7 +92,7 @@ def run(
                 correct = same_rows(rows, expected)
                 results.append({
                     "query": n, "strategy": strategy, "correct": correct, **(_summary(times) if correct else {}),
-                    "planning_s": holder["plan"].planning_seconds,
+                    "planning_s": planning_seconds(fed, federated, strategy),
                     "rows_moved": sum(s.rows for s in holder["stats"]),
                     "bytes_moved": sum(s.bytes for s in holder["stats"]),
                     "by_source": _by_source(holder["stats"]),
@@ -152,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peer", action="store_true", help="skip the duckdb_scanners baseline")
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--plan-cache", type=int, help="plans kept for reuse (default: the catalog's plan_cache; 0: plan every run)"
+    )
     args = parser.parse_args(argv)
     strategies = [s for s in args.strategies.split(",") if s]
     if set(strategies) - set(STRATEGIES):
@@ -161,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     partial = args.out / f"{stem}.partial.json"
     result = run(
         args.sf, strategies, args.runs, _numbers(args.queries), args.timeout, args.data,
-        peer=not args.no_peer, partial=partial,
+        peer=not args.no_peer, partial=partial, plan_cache=args.plan_cache,
     )  # fmt: skip
     partial.unlink(missing_ok=True)
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2, default=str))

@@ -76,6 +76,16 @@ def analyze(config: Path) -> float:
     return time.perf_counter() - started
 
 
+def planning_seconds(fed: fedquery.Federation, sql: str, strategy: str) -> float:
+    """Median seconds to plan ``sql`` (planned each time: the Federation's kept plans are not consulted)."""
+    from fedquery.planner import plan
+
+    return statistics.median(
+        plan(sql, fed.catalog, pushdown=strategy, principal=fed.principal).planning_seconds
+        for _ in range(PLANNING_RUNS)
+    )
+
+
 def _timed(fn: Any, runs: int) -> tuple[list[float], Any]:
     fn()  # warm-up
     times, value = [], None
@@ -98,6 +108,7 @@ def run(
     explain: bool = False,
     peer: bool = True,
     analyze_tables: bool = True,
+    plan_cache: int | None = None,
 ) -> dict[str, Any]:
     from tests.conftest import same_rows
 
@@ -123,6 +134,8 @@ def run(
         peer_run = peer_module.start(split, config)
     peer_results: list[dict[str, Any]] = []
     with fedquery.connect(config) as fed:
+        if plan_cache is not None:  # 0: every timed run plans again (the warm-up's plan is not reused)
+            fed.plans.size = plan_cache
         # Query by query, every strategy in turn: a machine that slows down (or warms up) over a
         # long run then weighs on all strategies of a query alike, not on whichever ran last.
         for n in queries:
@@ -148,9 +161,7 @@ def run(
                     "strategy": strategy,
                     "correct": correct,
                     **(_summary(times) if correct else {}),
-                    "planning_s": statistics.median(
-                        fed.explain(federated, pushdown=strategy).planning_seconds for _ in range(PLANNING_RUNS)
-                    ),
+                    "planning_s": planning_seconds(fed, federated, strategy),
                     "rows_moved": sum(s.rows for s in holder["stats"]),
                     "bytes_moved": sum(s.bytes for s in holder["stats"]),
                     "by_source": _by_source(holder["stats"]),
@@ -237,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peer", action="store_true", help="skip the duckdb_scanners baseline")
     parser.add_argument("--no-analyze", action="store_true", help="plan with the sources' own statistics only")
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--plan-cache", type=int, help="plans kept for reuse (default: the catalog's plan_cache; 0: plan every run)"
+    )
     args = parser.parse_args(argv)
     strategies = [s for s in args.strategies.split(",") if s]
     unknown = set(strategies) - set(STRATEGIES)
@@ -252,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         explain=args.explain,
         peer=not args.no_peer,
         analyze_tables=not args.no_analyze,
+        plan_cache=args.plan_cache,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"tpch-sf{args.sf:g}-{time.strftime('%Y%m%d-%H%M%S')}"
