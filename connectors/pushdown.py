@@ -192,6 +192,12 @@ def like_pattern_unsafe(node: exp.Expr, connector: Any) -> str | None:
     return "" if not isinstance(pattern, exp.Literal) or "\\" in pattern.this else None
 
 
+def like_one_byte_wildcard(node: exp.Expr, connector: Any) -> str | None:
+    """A LIKE pattern with ``_`` matched on the bytes: there ``_`` is one byte, in DuckDB one character."""
+    pattern = node.expression
+    return "" if isinstance(pattern, exp.Literal) and "_" in pattern.this else None
+
+
 def substring_bound_unsafe(node: exp.Expr, connector: Any) -> str | None:
     for key, least in (("start", 1), ("length", 0)):
         bound = node.args.get(key)
@@ -523,6 +529,39 @@ def pg_text_operands(node: exp.Expr, connector: Any) -> exp.Expr:
     return node
 
 
+def set_operation_enum(node: exp.Expr, connector: Any) -> str | None:
+    """A PostgreSQL enum column output by a branch of a UNION/INTERSECT/EXCEPT: PostgreSQL will not
+    match an enum with text ("INTERSECT types mood and character varying cannot be matched") where
+    DuckDB compares it as text."""
+    branches = [node]
+    while branches:
+        branch = branches.pop()
+        if isinstance(branch, exp.Subquery):
+            branches.append(branch.this)
+        elif isinstance(branch, exp.SetOperation):
+            branches.extend([branch.left, branch.right])
+        elif isinstance(branch, exp.Select):
+            for projection in branch.expressions:
+                info = _pg_column(projection.unalias(), connector)
+                if info is not None and info.enum_labels:
+                    return _label(projection.unalias())  # type: ignore[arg-type]
+    return None
+
+
+def pg_boolean_extreme(node: exp.Expr, connector: Any) -> exp.Expr:
+    """MIN/MAX of a boolean as PostgreSQL's BOOL_AND/BOOL_OR (it has no MIN(boolean)): false < true, NULLs
+    skipped, NULL over no value, as DuckDB's MIN/MAX."""
+    value = node.this
+    info = _pg_column(value, connector)
+    typed = info.arrow if info is not None else None
+    boolean = (typed is not None and pa.types.is_boolean(typed)) or (
+        typed is None and value.type is not None and value.type.this == exp.DataType.Type.BOOLEAN
+    )
+    if not boolean:
+        return node
+    return (exp.LogicalAnd if isinstance(node, exp.Min) else exp.LogicalOr)(this=value)
+
+
 def enum_pair(node: exp.Expr, connector: Any) -> str | None:
     """Two MySQL ENUMs ordered against each other: MySQL compares their labels as text, DuckDB by index."""
     enums = [
@@ -638,8 +677,12 @@ _REAL = Unless(real_operand, "a REAL/FLOAT value compared in {dialect} is widene
                "other way round")  # fmt: skip
 _LIKE = Unless(like_pattern_unsafe, "LIKE treats \\ as an escape character in {dialect}, DuckDB does not",
                trap="LIKE: backslash is no escape character")  # fmt: skip
+_LIKE_BYTES = Unless(like_one_byte_wildcard, "LIKE matches the bytes in {dialect} (CAST AS BINARY): '_' is one byte "
+                     "there, one character in DuckDB ('ß' is two bytes)", trap="LIKE: _ is one character")  # fmt: skip
 _PG_FUZZY = Unless(inexact_equality, "{detail} has a nondeterministic collation in PostgreSQL ('A' may equal 'a')")
 _PG_ORDER = Unless(non_byte_order, "ordering on {detail} uses a non-byte-order collation in PostgreSQL")
+_PG_SET_ENUM = Unless(set_operation_enum, "a set operation over the enum {detail}: PostgreSQL will not match an enum "
+                      "with text, DuckDB compares it as text")  # fmt: skip
 _PG_PARTS = {"YEAR", "MONTH", "DAY", "QUARTER", "HOUR", "MINUTE"}
 _TEXT_CASTS = ("VARCHAR", "TEXT", "CHAR", "NCHAR", "NVARCHAR")
 
@@ -770,13 +813,15 @@ class PostgresPushdown(SqlPushdown):
     )
     Union = Pushed(
         "set operations",
-        unless=(_PG_FUZZY,),
+        unless=(_PG_FUZZY, _PG_SET_ENUM),
         examples=("SELECT a FROM {t} UNION SELECT i FROM {t}", "SELECT t FROM {t} UNION SELECT 'abc'"),
     )
     Intersect = Pushed(
-        "set operations", unless=(_PG_FUZZY,), examples=("SELECT a FROM {t} INTERSECT SELECT i FROM {t}",)
+        "set operations", unless=(_PG_FUZZY, _PG_SET_ENUM), examples=("SELECT a FROM {t} INTERSECT SELECT i FROM {t}",)
     )
-    Except = Pushed("set operations", unless=(_PG_FUZZY,), examples=("SELECT a FROM {t} EXCEPT SELECT i FROM {t}",))
+    Except = Pushed(
+        "set operations", unless=(_PG_FUZZY, _PG_SET_ENUM), examples=("SELECT a FROM {t} EXCEPT SELECT i FROM {t}",)
+    )
     Ordered = Pushed(
         "ORDER BY, with NULLS FIRST/LAST said explicitly",
         unless=(_PG_ORDER,),
@@ -787,8 +832,18 @@ class PostgresPushdown(SqlPushdown):
             "SELECT id FROM {t} ORDER BY d DESC, id",
         ),
     )
-    Min = Pushed("MIN", unless=(_PG_ORDER,), examples=SqlPushdown.Min.examples + ("SELECT min(t) FROM {t}",))
-    Max = Pushed("MAX", unless=(_PG_ORDER,), examples=SqlPushdown.Max.examples + ("SELECT max(t) FROM {t}",))
+    Min = Pushed(
+        "MIN; of a boolean, BOOL_AND",
+        unless=(_PG_ORDER,),
+        render=pg_boolean_extreme,
+        examples=SqlPushdown.Min.examples + ("SELECT min(t) FROM {t}", "SELECT min(i > 0) FROM {t}"),
+    )
+    Max = Pushed(
+        "MAX; of a boolean, BOOL_OR",
+        unless=(_PG_ORDER,),
+        render=pg_boolean_extreme,
+        examples=SqlPushdown.Max.examples + ("SELECT max(t) FROM {t}", "SELECT max(i > 0) FROM {t}"),
+    )
     Pseudonymise = Pushed("HMAC-SHA-256 composed from the server's SHA-256, over integers and text only",
                           unless=(Unless(pseudonym_unsafe, "pseudonymise over a value other than an integer or text "
                                          "column is computed by fedquery's DuckDB"),))  # fmt: skip
@@ -843,8 +898,9 @@ class MySQLPushdown(SqlPushdown):
                      examples=("i BETWEEN -1 AND 1", "t BETWEEN 'a' AND 'b'"))  # fmt: skip
     In = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL), render=binary_text_comparison,
                 examples=("i IN (0, 1)", "t IN ('', 'abc', 'ABC')"))  # fmt: skip
-    Like = Pushed("LIKE without backslashes, on the bytes (CAST(x AS BINARY): case-sensitive)", unless=(_LIKE,),
-                  render=binary_text_comparison, examples=("t LIKE 'a%'", "t LIKE '%c_'", "t LIKE ''"))  # fmt: skip
+    Like = Pushed("LIKE without backslashes or '_', on the bytes (CAST(x AS BINARY): case-sensitive)",
+                  unless=(_LIKE, _LIKE_BYTES), render=binary_text_comparison,
+                  examples=("t LIKE 'a%'", "t LIKE '%c%'", "t LIKE ''"))  # fmt: skip
     Is = Pushed("IS NULL", unless=(Unless(temporal_column, "IS NULL on a MySQL date matches its zero dates "
                                           "('0000-00-00'); DuckDB reads those as NULL"),),
                 examples=("i IS NULL", "t IS NOT NULL"))  # fmt: skip

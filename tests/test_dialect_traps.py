@@ -106,6 +106,7 @@ TRAPS = [
     ("text concatenation with NULL", "SELECT id, name || code FROM {t}", False),
     # Expressions the servers compute differently from DuckDB (connectors.remote.semantic_reason).
     ("LIKE: backslash is no escape character", "SELECT id FROM {t} WHERE name LIKE 'a\\%c'", False),
+    ("LIKE: _ is one character", "SELECT id FROM {t} WHERE name LIKE '_bc' OR name LIKE 'stra_e'", False),
     ("LIKE: backslash in a pattern column", "SELECT a.id FROM {t} a, {t} b WHERE a.name LIKE b.name", False),
     ("SUBSTRING with a negative start", "SELECT id, substring(name, -2, 2) FROM {t}", False),
     ("SUBSTRING with start 0", "SELECT id, substring(name, 0, 2) FROM {t}", False),
