@@ -56,6 +56,14 @@ class Capabilities:
     #: builds an on-disk temporary table; TPC-DS Q99 at SF 1: 25 s grouping 1.4 M rows into 170,000,
     #: 2 s sending them) takes a smaller one
     max_group_fraction: float = 0.7
+    #: ... and only where the transfer it saves outweighs grouping every row at the source, both in
+    #: bytes sent (see fedquery.planner.estimate.transfer_weight): the rows it does not send, times
+    #: their weight, must be worth at least this many bytes per row grouped. PostgreSQL's hash
+    #: aggregate costs about what sending 24 bytes of a row does (TPC-H SF 1 on this 2-core machine:
+    #: orders grouped by o_custkey into 100,000 groups, 1.7-2.0 s, against 1.1-1.4 s to send the
+    #: 1.48 M rows of two BIGINTs; with o_totalprice NUMERIC and o_orderdate beside them grouping wins,
+    #: 3.4 s against 3.9 s). 0: grouping costs nothing worth weighing
+    aggregate_row_bytes: float = 0
     #: a semi-join reduction makes its consumer wait for the producer's keys: planned only where the
     #: consumer is expected to send at least this many rows unreduced. Local files and DuckDB files
     #: are read far faster than a server sends rows, so only large ones repay the wait (TPC-DS Q12, Q84);

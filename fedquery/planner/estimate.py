@@ -41,6 +41,19 @@ def estimate_query(query: exp.Expr, context: PlanContext) -> int | None:
     return None if rows is None else max(1, int(round(rows)))
 
 
+#: what sending a row costs beside its values (a length word per value and per row, one call per row)
+ROW_OVERHEAD_BYTES = 8
+#: a DECIMAL arrives from a database as text that is parsed: it weighs as this many bytes more
+DECIMAL_PARSE_BYTES = 16
+
+
+def transfer_weight(schema: pa.Schema) -> int:
+    """What sending one row of ``schema`` from a database costs, in bytes: its width, the per-row
+    overhead, and the parsing of each DECIMAL (the partial-aggregation cost rule weighs it)."""
+    decimals = sum(1 for f in schema if pa.types.is_decimal(f.type))
+    return row_width(schema) + ROW_OVERHEAD_BYTES + DECIMAL_PARSE_BYTES * decimals
+
+
 def row_width(schema: pa.Schema) -> int:
     """Bytes per row in Arrow, with a typical length for variable-width values."""
     width = 0

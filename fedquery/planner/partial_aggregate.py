@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from fedquery.fragment import Fragment
 from fedquery.planner.context import PlanContext
-from fedquery.planner.estimate import row_width
+from fedquery.planner.estimate import row_width, transfer_weight
 from fedquery.planner.semijoin import plan_semijoins
 from fedquery.planner.tree import cut_levels, from_items
 
@@ -151,6 +151,9 @@ def _worthwhile(
         return groups if groups is not None else float(fragment.estimated_rows)
     if groups is None or groups > min(at_most, caps.max_group_fraction) * fragment.estimated_rows:
         return None
+    saved = (1 - groups / max(1, fragment.estimated_rows)) * transfer_weight(fragment.schema)
+    if saved < caps.aggregate_row_bytes:
+        return None  # grouping at the source would cost more than sending the rows it saves
     return groups
 
 
