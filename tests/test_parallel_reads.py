@@ -74,49 +74,6 @@ def test_aggregates_and_views_are_one_read(ranged) -> None:  # type: ignore[no-u
     assert len(view.fetchall()) == 120000  # planned as ranges, but a view has no pages: read once
 
 
-def test_a_partial_aggregate_is_read_as_ranges(ranged, pg_schema: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """A partial aggregate before a cross-source join is read as ranges: a group with rows in two ranges
-    comes as two partial rows, which the local step adds up (counts summed, MIN of MINs, MAX of MAXes)."""
-    import hashlib
-    import sqlite3
-
-    db = tmp_path / "kinds.db"
-    with sqlite3.connect(db) as con:
-        con.execute("CREATE TABLE kinds (kind INTEGER PRIMARY KEY, label TEXT)")
-        con.executemany("INSERT INTO kinds VALUES (?, ?)", [(k, f"even {k % 2 == 0}") for k in range(97)])
-    fed = fedquery.connect(
-        {
-            "settings": {"parallel_reads": 3, "parallel_min_rows": 1000},
-            "departments": {
-                "dept": {"sources": {"db": {"kind": "postgres", "url": PG_DSN, "schema": pg_schema}}},
-                "ref": {"sources": {"lite": {"kind": "sqlite", "path": str(db)}}},
-            },
-        }
-    )
-    sql = (
-        "SELECT k.label, count(*) AS n, count(e.payload) AS p, sum(e.id) AS s, min(e.payload) AS lo, "
-        "max(e.id) AS hi FROM dept.events e JOIN ref.kinds k ON k.kind = e.kind "
-        "WHERE e.id % 10 <> 3 GROUP BY k.label ORDER BY k.label"
-    )
-    with fed:
-        result = fed.sql(sql)
-        rows = result.fetchall()
-        (events,) = [f for f in result.plan.fragments if f.department == "dept"]
-        assert "partial aggregate" in events.pushed and events.ranges == 3, str(result.plan)
-        assert any("a partial aggregate over" in n for n in result.plan.notes)
-        (stats,) = [s for s in result.stats if s.department == "dept"]
-        assert stats.ranges == 3 and stats.rows > 97  # groups cut by the ranges come as several rows
-        assert rows == fed.sql(sql, pushdown="filters").fetchall()
-    expected: dict[str, list[int | str]] = {}
-    for g in range(1, 120001):
-        if g % 10 == 3:
-            continue
-        label, payload = f"even {(g % 97) % 2 == 0}", hashlib.md5(str(g).encode()).hexdigest()
-        n, p, s, lo, hi = expected.get(label, [0, 0, 0, "~", 0])
-        expected[label] = [n + 1, p + 1, s + g, min(lo, payload), max(hi, g)]
-    assert rows == [(label, *values) for label, values in sorted(expected.items())]
-
-
 def test_a_killed_range_fails_the_query(ranged, pg_schema: str) -> None:  # type: ignore[no-untyped-def]
     """One of the range connections killed mid-stream: a typed error, no partial result."""
     killing = killing_pg_queries("query LIKE '%ctid%' AND position($1 in query) > 0", (pg_schema,))
