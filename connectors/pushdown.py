@@ -681,6 +681,14 @@ _LIKE_BYTES = Unless(like_one_byte_wildcard, "LIKE matches the bytes in {dialect
                      "there, one character in DuckDB ('ß' is two bytes)", trap="LIKE: _ is one character")  # fmt: skip
 _PG_FUZZY = Unless(inexact_equality, "{detail} has a nondeterministic collation in PostgreSQL ('A' may equal 'a')")
 _PG_ORDER = Unless(non_byte_order, "ordering on {detail} uses a non-byte-order collation in PostgreSQL")
+_MY_SET_OPERATIONS = "set operations on numbers, dates and binary-collated text"
+
+
+def set_operation(doc: str, unless: tuple[Unless, ...], keyword: str, *more: str) -> Pushed:
+    """A UNION, INTERSECT or EXCEPT entry: the same reasons for each, an example of its own."""
+    return Pushed(doc, unless=unless, examples=(f"SELECT a FROM {{t}} {keyword} SELECT i FROM {{t}}", *more))
+
+
 _PG_SET_ENUM = Unless(set_operation_enum, "a set operation over the enum {detail}: PostgreSQL will not match an enum "
                       "with text, DuckDB compares it as text")  # fmt: skip
 _PG_PARTS = {"YEAR", "MONTH", "DAY", "QUARTER", "HOUR", "MINUTE"}
@@ -811,17 +819,9 @@ class PostgresPushdown(SqlPushdown):
         unless=(_PG_FUZZY,),
         examples=("SELECT id, sum(i) OVER (PARTITION BY a) FROM {t}",),
     )
-    Union = Pushed(
-        "set operations",
-        unless=(_PG_FUZZY, _PG_SET_ENUM),
-        examples=("SELECT a FROM {t} UNION SELECT i FROM {t}", "SELECT t FROM {t} UNION SELECT 'abc'"),
-    )
-    Intersect = Pushed(
-        "set operations", unless=(_PG_FUZZY, _PG_SET_ENUM), examples=("SELECT a FROM {t} INTERSECT SELECT i FROM {t}",)
-    )
-    Except = Pushed(
-        "set operations", unless=(_PG_FUZZY, _PG_SET_ENUM), examples=("SELECT a FROM {t} EXCEPT SELECT i FROM {t}",)
-    )
+    Union = set_operation("set operations", (_PG_FUZZY, _PG_SET_ENUM), "UNION", "SELECT t FROM {t} UNION SELECT 'abc'")
+    Intersect = set_operation("set operations", (_PG_FUZZY, _PG_SET_ENUM), "INTERSECT")
+    Except = set_operation("set operations", (_PG_FUZZY, _PG_SET_ENUM), "EXCEPT")
     Ordered = Pushed(
         "ORDER BY, with NULLS FIRST/LAST said explicitly",
         unless=(_PG_ORDER,),
@@ -937,21 +937,9 @@ class MySQLPushdown(SqlPushdown):
         unless=(_MY_TEXT,),
         examples=("SELECT DISTINCT a FROM {t}", "SELECT DISTINCT d FROM {t}"),
     )
-    Union = Pushed(
-        "set operations on numbers, dates and binary-collated text",
-        unless=(_MY_TEXT,),
-        examples=("SELECT a FROM {t} UNION SELECT i FROM {t}",),
-    )
-    Intersect = Pushed(
-        "set operations on numbers, dates and binary-collated text",
-        unless=(_MY_TEXT,),
-        examples=("SELECT a FROM {t} INTERSECT SELECT i FROM {t}",),
-    )
-    Except = Pushed(
-        "set operations on numbers, dates and binary-collated text",
-        unless=(_MY_TEXT,),
-        examples=("SELECT a FROM {t} EXCEPT SELECT i FROM {t}",),
-    )
+    Union = set_operation(_MY_SET_OPERATIONS, (_MY_TEXT,), "UNION")
+    Intersect = set_operation(_MY_SET_OPERATIONS, (_MY_TEXT,), "INTERSECT")
+    Except = set_operation(_MY_SET_OPERATIONS, (_MY_TEXT,), "EXCEPT")
     Min = Pushed(
         "MIN on numbers, dates, binary text", unless=(_MY_TEXT, _MY_ENUM_EXTREME), examples=SqlPushdown.Min.examples
     )
