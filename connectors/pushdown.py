@@ -489,6 +489,13 @@ def pg_char_as_text(node: exp.Expr, connector: Any) -> exp.Expr:
     return node
 
 
+def _char_text_column(node: exp.Expr) -> exp.Expr:
+    """The column inside ``CAST(col AS TEXT)`` (how a char(n) column is read), else ``node`` itself."""
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Column) and node.to.this == exp.DataType.Type.TEXT:
+        return node.this
+    return node
+
+
 def pg_text_operands(node: exp.Expr, connector: Any) -> exp.Expr:
     """``char(n)`` and enum columns compared as their text, as DuckDB compares them.
 
@@ -500,7 +507,9 @@ def pg_text_operands(node: exp.Expr, connector: Any) -> exp.Expr:
     keys = ["this"] if isinstance(node, exp.Like) else compared  # a LIKE pattern is text already
     operands = [node.args.get(k) for k in compared] + (list(node.expressions) if isinstance(node, exp.In) else [])
     present = [op for op in operands if op is not None]
-    infos = [_pg_column(op, connector) for op in present]
+    # A char(n) column may already be read as its text (the Column entry's pg_char_as_text): look through
+    # that cast, or an enum compared with it is left an enum, which PostgreSQL will not compare with text.
+    infos = [_pg_column(_char_text_column(op), connector) for op in present]
     # Only an enum against text is compared as text. Enum against enum (a column, a subquery's MIN)
     # orders by the declaration order at the server as in DuckDB, so it is left alone.
     textual = all(
@@ -513,8 +522,8 @@ def pg_text_operands(node: exp.Expr, connector: Any) -> exp.Expr:
 
     def as_text(operand: exp.Expr) -> exp.Expr:
         info = _pg_column(operand, connector)
-        if info is None:
-            return operand
+        if info is None or operand is not _char_text_column(operand):
+            return operand  # not a column, or a char(n) column already read as its text
         text = exp.Cast(this=operand, to=exp.DataType.build("TEXT"))
         if info.enum_labels and not all_enums:
             return exp.Collate(this=text, expression=exp.to_identifier("C", quoted=True))

@@ -120,6 +120,9 @@ REGRESSIONS: list[Any] = [
     # ... and will not INTERSECT an enum with text (seed 3009250).
     "SELECT a.en AS v FROM pg.t a INTERSECT SELECT b.s AS v FROM pg.t b",
     "SELECT a.en AS v FROM pg.t a UNION ALL SELECT b.en AS v FROM pg.t b EXCEPT SELECT c.s FROM pg.t c",
+    # A PostgreSQL enum compared with a char(n) column: the char column was read as text, the enum left an
+    # enum ("operator does not exist: mood < text", seeds 3019634, 3026649).
+    "SELECT a.id FROM pg.t a WHERE a.en < a.c OR a.c >= a.en OR a.en IN (a.c, 'x')",
     _xfail(
         "SELECT b.bo AS g0, a.bo AS g1, count(*) AS n FROM pg.t a LEFT JOIN csv.t b ON a.k = b.k AND b.g IS NULL "
         "GROUP BY b.bo, a.bo HAVING sum(a.i) >= 1",
