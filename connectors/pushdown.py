@@ -252,6 +252,16 @@ def grouping_sets(node: exp.Expr, connector: Any) -> str | None:
     return "" if any(node.args.get(k) for k in ("rollup", "cube", "grouping_sets")) else None
 
 
+def nullif_key(node: exp.Expr, connector: Any) -> str | None:
+    """A GROUP BY key holding NULLIF: MariaDB rewrites NULLIF(a, b) as a CASE over two copies of ``a``,
+    and ONLY_FULL_GROUP_BY then finds ``a`` itself in no GROUP BY ("'a.bo' isn't in GROUP BY")."""
+    for key in node.expressions:
+        found = key.find(exp.Nullif)
+        if found is not None:
+            return found.sql("duckdb")[:40]
+    return None
+
+
 def divisor_may_be_zero(node: exp.Expr, connector: Any) -> str | None:
     divisor = node.expression
     while isinstance(divisor, exp.Paren):
@@ -932,6 +942,11 @@ class MySQLPushdown(SqlPushdown):
         unless=(
             Unless(grouping_sets, "ROLLUP/CUBE/GROUPING SETS are kept local for {dialect}", trap="GROUP BY ROLLUP"),
             _MY_TEXT,
+            Unless(
+                nullif_key,
+                "grouping by {detail}: MariaDB rewrites NULLIF into a CASE that its ONLY_FULL_GROUP_BY "
+                "check then refuses",
+            ),
         ),
         examples=("SELECT a, count(*), sum(i) FROM {t} GROUP BY a", "SELECT d, count(*) FROM {t} GROUP BY d"),
     )
