@@ -117,7 +117,7 @@ def test_analyze_makes_new_plans(demo: Path) -> None:
 
 
 def test_disclosure_controlled_plans_are_not_kept(demo: Path) -> None:
-    sql = "SELECT region, count(*) AS n FROM dwp.claims GROUP BY region"
+    sql = "SELECT region, count(*) AS n FROM dwp.claims GROUP BY region ORDER BY region"
     with fedquery.connect(demo, purpose="support") as fed:
         first = fed.sql(sql)
         rows = first.fetchall()
