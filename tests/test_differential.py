@@ -126,6 +126,11 @@ REGRESSIONS: list[Any] = [
     # MariaDB refuses GROUP BY nullif(x, ...) under ONLY_FULL_GROUP_BY (seed 3009356).
     "SELECT nullif(a.bo, TRUE) AS g, count(*) AS n FROM my.t a GROUP BY nullif(a.bo, TRUE) ORDER BY 1 NULLS LAST",
     _xfail(
+        "SELECT (a.s IS NOT NULL OR a.i > 0) AS g, count(*) AS n FROM my.t a GROUP BY (a.s IS NOT NULL OR a.i > 0)",
+        "open (seed 3037047): MariaDB's ONLY_FULL_GROUP_BY check refuses a boolean expression as a GROUP BY key "
+        "under full (its rewrite of IS NOT NULL); grouping by position would avoid it",
+    ),
+    _xfail(
         "SELECT b.bo AS g0, a.bo AS g1, count(*) AS n FROM pg.t a LEFT JOIN csv.t b ON a.k = b.k AND b.g IS NULL "
         "GROUP BY b.bo, a.bo HAVING sum(a.i) >= 1",
         "the oracle is wrong: DuckDB 2.0.1 plans this as an empty result, though the group (NULL, false) has "
