@@ -26,14 +26,15 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
-import hashlib
-import os
 import threading
 import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
+
+from fedquery.policy.rules import file_stamp
+from fedquery.pseudonym import keys_digest
 
 if TYPE_CHECKING:
     from fedquery.catalog import Catalog
@@ -46,7 +47,6 @@ _PLAIN = (
     str, bytes, int, float, bool, type(None), decimal.Decimal,
     datetime.date, datetime.datetime, datetime.time, datetime.timedelta, uuid.UUID,
 )  # fmt: skip
-_PSEUDONYM_KEYS = "FEDQUERY_PSEUDONYM_KEY_"
 #: the parameters' text past which a plan is not kept (a long IN list bound from a Python list)
 MAX_PARAMS_TEXT = 100_000
 #: every cache of the process (see :func:`clear_all`)
@@ -83,7 +83,7 @@ class PlanCache:
         rules = _rules_key(catalog)
         if values is None or rules is None:
             return None
-        request = (sql, pushdown, scale, principal, values, rules, _pseudonym_keys())
+        request = (sql, pushdown, scale, principal, values, rules, keys_digest())
         return PlanKey(request, catalog.generation)
 
     def get(self, key: PlanKey | None) -> Plan | None:
@@ -156,22 +156,10 @@ def _rules_key(catalog: Catalog) -> tuple[tuple[str, int, int], ...] | None:
         if department.rules is None:
             continue
         try:
-            stat = department.rules.stat()
+            stamps.append((str(department.rules), *file_stamp(department.rules)))
         except OSError:
             return None
-        stamps.append((str(department.rules), stat.st_mtime_ns, stat.st_size))
     return tuple(stamps)
-
-
-def _pseudonym_keys() -> str:
-    """A digest of the pseudonymisation keys in the environment (the keys themselves are not kept)."""
-    found = sorted((k, v) for k, v in os.environ.items() if k.startswith(_PSEUDONYM_KEYS))
-    if not found:
-        return ""
-    digest = hashlib.sha256()
-    for name, value in found:
-        digest.update(f"{len(name)}:{name}{len(value)}:{value}".encode())
-    return digest.hexdigest()
 
 
 def _copy(plan: Plan, *, reused: bool) -> Plan:

@@ -41,6 +41,7 @@ from sqlglot.generator import Generator
 from fedquery.errors import QueryError
 
 MIN_KEY_LENGTH = 16
+VARIABLE_PREFIX = "FEDQUERY_PSEUDONYM_KEY_"
 _PROJECT = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 _BLOCK = 64  # SHA-256's block size
 #: HMAC = H((K ^ opad) || H((K ^ ipad) || text)) per dialect: :o and :i are the pads in hex, :x the value
@@ -76,7 +77,19 @@ def variable(project: str) -> str:
     >>> variable("support-2026")
     'FEDQUERY_PSEUDONYM_KEY_SUPPORT_2026'
     """
-    return "FEDQUERY_PSEUDONYM_KEY_" + project.upper().replace("-", "_")
+    return VARIABLE_PREFIX + project.upper().replace("-", "_")
+
+
+def keys_digest() -> str:
+    """A digest of every project's key in the environment ("" when there is none): it changes when a
+    key does, and tells nothing of the keys (the plan cache keys plans by it)."""
+    found = sorted((k, v) for k, v in os.environ.items() if k.startswith(VARIABLE_PREFIX))
+    if not found:
+        return ""
+    digest = hashlib.sha256()
+    for name, value in found:
+        digest.update(f"{len(name)}:{name}{len(value)}:{value}".encode())
+    return digest.hexdigest()
 
 
 def key(project: str) -> bytes:

@@ -113,6 +113,12 @@ _cache: dict[str, tuple[tuple[int, int], Rules | RulesError]] = {}
 _lock = threading.Lock()
 
 
+def file_stamp(path: Path) -> tuple[int, int]:
+    """What tells a changed rules file: its modification time (ns) and size. Raises OSError."""
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
 def load_rules(path: Path, department: str | None = None, shown: str | None = None) -> Rules:
     """The rules in ``path``, re-read whenever the file's modification time or size changes.
 
@@ -121,8 +127,7 @@ def load_rules(path: Path, department: str | None = None, shown: str | None = No
     """
     key = shown or str(path)
     try:
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = file_stamp(path)
     except OSError as exc:
         raise RulesError(
             f"cannot read it ({exc.strerror or type(exc).__name__})", path=key, department=department
