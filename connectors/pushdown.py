@@ -703,9 +703,9 @@ _PG_ORDER = Unless(non_byte_order, "ordering on {detail} uses a non-byte-order c
 _MY_SET_OPERATIONS = "set operations on numbers, dates and binary-collated text"
 
 
-def set_operation(doc: str, unless: tuple[Unless, ...], keyword: str, *more: str) -> Pushed:
-    """A UNION, INTERSECT or EXCEPT entry: the same reasons for each, an example of its own."""
-    return Pushed(doc, unless=unless, examples=(f"SELECT a FROM {{t}} {keyword} SELECT i FROM {{t}}", *more))
+def set_operation(doc: str, unless: tuple[Unless, ...], *examples: str) -> Pushed:
+    """A UNION, INTERSECT or EXCEPT entry: the same reasons for each, examples of its own."""
+    return Pushed(doc, unless=unless, examples=examples)
 
 
 _PG_SET_ENUM = Unless(set_operation_enum, "a set operation over the enum {detail}: PostgreSQL will not match an enum "
@@ -838,9 +838,16 @@ class PostgresPushdown(SqlPushdown):
         unless=(_PG_FUZZY,),
         examples=("SELECT id, sum(i) OVER (PARTITION BY a) FROM {t}",),
     )
-    Union = set_operation("set operations", (_PG_FUZZY, _PG_SET_ENUM), "UNION", "SELECT t FROM {t} UNION SELECT 'abc'")
-    Intersect = set_operation("set operations", (_PG_FUZZY, _PG_SET_ENUM), "INTERSECT")
-    Except = set_operation("set operations", (_PG_FUZZY, _PG_SET_ENUM), "EXCEPT")
+    Union = set_operation(
+        "set operations",
+        (_PG_FUZZY, _PG_SET_ENUM),
+        "SELECT a FROM {t} UNION SELECT i FROM {t}",
+        "SELECT t FROM {t} UNION SELECT 'abc'",
+    )
+    Intersect = set_operation(
+        "set operations", (_PG_FUZZY, _PG_SET_ENUM), "SELECT a FROM {t} INTERSECT SELECT i FROM {t}"
+    )
+    Except = set_operation("set operations", (_PG_FUZZY, _PG_SET_ENUM), "SELECT a FROM {t} EXCEPT SELECT i FROM {t}")
     Ordered = Pushed(
         "ORDER BY, with NULLS FIRST/LAST said explicitly",
         unless=(_PG_ORDER,),
@@ -961,9 +968,9 @@ class MySQLPushdown(SqlPushdown):
         unless=(_MY_TEXT,),
         examples=("SELECT DISTINCT a FROM {t}", "SELECT DISTINCT d FROM {t}"),
     )
-    Union = set_operation(_MY_SET_OPERATIONS, (_MY_TEXT,), "UNION")
-    Intersect = set_operation(_MY_SET_OPERATIONS, (_MY_TEXT,), "INTERSECT")
-    Except = set_operation(_MY_SET_OPERATIONS, (_MY_TEXT,), "EXCEPT")
+    Union = set_operation(_MY_SET_OPERATIONS, (_MY_TEXT,), "SELECT a FROM {t} UNION SELECT i FROM {t}")
+    Intersect = set_operation(_MY_SET_OPERATIONS, (_MY_TEXT,), "SELECT a FROM {t} INTERSECT SELECT i FROM {t}")
+    Except = set_operation(_MY_SET_OPERATIONS, (_MY_TEXT,), "SELECT a FROM {t} EXCEPT SELECT i FROM {t}")
     Min = Pushed(
         "MIN on numbers, dates, binary text", unless=(_MY_TEXT, _MY_ENUM_EXTREME), examples=SqlPushdown.Min.examples
     )
