@@ -261,6 +261,7 @@ class MySQLConnector(RemoteConnector):
         """Render what the pushdown table says (text compared byte by byte: no case folding, no accent
         folding, no PAD SPACE); types DuckDB has no equivalent for asked for as text."""
         tree = MySQLPushdown.render(tree, self).transform(_mode_independent, copy=False)
+        tree = tree.transform(_group_by_position, copy=False)
         # Types DuckDB reads as text, asked for in their text form (as PostgreSQL's are).
         for select in tree.find_all(exp.Select):
             for i, projection in enumerate(select.expressions):
@@ -484,6 +485,37 @@ def _mode_independent(node: exp.Expr) -> exp.Expr:
         node.set("this", exp.Paren(this=node.this))
     elif isinstance(node, exp.Literal) and node.is_string and "\\" in node.this:
         return exp.Introducer(this=exp.var("_utf8mb4"), expression=exp.HexString(this=node.this.encode().hex().upper()))
+    return node
+
+
+def _group_by_position(node: exp.Expr) -> exp.Expr:
+    """GROUP BY keys that are expressions of the output written as their position (``GROUP BY 1``).
+
+    MariaDB's ONLY_FULL_GROUP_BY check compares the output with the keys after rewriting both, and
+    some rewrites (``x IS NOT NULL`` as ``NOT (x IS NULL)``) make an expression differ from itself:
+    "'a.s' isn't in GROUP BY". A position names the output expression itself.
+
+    >>> from sqlglot import parse_one
+    >>> tree = parse_one("SELECT (s IS NOT NULL) AS g, k, count(*) FROM t GROUP BY (s IS NOT NULL), k")
+    >>> tree.transform(_group_by_position).sql("mysql")
+    'SELECT (NOT s IS NULL) AS g, k, COUNT(*) FROM t GROUP BY 1, k'
+    """
+    if not isinstance(node, exp.Group) or not isinstance(node.parent, exp.Select):
+        return node
+    outputs = [_unparenthesised(e.unalias()) for e in node.parent.expressions]
+    keys = []
+    for key in node.expressions:
+        bare = _unparenthesised(key)
+        if not isinstance(bare, (exp.Column, exp.Literal)) and bare in outputs:
+            key = exp.Literal.number(outputs.index(bare) + 1)
+        keys.append(key)
+    node.set("expressions", keys)
+    return node
+
+
+def _unparenthesised(node: exp.Expr) -> exp.Expr:
+    while isinstance(node, exp.Paren):
+        node = node.this
     return node
 
 

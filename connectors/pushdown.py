@@ -945,7 +945,8 @@ class MySQLPushdown(SqlPushdown):
                                     trap="EXTRACT day of week"),),
                      examples=("extract(year FROM d)", "extract(month FROM d)", "extract(quarter FROM d)"))  # fmt: skip
     Group = Pushed(
-        "GROUP BY on numbers, dates and binary-collated text",
+        "GROUP BY on numbers, dates and binary-collated text; a key that is an output expression is sent as "
+        "its position (MariaDB's ONLY_FULL_GROUP_BY check refuses some expressions as keys)",
         unless=(
             Unless(grouping_sets, "ROLLUP/CUBE/GROUPING SETS are kept local for {dialect}", trap="GROUP BY ROLLUP"),
             _MY_TEXT,
@@ -955,7 +956,11 @@ class MySQLPushdown(SqlPushdown):
                 "check then refuses",
             ),
         ),
-        examples=("SELECT a, count(*), sum(i) FROM {t} GROUP BY a", "SELECT d, count(*) FROM {t} GROUP BY d"),
+        examples=(
+            "SELECT a, count(*), sum(i) FROM {t} GROUP BY a",
+            "SELECT d, count(*) FROM {t} GROUP BY d",
+            "SELECT t IS NOT NULL AS p, count(*) FROM {t} GROUP BY t IS NOT NULL",
+        ),
     )
     # fmt: skip
     Ordered = Pushed(
