@@ -333,7 +333,8 @@ def federation(root: Path) -> Iterator[tuple[Any, Any]]:
             "departments": {
                 "pg": {"sources": {"db": {"kind": "postgres", "url": PG_DSN, "schema": name, "tables": {"t": {}}}}},
                 "my": {"sources": {"db": {"kind": "mysql", "url": mysql_url(name)}}},
-                "lite": {"sources": {"db": {"kind": "sqlite", "path": str(root / "lite.db")}}},
+                # every plain SQLite scan through ADBC (its typed first row), however few its rows
+                "lite": {"sources": {"db": {"kind": "sqlite", "path": str(root / "lite.db"), "adbc_min_rows": 0}}},
                 "duck": {"sources": {"db": {"kind": "duckdb", "path": str(root / "duck.duckdb")}}},
                 "pq": {"sources": {"t": {"kind": "parquet", "url": str(root / "pq" / "t.parquet")}}},
                 "csv": {"sources": {"t": {

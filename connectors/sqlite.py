@@ -7,10 +7,11 @@ SUM/AVG over DECIMAL values (stored as binary floating point there). Explicit NU
 is added when ORDER BY is sent, since SQLite sorts NULLs first.
 
 Two readers. A plain scan (one table: columns, expressions and filters, perhaps a LIMIT; rows stream
-as SQLite reads them) is read in C through ADBC (``adbc-driver-sqlite``, ``pip install
-'fedquery[sqlite]'``), about three times as fast as Python's ``sqlite3``; everything else, and
-every query when the driver is missing or ``driver = "sqlite3"``, through ``sqlite3``, which SQLite
-can interrupt mid-statement and which evaluates fedquery's exact integer SUM.
+as SQLite reads them) expected to return at least ``adbc_min_rows`` rows (2,000) is read in C
+through ADBC (``adbc-driver-sqlite``, ``pip install 'fedquery[sqlite]'``), about six times as fast
+as Python's ``sqlite3``; everything else, and every query when the driver is missing or ``driver =
+"sqlite3"``, through ``sqlite3``, which SQLite can interrupt mid-statement and which evaluates
+fedquery's exact integer SUM.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from connectors.types import arrow_type, date_plus_number
 from fedquery.deadline import current
 from fedquery.errors import FedQueryError
 from fedquery.fragment import Fragment
+from fedquery.planner.gate import gate
 
 #: The query shapes SQLite is sent; the expressions inside them are SQLite's pushdown table's.
 _STRUCTURE: tuple[type[exp.Expr], ...] = (
@@ -55,7 +57,12 @@ class SqliteConnector(Connector):
     needs_location = True
     dialect = "sqlite"
     default_schema = "main"
-    options = {**SOURCE_OPTIONS, "batch_size": BATCH_SIZE, "driver": Option("str", choices=("auto", "sqlite3"))}
+    options = {
+        **SOURCE_OPTIONS,
+        "batch_size": BATCH_SIZE,
+        "driver": Option("str", choices=("auto", "sqlite3")),
+        "adbc_min_rows": Option("int", minimum=0),
+    }
     table_options = {**TABLE_OPTIONS, "table": Option("str")}
     capabilities = Capabilities(
         sql=True,
@@ -163,7 +170,8 @@ class SqliteConnector(Connector):
 
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
         auto = self.config.options.get("driver", "auto") == "auto"
-        if auto and not _few_rows(fragment) and _adbc_sqlite() is not None:
+        few = int(self.config.options.get("adbc_min_rows", _FEW_ROWS))
+        if auto and not _few_rows(fragment, few) and _adbc_sqlite() is not None:
             statement = self._typed_statement(fragment)
             if statement is not None:
                 self.drivers[fragment.name] = "adbc"
@@ -182,7 +190,8 @@ class SqliteConnector(Connector):
         if first_row is not None:
             scan = exp.Subquery(this=self.prepare(fragment.expression.copy()))
             marked = exp.select(exp.Literal.number(1), exp.Star()).from_(scan)
-            statement = exp.union(first_row, marked, distinct=False).sql("sqlite")
+            wrapped = exp.union(first_row, marked, distinct=False)
+            statement = gate(wrapped, department=self.department, source=self.name).sql("sqlite")
         if len(self._statements) >= _STATEMENTS_KEPT:
             self._statements.clear()
         self._statements[fragment.sql] = statement
@@ -314,18 +323,18 @@ _NOT_PLAIN: tuple[type[exp.Expr], ...] = (
 )  # fmt: skip
 
 
-#: Statements for ADBC kept per source; below this many rows Python's sqlite3 is as fast (no statement
-#: to wrap, no second library's connection).
+#: Statements for ADBC kept per source; below this many rows (the source's ``adbc_min_rows``) Python's
+#: sqlite3 is as fast (no statement to wrap, no second library's connection).
 _STATEMENTS_KEPT, _FEW_ROWS = 256, 2000
 
 
-def _few_rows(fragment: Fragment) -> bool:
-    """``fragment`` returns few rows: a LIMIT of at most ``_FEW_ROWS``, or as few estimated."""
+def _few_rows(fragment: Fragment, few: int) -> bool:
+    """``fragment`` returns fewer than ``few`` rows: a smaller LIMIT, or as few estimated."""
     limit = fragment.expression.args.get("limit")
     count = limit.expression if isinstance(limit, exp.Limit) else None
-    if isinstance(count, exp.Literal) and count.is_int and int(count.this) <= _FEW_ROWS:
+    if isinstance(count, exp.Literal) and count.is_int and int(count.this) < few:
         return True
-    return fragment.estimated_rows is not None and fragment.estimated_rows <= _FEW_ROWS
+    return fragment.estimated_rows is not None and fragment.estimated_rows < few
 
 
 def _typed_first_row(fragment: Fragment) -> exp.Select | None:

@@ -32,7 +32,7 @@ ROWS: list[tuple[Any, ...]] = [(n, None, None, None, None, None, None, None) for
     (13, 2, 2**62, -0.0, Decimal("-99999.99"), "", "9999-12-31", 1),
     (14, 2, 0, float("-inf"), Decimal("0.10"), "trailing ", "0001-01-01", None),
     (15, 3, 7, 1e-300, Decimal("12345.67"), "日本語", None, 0),
-] + [(n, n % 4, n * 3, n / 7, Decimal(n) / 100, f"r{n}", "2000-01-01", n % 2) for n in range(16, 10_000)]
+] + [(n, n % 4, n * 3, n / 7, Decimal(n) / 100, f"r{n}", "2000-01-01", n % 2) for n in range(16, 400)]
 DDL = "id INTEGER, k INTEGER, i INTEGER, f REAL, price DECIMAL(7,2), s TEXT, d DATE, flag BOOLEAN"
 ORACLE_DDL = "id INTEGER, k INTEGER, i BIGINT, f DOUBLE, price DECIMAL(7,2), s VARCHAR, d DATE, flag BOOLEAN"
 
@@ -57,7 +57,8 @@ def _sqlite_file(path: Path, rows: list[tuple[Any, ...]], ddl: str = DDL) -> Pat
 
 
 def _federation(path: Path, **options: Any) -> fedquery.Federation:
-    source = {"kind": "sqlite", "path": str(path), "batch_size": 4, **options}
+    """A federation of the file; every plain scan read through ADBC unless ``adbc_min_rows`` says else."""
+    source = {"kind": "sqlite", "path": str(path), "batch_size": 4, "adbc_min_rows": 0, **options}
     return fedquery.connect({"departments": {"lite": {"sources": {"db": source}}}})
 
 
@@ -95,9 +96,14 @@ def test_plain_scans_are_read_through_adbc_the_rest_through_sqlite3(edge_file: P
     with _federation(edge_file) as fed:
         fed.sql("SELECT id, price, d FROM lite.t WHERE price > 1", pushdown="full").fetchall()
         assert _drivers(fed) == {"adbc"}
-    with _federation(edge_file) as fed:
+    with _federation(edge_file, adbc_min_rows=2000) as fed:  # the default
         fed.sql("SELECT id, price, d FROM lite.t WHERE price > 1 LIMIT 3", pushdown="full").fetchall()
         assert _drivers(fed) == {"sqlite3"}  # a few rows: no statement to wrap, no second connection
+        fed.sql("SELECT id, price, d FROM lite.t", pushdown="full").fetchall()
+        assert _drivers(fed) == {"sqlite3"}  # 399 rows by the source's count
+    with _federation(edge_file, adbc_min_rows=5) as fed:
+        fed.sql("SELECT id, price, d FROM lite.t WHERE price > 1 LIMIT 5", pushdown="full").fetchall()
+        assert _drivers(fed) == {"adbc"}
     with _federation(edge_file) as fed:
         fed.sql("SELECT k, sum(i) AS total FROM lite.t GROUP BY k", pushdown="full").fetchall()
         assert _drivers(fed) == {"sqlite3"}  # an aggregate (and the exact integer SUM's Python halves)
@@ -143,9 +149,10 @@ def test_a_value_of_another_type_is_a_typed_error(
     assert f"column '{column}'" in result.output and "Traceback" not in result.output
 
 
-def test_the_driver_option_is_checked(edge_file: Path) -> None:
-    with pytest.raises(ConfigError, match="driver"):
-        _federation(edge_file, driver="adbc").sql("SELECT 1 FROM lite.t").fetchall()
+@pytest.mark.parametrize(("key", "value"), [("driver", "adbc"), ("adbc_min_rows", -1), ("adbc_min_rows", "many")])
+def test_the_reader_options_are_checked(edge_file: Path, key: str, value: Any) -> None:
+    with pytest.raises(ConfigError, match=key):
+        _federation(edge_file, **{key: value}).sql("SELECT 1 FROM lite.t").fetchall()
 
 
 def test_a_plain_scan_stops_at_the_deadline(tmp_path: Path) -> None:
@@ -165,7 +172,7 @@ def test_a_plain_scan_stops_at_the_deadline(tmp_path: Path) -> None:
 
 
 def test_a_table_gone_since_planning_is_a_source_error(tmp_path: Path) -> None:
-    rows = [(n, n % 3, n, n / 2, n / 100, f"r{n}", "2020-01-01", n % 2) for n in range(10_000)]
+    rows = [(n, n % 3, n, n / 2, n / 100, f"r{n}", "2020-01-01", n % 2) for n in range(100)]
     path = _sqlite_file(tmp_path / "gone.db", rows)
     with _federation(path) as fed:
         plan = fed.explain("SELECT id, s FROM lite.t WHERE id >= 0", pushdown="filters")
