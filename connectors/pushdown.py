@@ -526,6 +526,7 @@ def pg_text_operands(node: exp.Expr, connector: Any) -> exp.Expr:
         (info is not None and info.enum_labels)
         or (isinstance(op, exp.Literal) and op.is_string)
         or (info is not None and pa.types.is_string(info.arrow))
+        or _text_valued(op)
         for op, info in zip(present, infos)
     )
     all_enums = not textual or all(i is not None and i.enum_labels for i in infos)
@@ -546,6 +547,19 @@ def pg_text_operands(node: exp.Expr, connector: Any) -> exp.Expr:
     if isinstance(node, exp.In):
         node.set("expressions", [as_text(e) for e in node.expressions])
     return node
+
+
+#: Expressions that are text in PostgreSQL whatever their operands (an enum among them): ``en || 'x'`` is
+#: text, where a CASE or COALESCE over an enum is the enum.
+_TEXT_VALUED = (exp.DPipe, exp.Concat, exp.Substring, exp.Upper, exp.Lower, exp.Trim)
+
+
+def _text_valued(operand: exp.Expr) -> bool:
+    while isinstance(operand, exp.Paren):
+        operand = operand.this
+    if isinstance(operand, exp.Cast):
+        return operand.to.is_type(*exp.DataType.TEXT_TYPES)
+    return isinstance(operand, _TEXT_VALUED)
 
 
 def set_operation_enum(node: exp.Expr, connector: Any) -> str | None:
