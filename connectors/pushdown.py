@@ -355,11 +355,30 @@ def text_key_not_binary(node: exp.Expr, connector: Any) -> str | None:
     elif isinstance(node, exp.Window):  # PARTITION BY groups (its ORDER BY is an Ordered, above)
         keys = list(node.args.get("partition_by") or [])
     else:
-        keys = []
+        keys = _compared_inside(node)
     for key in keys:
         value = key.unalias()
         if _is_text(value) and not _binary_column(value, connector):
             return value.sql("duckdb")[:40]
+    return None
+
+
+def _compared_inside(node: exp.Expr) -> list[exp.Expr]:
+    """What a NULLIF or a simple CASE (``CASE x WHEN v …``) compares for equality, with no operator
+    of its own to carry the source's rules for comparing."""
+    if isinstance(node, exp.Nullif):
+        return [node.this, node.expression]
+    if isinstance(node, exp.Case) and node.this is not None:
+        return [node.this, *(branch.this for branch in node.args.get("ifs") or [])]
+    return []
+
+
+def compared_inside_fuzzy(node: exp.Expr, connector: Any) -> str | None:
+    """PostgreSQL: a NULLIF or simple CASE comparing a column of a nondeterministic collation."""
+    for key in _compared_inside(node):
+        for column, info in _columns_of(key, connector):
+            if not info.exact_equality:
+                return _label(column)
     return None
 
 
@@ -714,6 +733,8 @@ _LIKE_BYTES = Unless(like_one_byte_wildcard, "LIKE matches the bytes in {dialect
                      "there, one character in DuckDB ('ß' is two bytes)", trap="LIKE: _ is one character")  # fmt: skip
 _PG_FUZZY = Unless(inexact_equality, "{detail} has a nondeterministic collation in PostgreSQL ('A' may equal 'a')")
 _PG_ORDER = Unless(non_byte_order, "ordering on {detail} uses a non-byte-order collation in PostgreSQL")
+_PG_COMPARED_INSIDE = Unless(compared_inside_fuzzy, "NULLIF/CASE compares {detail}, which has a nondeterministic "
+                             "collation in PostgreSQL ('A' may equal 'a')")  # fmt: skip
 _MY_SET_OPERATIONS = "set operations on numbers, dates and binary-collated text"
 
 
@@ -746,6 +767,13 @@ _DATE_TEXT = Unless(temporal_to_text, "a date or timestamp cast to text is spelt
 
 class PostgresPushdown(SqlPushdown):
     """PostgreSQL (sessions in UTC, ISO dates, full float precision: see connectors.postgres)."""
+
+    Nullif = Pushed(_SAME, unless=(_PG_COMPARED_INSIDE,), examples=SqlPushdown.Nullif.examples)
+    Case = Pushed(
+        _SAME,
+        unless=(_PG_COMPARED_INSIDE,),
+        examples=SqlPushdown.Case.examples + ("CASE t WHEN 'abc' THEN 1 WHEN '' THEN 2 ELSE 0 END",),
+    )
 
     dialect = "PostgreSQL"
     casts = _cast_entries(**{name: (_FLOAT_TEXT, _DATE_TEXT) for name in _TEXT_CASTS})
@@ -815,8 +843,8 @@ class PostgresPushdown(SqlPushdown):
         Unless(not_text, "length of a non-text value ({detail}: DuckDB's len of a list) has no equivalent in "
                "{dialect} (tests/test_expression_fidelity.py)"),), examples=("length(t)",))  # fmt: skip
     StrPosition = Pushed("position in characters, 1 for an empty needle", examples=("strpos(t, 'b')", "strpos(t, '')"))
-    Greatest = Pushed("GREATEST ignoring NULLs", examples=("greatest(i, 0)", "greatest(n, 1.5)"))
-    Least = Pushed("LEAST ignoring NULLs", examples=("least(i, 0)", "least(n, 1.5)"))
+    Greatest = Pushed("GREATEST ignoring NULLs", unless=(_PG_ORDER,), examples=("greatest(i, 0)", "greatest(n, 1.5)"))
+    Least = Pushed("LEAST ignoring NULLs", unless=(_PG_ORDER,), examples=("least(i, 0)", "least(n, 1.5)"))
     Sqrt = NotPushable(
         "SQRT of a negative number is an error in PostgreSQL (DuckDB: NaN)", trap="SQRT and LN of negative numbers"
     )
@@ -893,6 +921,8 @@ _MY_BOOL = Unless(boolean_column, "TINYINT(1) holds any small integer in MySQL (
                   "BOOLEAN")  # fmt: skip
 _MY_TEXT = Unless(text_key_not_binary, "{detail} on text would follow MySQL's case-insensitive collation",
                   trap="collation: GROUP BY")  # fmt: skip
+_MY_COMPARED_INSIDE = Unless(text_key_not_binary, "NULLIF/CASE compares {detail} as text under MySQL's "
+                             "case-insensitive collation")  # fmt: skip
 _MY_DATE_ADD = Unless(
     temporal_arithmetic, "MySQL adds a number to a date ({detail}) as a YYYYMMDD number", trap="date plus a number"
 )
@@ -915,6 +945,12 @@ class MySQLPushdown(SqlPushdown):
     Cast = Pushed("only text literals (DATE '2020-01-01'); other casts follow MySQL's conversion rules",
                   examples=("d >= DATE '2020-01-01'",))  # fmt: skip
     TryCast = NotPushable("TRY_CAST is not sent to this source (it would fail where DuckDB gives NULL)")
+    Nullif = Pushed(_SAME, unless=(_MY_COMPARED_INSIDE, _REAL, _MY_BOOL), examples=("nullif(i, 0)", "nullif(d, d)"))
+    Case = Pushed(
+        _SAME,
+        unless=(_MY_COMPARED_INSIDE,),
+        examples=SqlPushdown.Case.examples + ("CASE i WHEN 0 THEN 'zero' WHEN 1 THEN 'one' END",),
+    )
     EQ = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL), render=binary_text_comparison,
                 examples=("i = 0", "t = 'abc'", "t = 'abc '", "f = 0", "d = DATE '2020-02-29'"))  # fmt: skip
     NEQ = Pushed(_MY_COMPARE, unless=(_REAL, _MY_BOOL), render=binary_text_comparison, examples=("i <> 0", "t <> ''"))

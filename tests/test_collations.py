@@ -61,6 +61,10 @@ QUERIES = [
         True,
     ),
     ("MIN/MAX", "SELECT min(label), max(label) FROM pg.fruit", False),
+    # NULLIF and a simple CASE compare with no operator of their own (seed 4009449 found it for MySQL)
+    ("NULLIF", "SELECT id, nullif(name, 'apple') FROM pg.fruit", False),
+    ("simple CASE", "SELECT id, CASE name WHEN 'apple' THEN 1 WHEN 'BANANA' THEN 2 ELSE 0 END FROM pg.fruit", False),
+    ("GREATEST/LEAST", "SELECT id, greatest(label, 'b'), least(label, 'B') FROM pg.fruit", False),
     ("a C column is pushed and right", "SELECT id FROM pg.fruit WHERE plain = 'apple' ORDER BY plain, id", True),
 ]
 
