@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -71,6 +73,7 @@ class SqliteConnector(Connector):
         order_limit=True,
         subqueries=True,
         set_operations=True,
+        ranges=True,
         allowed=_STRUCTURE,
     )
 
@@ -169,9 +172,7 @@ class SqliteConnector(Connector):
         return tree.transform(explicit_null_order, copy=False).transform(exact_integer_sum, copy=False)
 
     def scan(self, fragment: Fragment) -> pa.RecordBatchReader:
-        auto = self.config.options.get("driver", "auto") == "auto"
-        few = int(self.config.options.get("adbc_min_rows", _FEW_ROWS))
-        if auto and not _few_rows(fragment, few) and _adbc_sqlite() is not None:
+        if self._reads_through_adbc(fragment):
             statement = self._typed_statement(fragment)
             if statement is not None:
                 self.drivers[fragment.name] = "adbc"
@@ -179,25 +180,109 @@ class SqliteConnector(Connector):
         self.drivers[fragment.name] = "sqlite3"
         return self._scan_sqlite3(fragment)
 
-    def _typed_statement(self, fragment: Fragment) -> str | None:
-        """The statement a plain scan is read with through ADBC (see ``_scan_adbc``), or None when
-        ``fragment`` is not a plain scan of types the driver reads. Kept per fragment SQL (rendering
-        it again costs milliseconds)."""
-        if fragment.sql in self._statements:
+    def _reads_through_adbc(self, fragment: Fragment) -> bool:
+        few = int(self.config.options.get("adbc_min_rows", _FEW_ROWS))
+        auto = self.config.options.get("driver", "auto") == "auto"
+        return auto and not _few_rows(fragment, few) and _adbc_sqlite() is not None
+
+    def _typed_statement(self, fragment: Fragment, select: exp.Expr | None = None) -> str | None:
+        """The statement a plain scan (``select``: the fragment's own, or one range of it) is read with
+        through ADBC (see ``_scan_adbc``), or None when ``fragment`` is not a plain scan of types the
+        driver reads. The fragment's own is kept per fragment SQL (rendering it again costs
+        milliseconds)."""
+        if select is None and fragment.sql in self._statements:
             return self._statements[fragment.sql]
         first_row = _typed_first_row(fragment)
         statement = None
         if first_row is not None:
-            scan = exp.Subquery(this=self.prepare(fragment.expression.copy()))
+            scan = exp.Subquery(this=self.prepare((select or fragment.expression).copy()))
             marked = exp.select(exp.Literal.number(1), exp.Star()).from_(scan)
             wrapped = exp.union(first_row, marked, distinct=False)
             statement = gate(wrapped, department=self.department, source=self.name).sql("sqlite")
-        if len(self._statements) >= _STATEMENTS_KEPT:
-            self._statements.clear()
-        self._statements[fragment.sql] = statement
+        if select is None:
+            if len(self._statements) >= _STATEMENTS_KEPT:
+                self._statements.clear()
+            self._statements[fragment.sql] = statement
         return statement
 
-    def _scan_adbc(self, fragment: Fragment, statement: str) -> pa.RecordBatchReader:
+    def scan_ranges(self, fragment: Fragment, parts: int) -> list[pa.RecordBatchReader]:
+        """A plain scan read through ADBC as ``parts`` rowid ranges of ``fragment.range_alias``'s table,
+        each on its own connection (the driver reads in C without the GIL, so they run at once).
+
+        One state of the file for all of them: a sqlite3 connection holds a read transaction (a SHARED
+        lock, under which no writer can commit in a rollback-journal file) from before the first range
+        starts until the last one ends. A WAL file (whose writers do not wait for readers), a table
+        without a rowid, a view, or a fragment not read through ADBC is read as one range."""
+        alias = fragment.range_alias
+        table = fragment.alias_tables.get(alias) if alias else None
+        if parts < 2 or table is None or not self._reads_through_adbc(fragment):
+            return [self.scan(fragment)]
+        if self._typed_statement(fragment) is None:
+            return [self.scan(fragment)]
+        guard = self.connect()
+        try:
+            bounds = self._rowid_bounds(guard, table.info)
+        except sqlite3.Error:
+            bounds = None
+        if bounds is None:
+            guard.close()
+            return [self.scan(fragment)]
+        rowid, low, high = bounds
+        cuts = [low + ((high - low + 1) * i) // parts for i in range(1, parts)]
+        statements = []
+        for i in range(parts):
+            select = fragment.expression.copy()
+            assert isinstance(select, exp.Select)  # a plain scan
+            column = exp.column(rowid, table=alias, quoted=True)
+            if i > 0:
+                select.where(exp.GTE(this=column.copy(), expression=exp.Literal.number(cuts[i - 1])), copy=False)
+            if i < parts - 1:
+                select.where(exp.LT(this=column.copy(), expression=exp.Literal.number(cuts[i])), copy=False)
+            statements.append(self._typed_statement(fragment, select))
+        remaining = [len(statements)]
+        lock = threading.Lock()
+
+        def ended() -> None:  # the last range to end releases the guard's read transaction
+            with lock:
+                remaining[0] -= 1
+                last = remaining[0] == 0
+            if last:
+                guard.close()
+
+        readers: list[pa.RecordBatchReader] = []
+        self.drivers[fragment.name] = "adbc"
+        try:
+            for statement in statements:
+                assert statement is not None
+                readers.append(self._scan_adbc(fragment, statement, on_end=ended))
+        except BaseException:
+            for reader in readers:
+                reader.close()
+            guard.close()
+            raise
+        return readers
+
+    def _rowid_bounds(self, guard: sqlite3.Connection, info: TableInfo) -> tuple[str, int, int] | None:
+        """Begin ``guard``'s read transaction and give the table's rowid name and its smallest and largest
+        value, or None where ranges cannot be cut (WAL, no rowid, no rows)."""
+        (mode,) = guard.execute("PRAGMA journal_mode").fetchone()
+        if str(mode).lower() == "wal":
+            return None
+        names = {f.name.lower() for f in self.table_schema(info)}
+        rowid = next((n for n in ("rowid", "_rowid_", "oid") if n not in names), None)
+        if rowid is None:
+            return None
+        guard.execute("BEGIN")
+        column = exp.column(rowid, quoted=True)
+        query = exp.select(exp.Min(this=column), exp.Max(this=column.copy())).from_(self.remote_table(info))
+        low, high = guard.execute(query.sql("sqlite")).fetchone()
+        if not isinstance(low, int) or not isinstance(high, int) or high <= low:
+            return None
+        return rowid, low, high
+
+    def _scan_adbc(
+        self, fragment: Fragment, statement: str, on_end: Callable[[], None] | None = None
+    ) -> pa.RecordBatchReader:
         """Read a plain scan in C. The ADBC driver types each column by the first rows it reads (a column
         NULL there would be an integer), so the statement sent is ``SELECT 0, <a typed value per column>
         UNION ALL SELECT 1, * FROM (<the fragment>)``: the typed row fixes every column's type and is
@@ -224,10 +309,13 @@ class SqliteConnector(Connector):
         except Exception as exc:  # noqa: BLE001
             cur.close()  # the driver refuses to close a connection with an open statement
             con.close()
+            if on_end is not None:
+                on_end()
             raise self.source_error(_adbc_message(exc, expected), fragment=fragment) from None
 
         def batches() -> Any:
             try:
+                yield None  # primed below: from here on, dropping the reader closes the cursor and connection
                 for batch in reader:
                     deadline.check()
                     marker = batch.column(0)
@@ -244,8 +332,12 @@ class SqliteConnector(Connector):
             finally:
                 cur.close()  # the cursor owns the stream: it lives as long as the batches are read
                 con.close()
+                if on_end is not None:
+                    on_end()
 
-        return pa.RecordBatchReader.from_batches(expected, batches())
+        stream = batches()
+        next(stream)
+        return pa.RecordBatchReader.from_batches(expected, stream)
 
     def _converted(self, fragment: Fragment, field: pa.Field, convert: Any, values: Any) -> pa.Array:
         """``convert(values, field.type)``; a value that is not of the column's type is a typed error

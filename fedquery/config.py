@@ -75,7 +75,7 @@ class Settings:
     #: semi-join reduction: the most distinct keys sent to a source as an IN-list
     semijoin_max_keys: int = 50_000
     #: parallel reads (strategy auto): ranges of one large fragment read at once, each on its own connection
-    #: under one snapshot (PostgreSQL ctid ranges); 1 never splits
+    #: under one snapshot (PostgreSQL ctid ranges, SQLite rowid ranges); 1 never splits
     parallel_reads: int = 2
     #: ... for fragments expected to send at least this many rows
     parallel_min_rows: int = 1_000_000

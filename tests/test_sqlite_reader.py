@@ -183,3 +183,89 @@ def test_a_table_gone_since_planning_is_a_source_error(tmp_path: Path) -> None:
         with pytest.raises(SourceError, match="no such table"):
             fed.catalog.connector("lite", "db").scan(plan.fragments[0]).read_all()
         assert _drivers(fed) == {"adbc"}
+
+
+def _ranged(path: Path, parts: int = 3, batch_size: int = 64) -> fedquery.Federation:
+    source = {"kind": "sqlite", "path": str(path), "batch_size": batch_size, "adbc_min_rows": 0}
+    return fedquery.connect(
+        {
+            "settings": {"parallel_reads": parts, "parallel_min_rows": 10},
+            "departments": {"lite": {"sources": {"db": source}}},
+        }
+    )
+
+
+def _stats(result: fedquery.Result) -> Any:
+    (stats,) = result.stats
+    return stats
+
+
+def test_rowid_ranges_give_the_oracles_rows(edge_file: Path, oracle: Any) -> None:
+    sql = "SELECT id, i, f, price, s, d, flag FROM {t} WHERE id <> 17"
+    expected = sorted(oracle.sql(sql.format(t="t")).fetchall(), key=repr)
+    with _ranged(edge_file) as fed:
+        result = fed.sql(sql.format(t="lite.t"), pushdown="auto")
+        assert sorted(result.fetchall(), key=repr) == expected
+        assert _stats(result).ranges == 3 and _drivers(fed) == {"adbc"}
+        assert "read as 3 ranges" in str(fed.explain(sql.format(t="lite.t"), analyze=True))
+
+
+def test_no_writer_commits_while_the_ranges_are_read(tmp_path: Path) -> None:
+    rows = [(n, n % 3, n, n / 2, n / 100, f"r{n}", "2020-01-01", n % 2) for n in range(3000)]
+    path = _sqlite_file(tmp_path / "locked.db", rows)
+    # Each range fits in the driver's first batch: its statement has ended by the time scan_ranges
+    # returns, and only the guard's read transaction keeps writers out until the last range is read.
+    with _ranged(path, batch_size=100_000) as fed:
+        plan = fed.explain("SELECT id, s FROM lite.t", pushdown="auto")
+        (fragment,) = plan.fragments
+        assert fragment.ranges == 3
+        readers = fed.catalog.connector("lite", "db").scan_ranges(fragment, 3)
+        assert len(readers) == 3
+        writer = sqlite3.connect(path, timeout=0.05)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            writer.execute("DELETE FROM t WHERE id < 10")
+            writer.commit()
+        writer.rollback()
+        assert sum(r.read_all().num_rows for r in readers) == 3000  # all from one state of the file
+        writer.execute("DELETE FROM t WHERE id < 10")  # the last range released the read transaction
+        writer.commit()
+        writer.close()
+
+
+@pytest.mark.parametrize(
+    ("ddl", "setup"),
+    [
+        ("id INTEGER PRIMARY KEY, s TEXT) WITHOUT ROWID", ""),  # no rowid to cut
+        ("id INTEGER, s TEXT)", "PRAGMA journal_mode = WAL"),  # writers do not wait for readers
+        ("rowid INTEGER, _rowid_ INTEGER, oid INTEGER, id INTEGER, s TEXT)", ""),  # every rowid name taken
+    ],
+)
+def test_files_whose_ranges_cannot_be_cut_are_read_once(tmp_path: Path, ddl: str, setup: str) -> None:
+    path = tmp_path / "once.db"
+    con = sqlite3.connect(path)
+    if setup:
+        con.execute(setup)
+    con.execute(f"CREATE TABLE t ({ddl}")
+    width = ddl.split(")")[0].count(",") + 1
+    values = [tuple(range(n, n + width - 1)) + (f"r{n}",) for n in range(500)]
+    con.executemany(f"INSERT INTO t VALUES ({', '.join('?' * width)})", values)
+    con.commit()
+    con.close()
+    with _ranged(path) as fed:
+        result = fed.sql("SELECT * FROM lite.t", pushdown="auto")
+        assert sorted(result.fetchall()) == sorted(values)
+        assert _stats(result).ranges == 1
+
+
+def test_a_rowid_column_of_the_table_is_not_taken_for_the_rowid(tmp_path: Path) -> None:
+    path = tmp_path / "named.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (rowid INTEGER, s TEXT)")  # shadows the name: ranges are cut on _rowid_
+    values = [(-n, f"r{n}") for n in range(900)]
+    con.executemany("INSERT INTO t VALUES (?, ?)", values)
+    con.commit()
+    con.close()
+    with _ranged(path) as fed:
+        result = fed.sql("SELECT * FROM lite.t", pushdown="auto")
+        assert sorted(result.fetchall()) == sorted(values)
+        assert _stats(result).ranges == 3

@@ -1,7 +1,8 @@
 """Parallel reads (strategy ``auto``): one large fragment read as several ranges at once.
 
 A source that can read disjoint ranges of a table under one snapshot (PostgreSQL: ctid
-ranges, each on its own connection, all importing the snapshot the first one exports)
+ranges, each on its own connection, all importing the snapshot the first one exports; SQLite:
+rowid ranges read through ADBC while a read transaction keeps writers out)
 may be sent a fragment expected to return at least ``[settings] parallel_min_rows`` rows
 as ``parallel_reads`` range queries; the executor streams them into one table together.
 Only fragments whose rows are a union over the ranges qualify: scans and joins with
