@@ -35,7 +35,10 @@ QUERIES = {
 def measure(config: Path, parts: int, sql: str, runs: int) -> tuple[float, int, object]:
     """Median seconds, rows, and a checksum of the rows (count, sum of the first column)."""
     with fedquery.connect(config) as fed:
-        fed.config.settings = dataclasses.replace(fed.config.settings, parallel_reads=parts, parallel_min_rows=1)
+        settings = dataclasses.replace(
+            fed.config.settings, parallel_reads=parts, parallel_min_rows=1, parallel_min_bytes=0
+        )
+        fed.config.settings = settings
         times = []
         check: object = None
         for i in range(runs + 1):

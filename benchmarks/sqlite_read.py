@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     write_file(path, args.rows)
     def federation(driver: str, ranges: int) -> Any:
         source = {"kind": "sqlite", "path": str(path), "driver": driver}
-        settings = {"parallel_reads": ranges, "parallel_min_rows": 100_000}
+        settings = {"parallel_reads": ranges, "parallel_min_rows": 100_000, "parallel_min_bytes": 0}
         return fedquery.connect({"settings": settings, "departments": {"lite": {"sources": {"db": source}}}})
 
     feds = {"sqlite3": federation("sqlite3", 1), "adbc": federation("auto", 1), "adbc, 2 ranges": federation("auto", 2)}

@@ -131,6 +131,8 @@ def test_bad_csv_column_type_is_refused_at_load() -> None:
         ({"memory_limit": "150%"}, "at most 100%"),
         ({"threads": "four"}, "threads must be a positive integer"),
         ({"batch_size": True}, "batch_size must be a positive integer"),
+        ({"parallel_min_bytes": -1}, "parallel_min_bytes must be a whole number of bytes"),
+        ({"parallel_min_bytes": "100MB"}, "parallel_min_bytes must be a whole number of bytes"),
     ],
 )
 def test_settings(settings: dict[str, Any], message: str) -> None:

@@ -135,7 +135,7 @@ def _hostile(pg_schema: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 t["columns"] = {K: "integer", NUM: "bigint"}
         sources[kind] = {"kind": kind, "url": str(folder), "tables": tables}
     config = {
-        "settings": {"parallel_min_rows": 1, "parallel_reads": 2},
+        "settings": {"parallel_min_rows": 1, "parallel_min_bytes": 0, "parallel_reads": 2},
         "departments": {kind: {"sources": {"s": source}} for kind, source in sources.items()},
     }
     fed = fedquery.connect(config)

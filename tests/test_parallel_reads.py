@@ -23,7 +23,7 @@ def ranged(pg_schema: str):  # type: ignore[no-untyped-def]
     )
     fed = fedquery.connect(
         {
-            "settings": {"parallel_reads": 3, "parallel_min_rows": 1000},
+            "settings": {"parallel_reads": 3, "parallel_min_rows": 1000, "parallel_min_bytes": 0},
             "departments": {"dept": {"sources": {"db": {"kind": "postgres", "url": PG_DSN, "schema": pg_schema}}}},
         }
     )
@@ -83,3 +83,15 @@ def test_a_killed_range_fails_the_query(ranged, pg_schema: str) -> None:  # type
     assert info.value.department == "dept" and "ctid" in (info.value.remote_sql or "")
     assert len(ranged.sql("SELECT id FROM dept.events").fetchall()) == 120000  # fresh connections work
     assert ranged.catalog.connector("dept", "db").pool.open <= 4
+
+
+def test_a_narrow_read_is_not_cut_into_ranges(ranged, pg_schema: str) -> None:  # type: ignore[no-untyped-def]
+    """Below ``parallel_min_bytes`` (default 100 MB) one connection reads the fragment: the events table's
+    120,000 rows are a few MB."""
+    settings = {"parallel_reads": 3, "parallel_min_rows": 1000}
+    source = {"kind": "postgres", "url": PG_DSN, "schema": pg_schema}
+    with fedquery.connect({"settings": settings, "departments": {"dept": {"sources": {"db": source}}}}) as fed:
+        result = fed.sql("SELECT id, kind, payload FROM dept.events WHERE kind <> 5")
+        assert len(result.fetchall()) == sum(1 for g in range(1, 120001) if g % 97 != 5)
+        assert _fragment_stats(result).ranges is None
+        assert not any(n.startswith("parallel reads") for n in result.plan.notes)

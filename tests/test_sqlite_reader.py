@@ -189,7 +189,7 @@ def _ranged(path: Path, parts: int = 3, batch_size: int = 64) -> fedquery.Federa
     source = {"kind": "sqlite", "path": str(path), "batch_size": batch_size, "adbc_min_rows": 0}
     return fedquery.connect(
         {
-            "settings": {"parallel_reads": parts, "parallel_min_rows": 10},
+            "settings": {"parallel_reads": parts, "parallel_min_rows": 10, "parallel_min_bytes": 0},
             "departments": {"lite": {"sources": {"db": source}}},
         }
     )

@@ -3,8 +3,8 @@
 A source that can read disjoint ranges of a table under one snapshot (PostgreSQL: ctid
 ranges, each on its own connection, all importing the snapshot the first one exports; SQLite:
 rowid ranges read through ADBC while a read transaction keeps writers out)
-may be sent a fragment expected to return at least ``[settings] parallel_min_rows`` rows
-as ``parallel_reads`` range queries; the executor streams them into one table together.
+may be sent a fragment expected to return at least ``[settings] parallel_min_rows`` rows and
+``parallel_min_bytes`` bytes as ``parallel_reads`` range queries; the executor streams them into one table together.
 Only fragments whose rows are a union over the ranges qualify: scans and joins with
 filters, no aggregate, DISTINCT, ORDER BY, LIMIT or window (those would need merging).
 The range is cut on the fragment's largest table.
@@ -36,6 +36,8 @@ def _plan_parallel_reads(context: PlanContext) -> None:
         if not connector.capabilities.ranges or not isinstance(select, exp.Select) or fragment.top_n is not None:
             continue
         if fragment.estimated_rows is None or fragment.estimated_rows < settings.parallel_min_rows:
+            continue
+        if (fragment.estimated_bytes or 0) < settings.parallel_min_bytes:
             continue
         if any(select.args.get(k) for k in _MERGED) or any(p.find(exp.AggFunc, exp.Window) for p in select.expressions):
             continue
