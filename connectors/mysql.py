@@ -502,20 +502,14 @@ def _group_by_position(node: exp.Expr) -> exp.Expr:
     """
     if not isinstance(node, exp.Group) or not isinstance(node.parent, exp.Select):
         return node
-    outputs = [_unparenthesised(e.unalias()) for e in node.parent.expressions]
+    outputs = [e.unalias().unnest() for e in node.parent.expressions]
     keys = []
     for key in node.expressions:
-        bare = _unparenthesised(key)
+        bare = key.unnest()
         if not isinstance(bare, (exp.Column, exp.Literal)) and bare in outputs:
             key = exp.Literal.number(outputs.index(bare) + 1)
         keys.append(key)
     node.set("expressions", keys)
-    return node
-
-
-def _unparenthesised(node: exp.Expr) -> exp.Expr:
-    while isinstance(node, exp.Paren):
-        node = node.this
     return node
 
 

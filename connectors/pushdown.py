@@ -574,8 +574,7 @@ _TEXT_VALUED = (exp.DPipe, exp.Concat, exp.Substring, exp.Upper, exp.Lower, exp.
 
 
 def _text_valued(operand: exp.Expr) -> bool:
-    while isinstance(operand, exp.Paren):
-        operand = operand.this
+    operand = operand.unnest()
     if isinstance(operand, exp.Cast):
         return operand.to.is_type(*exp.DataType.TEXT_TYPES)
     return isinstance(operand, _TEXT_VALUED)
@@ -768,13 +767,6 @@ _DATE_TEXT = Unless(temporal_to_text, "a date or timestamp cast to text is spelt
 class PostgresPushdown(SqlPushdown):
     """PostgreSQL (sessions in UTC, ISO dates, full float precision: see connectors.postgres)."""
 
-    Nullif = Pushed(_SAME, unless=(_PG_COMPARED_INSIDE,), examples=SqlPushdown.Nullif.examples)
-    Case = Pushed(
-        _SAME,
-        unless=(_PG_COMPARED_INSIDE,),
-        examples=SqlPushdown.Case.examples + ("CASE t WHEN 'abc' THEN 1 WHEN '' THEN 2 ELSE 0 END",),
-    )
-
     dialect = "PostgreSQL"
     casts = _cast_entries(**{name: (_FLOAT_TEXT, _DATE_TEXT) for name in _TEXT_CASTS})
     Cast = Pushed(
@@ -782,6 +774,12 @@ class PostgresPushdown(SqlPushdown):
         examples=("CAST(i AS BIGINT)", "CAST(n AS DOUBLE)", "CAST(i AS VARCHAR)", "CAST(n AS INT)", "CAST(f AS INT)"),
     )
     TryCast = NotPushable("TRY_CAST is not sent to this source (it would fail where DuckDB gives NULL)")
+    Nullif = Pushed(_SAME, unless=(_PG_COMPARED_INSIDE,), examples=SqlPushdown.Nullif.examples)
+    Case = Pushed(
+        _SAME,
+        unless=(_PG_COMPARED_INSIDE,),
+        examples=SqlPushdown.Case.examples + ("CASE t WHEN 'abc' THEN 1 WHEN '' THEN 2 ELSE 0 END",),
+    )
     Column = Pushed("a column; a char(n) one is read as its text (CAST(c AS TEXT)), trailing blanks gone as in "
                     "DuckDB, wherever it appears (a CASE over char and varchar is char there)",
                     render=pg_char_as_text, examples=("t",))  # fmt: skip

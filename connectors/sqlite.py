@@ -215,13 +215,11 @@ class SqliteConnector(Connector):
         without a rowid, a view, or a fragment not read through ADBC is read as one range."""
         alias = fragment.range_alias
         table = fragment.alias_tables.get(alias) if alias else None
-        if parts < 2 or table is None or not self._reads_through_adbc(fragment):
-            return [self.scan(fragment)]
-        if self._typed_statement(fragment) is None:
+        if parts < 2 or table is None or not self._reads_through_adbc(fragment) or not self._typed_statement(fragment):
             return [self.scan(fragment)]
         guard = self.connect()
         try:
-            bounds = self._rowid_bounds(guard, table.info)
+            bounds = self._rowid_bounds(guard, table.info, table.arrow_schema().names)
         except sqlite3.Error:
             bounds = None
         if bounds is None:
@@ -262,13 +260,16 @@ class SqliteConnector(Connector):
             raise
         return readers
 
-    def _rowid_bounds(self, guard: sqlite3.Connection, info: TableInfo) -> tuple[str, int, int] | None:
-        """Begin ``guard``'s read transaction and give the table's rowid name and its smallest and largest
-        value, or None where ranges cannot be cut (WAL, no rowid, no rows)."""
+    def _rowid_bounds(
+        self, guard: sqlite3.Connection, info: TableInfo, columns: list[str]
+    ) -> tuple[str, int, int] | None:
+        """Begin ``guard``'s read transaction and give the table's rowid name (one ``columns`` does not
+        take) and its smallest and largest value, or None where ranges cannot be cut (WAL, no rowid,
+        no rows)."""
         (mode,) = guard.execute("PRAGMA journal_mode").fetchone()
         if str(mode).lower() == "wal":
             return None
-        names = {f.name.lower() for f in self.table_schema(info)}
+        names = {name.lower() for name in columns}
         rowid = next((n for n in ("rowid", "_rowid_", "oid") if n not in names), None)
         if rowid is None:
             return None
