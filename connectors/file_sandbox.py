@@ -1,6 +1,7 @@
 """The sandboxed DuckDB that answers a local file source's fragments.
 
-One in-memory DuckDB per source (opened on first use, a cursor per scan). Each catalog
+One in-memory DuckDB per source (opened on first use, a cursor per scan; a cursor whose scan
+ended normally is kept for a later scan). Each catalog
 table is a view over ``read_parquet`` / ``read_csv`` of exactly the files discovery found,
 with the column types pinned to what the catalog reports (the Arrow schema of the table),
 so pushing a whole subtree into it changes no name and no type that users see.
@@ -29,6 +30,8 @@ from sqlglot import exp
 
 #: configuration every sandbox is opened with (before the set-up statements below)
 _CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+#: idle cursors a sandbox keeps
+_IDLE_CURSORS = 4
 
 
 @dataclass
@@ -41,14 +44,33 @@ class Sandbox:
     #: view name -> the files it reads (as defined now)
     views: dict[str, tuple[str, ...]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: cursors whose last scan ended normally, kept for the next scan (a new one costs a statement)
+    idle: list[Any] = field(default_factory=list)
+    closed: bool = False
 
     def cursor(self) -> Any:
+        with self.lock:
+            if self.idle:
+                return self.idle.pop()
         cur = self.connection.cursor()
         cur.execute("SET enable_profiling = 'no_output'")  # the scan's bytes and row groups (see profile)
         return cur
 
+    def release(self, cur: Any, reusable: bool) -> None:
+        """A scan is done with ``cur``: kept for the next one if its statement ended normally, else closed."""
+        with self.lock:
+            if reusable and not self.closed and len(self.idle) < _IDLE_CURSORS:
+                self.idle.append(cur)
+                return
+        cur.close()
+
     def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            idle, self.idle = self.idle, []
         try:
+            for cur in idle:
+                cur.close()
             self.connection.close()
         finally:
             shutil.rmtree(self.temp_directory, ignore_errors=True)

@@ -325,14 +325,17 @@ class FileConnector(Connector):
             return
         listing = ds.dataset(source, filesystem=pyfs, format=self.file_format(table), schema=pa.schema([]))
         for path in listing.files:
-            target = self._escape(path)
-            if target is not None:
-                raise self.source_error(
-                    f"{path} is a symbolic link to {target}, outside the source's root: refused "
-                    "(remove the link, or move its target under the root)",
-                    table=table.name,
-                    unavailable=True,
-                )
+            self._refuse_escape(table, path)
+
+    def _refuse_escape(self, table: TableInfo, path: str) -> None:
+        target = self._escape(path)
+        if target is not None:
+            raise self.source_error(
+                f"{path} is a symbolic link to {target}, outside the source's root: refused "
+                "(remove the link, or move its target under the root)",
+                table=table.name,
+                unavailable=True,
+            )
 
     # -- datasets ---------------------------------------------------------
     def file_format(self, table: TableInfo) -> ds.FileFormat:
@@ -499,11 +502,12 @@ class FileConnector(Connector):
             reader = cur.sql(fragment.sql).to_arrow_reader(batch_size)
         except duckdb.Error as exc:
             deadline.discard(handle)
-            cur.close()
+            sandbox.release(cur, False)
             unchanged()  # a file rewritten under the statement says so, rather than how it failed to parse
             raise self.source_error(f"{self.kind} source failed: {exc}", fragment=fragment) from None
 
         def batches() -> Iterator[pa.RecordBatch]:
+            ended = False
             try:
                 for batch in reader:
                     counter.rows_scanned += batch.num_rows
@@ -511,6 +515,7 @@ class FileConnector(Connector):
                 # Before the stream may end: every batch came from the files as they were when it started.
                 unchanged()
                 counter.__dict__.update(profile(cur))
+                ended = True
             except FedQueryError:
                 raise
             except Exception as exc:  # noqa: BLE001 - DuckDB's errors, through Arrow's reader as OSError
@@ -518,12 +523,20 @@ class FileConnector(Connector):
                 raise self.source_error(f"{self.kind} source failed: {exc}", fragment=fragment) from None
             finally:
                 deadline.discard(handle)
-                cur.close()  # each scan has its own cursor: nothing stays open after it
+                # Nothing stays open after the scan: a cursor whose statement ran to its end waits, idle,
+                # for the next scan; one stopped or failed part-way is closed.
+                sandbox.release(cur, ended and not deadline.stopped)
 
         return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
     def _files(self, table: TableInfo) -> tuple[str, ...]:
         """The table's files as discovery finds them now (symbolic links out of the root refused)."""
+        fs, _ = self.filesystem()
+        location = table.remote[0]
+        if is_local(fs) and not any(ch in location for ch in "*?[") and os.path.isfile(location):
+            # One local file is its own listing: no discovery (a third of a millisecond per scan).
+            self._refuse_escape(table, location)
+            return (location,)
         return tuple(self.dataset(table, schema=self.table_schema(table)).files)
 
     def _sandbox_for(self, tables: list[TableInfo], listing: dict[str, tuple[str, ...]]) -> Sandbox:

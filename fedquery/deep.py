@@ -19,13 +19,13 @@ not pay a thread start (1-2 ms on a loaded machine); a new one is started only w
 from __future__ import annotations
 
 import contextvars
-import queue
 import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fedquery.errors import PlanError
+from fedquery.workers import Workers
 
 #: Python frames a planning thread may use.
 RECURSION_LIMIT = 20_000
@@ -33,13 +33,11 @@ RECURSION_LIMIT = 20_000
 STACK_BYTES = 512 * 1024 * 1024
 
 T = TypeVar("T")
-#: Seconds an idle planning thread waits for the next plan before it ends.
-IDLE_SECONDS = 60.0
 _lock = threading.Lock()
 _active = 0
 _previous_limit = 0
-_tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-_idle = 0  # planning threads waiting on _tasks
+#: planning threads, kept for the next plan (a minute)
+_planners = Workers("fedquery-plan", STACK_BYTES)
 
 
 def deep_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -63,7 +61,7 @@ def deep_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
     _enter()  # before the thread runs it: it must find the raised limit
     try:
-        started = _start(task)
+        started = _planners.start(task)
         if started:
             while not done.wait(0.1):  # a short wait, so Ctrl-C reaches the caller
                 pass
@@ -81,42 +79,6 @@ def deep_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     if error is not None:
         raise error
     return outcome["value"]  # type: ignore[no-any-return]
-
-
-def _start(task: Callable[[], None]) -> bool:
-    """Run ``task`` on an idle planning thread, or a new one; False if no thread could be started."""
-    global _idle
-    with _lock:
-        if _idle > 0:
-            _idle -= 1
-            _tasks.put(task)
-            return True
-        old_size = threading.stack_size()
-        try:
-            threading.stack_size(STACK_BYTES)
-            threading.Thread(target=_worker, args=(task,), name="fedquery-plan", daemon=True).start()
-        except (RuntimeError, ValueError, MemoryError):
-            return False
-        finally:
-            threading.stack_size(old_size)
-    return True
-
-
-def _worker(task: Callable[[], None]) -> None:
-    global _idle
-    while True:
-        task()
-        with _lock:
-            _idle += 1
-        try:
-            task = _tasks.get(timeout=IDLE_SECONDS)
-        except queue.Empty:
-            with _lock:
-                try:
-                    task = _tasks.get_nowait()  # handed over while this thread was timing out
-                except queue.Empty:
-                    _idle -= 1
-                    return
 
 
 def _too_deep() -> PlanError:

@@ -18,6 +18,7 @@ the caller's thread is uninterruptible: it joins in short slices.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import queue
 import threading
@@ -38,6 +39,7 @@ from fedquery.planner.boundary_pseudonyms import tokenise, tokenised_schema
 from fedquery.planner.render import reduced
 from fedquery.planner.semijoin import FILE_KEY_FACTOR
 from fedquery.pseudonym import redact_keys
+from fedquery.workers import Workers
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
 _DONE = object()
 #: how long the caller's thread waits in one slice (so Ctrl-C and cancels get in)
 _SLICE = 0.05
+#: the threads that read fragments, kept for the next query's fragments
+_readers = Workers("fedquery-fragment")
 #: A semi-join producer that has sent this many times its estimated rows (and more rows than the key
 #: budget) is not waited on: its consumer is read unreduced (adaptivity at run time).
 ABANDON_FACTOR = 10
@@ -125,10 +129,18 @@ class FragmentStream:
         shown = redact_keys(fragment.sql)
         self.stats = FragmentStats(fragment.name, fragment.department, fragment.source, fragment.kind, shown)
         self.deadline.on_cancel(self._interrupted)  # before any statement registers its cancel request
-        self.thread = threading.Thread(target=self._run, name=f"fedquery-{fragment.name}", daemon=True)
+        #: set when the reader has ended (its thread is back in the pool)
+        self.ended = threading.Event()
+        self.started = False
 
     def start(self) -> None:
-        self.thread.start()
+        self.started = True
+        if not _readers.start(self._run):
+            self.error = ExecutionError(f"fragment {self.fragment.name}: no thread could be started to read it")
+            self.stats.finished = True
+            self.schema_ready.set()
+            self.ended.set()
+            self.queue.put(_DONE)
 
     def _interrupted(self) -> None:
         self.interrupted = not self.stats.finished
@@ -174,6 +186,7 @@ class FragmentStream:
                 self.stats.bytes_read = io.bytes_read
                 self.stats.row_groups_read = io.row_groups
             self.stats.finished = True
+            self.ended.set()
 
     def _drain(self, reader: pa.RecordBatchReader, stop: threading.Event | None = None) -> None:
         try:
@@ -253,8 +266,8 @@ class FragmentStream:
         self.cancelled.set()
 
     def join(self, timeout: float) -> None:
-        if self.thread.is_alive():
-            self.thread.join(timeout)
+        if self.started:
+            self.ended.wait(timeout)
 
 
 def _file_scan(stream: FragmentStream) -> bool:
@@ -265,21 +278,29 @@ def _file_scan(stream: FragmentStream) -> bool:
 def _passed_through(plan: Plan) -> list[str] | None:
     """The column names, when the plan is one plain fragment and the local SQL selects its columns
     unchanged (``SELECT s.a AS a, ... FROM fragment AS s``); else None."""
-    import sqlglot
-
     if len(plan.fragments) != 1:
         return None
     fragment = plan.fragments[0]
     if fragment.reducers or fragment.top_n is not None:
         return None
+    names = _selected_columns(plan.local_sql, fragment.name)
+    return list(names) if names is not None else None
+
+
+@functools.lru_cache(maxsize=512)
+def _selected_columns(local_sql: str, fragment: str) -> tuple[str, ...] | None:
+    """The columns of ``fragment`` that ``local_sql`` selects unchanged, when that is all it does
+    (kept: a reused plan's local SQL is not parsed again)."""
+    import sqlglot
+
     try:
-        local = sqlglot.parse_one(plan.local_sql, read="duckdb")
+        local = sqlglot.parse_one(local_sql, read="duckdb")
     except sqlglot.errors.ParseError:
         return None
     if not isinstance(local, exp.Select) or any(v for k, v in local.args.items() if k not in ("expressions", "from_")):
         return None
     source = local.args["from_"].this
-    if not isinstance(source, exp.Table) or source.name != fragment.name or source.db:
+    if not isinstance(source, exp.Table) or source.name != fragment or source.db:
         return None
     names = []
     for projection in local.expressions:
@@ -287,7 +308,7 @@ def _passed_through(plan: Plan) -> list[str] | None:
         if not isinstance(column, exp.Column) or column.name != projection.alias_or_name:
             return None
         names.append(column.name)
-    return names
+    return tuple(names)
 
 
 def _streamed_fragment(plan: Plan) -> tuple[str, int] | None:
@@ -384,16 +405,9 @@ class Execution:
             self.con = self._open_duckdb()
             self._load_local_relations()
             streamed = _streamed_fragment(self.plan)
-            loaders = [
-                threading.Thread(target=self._load, args=(s,), daemon=True)
-                for s in self.streams
-                if streamed is None or s.fragment.name != streamed[0]
-            ]
-            for loader in loaders:
-                loader.start()
-            for loader in loaders:
-                while loader.is_alive():
-                    loader.join(_SLICE)
+            loaders = [self._start_load(s) for s in self.streams if streamed is None or s.fragment.name != streamed[0]]
+            for loaded in loaders:
+                while not loaded.wait(_SLICE):
                     if self.deadline.stopped:
                         raise self._stopped()
             self._raise_stopped()
@@ -623,6 +637,22 @@ class Execution:
         self.loaded[name].set()
         answer = pa.concat_tables(found).slice(0, limit)
         return answer.to_reader(max_chunksize=self.settings.batch_size)
+
+    def _start_load(self, stream: FragmentStream) -> threading.Event:
+        """``_load`` on a pooled thread; the event is set when it has ended."""
+        ended = threading.Event()
+
+        def task() -> None:
+            try:
+                self._load(stream)
+            finally:
+                ended.set()
+
+        if not _readers.start(task):
+            self._load_errors.append(ExecutionError(f"fragment {stream.fragment.name}: no thread to load it"))
+            self._cancel_all()
+            ended.set()
+        return ended
 
     def _load(self, stream: FragmentStream) -> None:
         """Stream one fragment into a DuckDB table named after it."""

@@ -303,3 +303,86 @@ def test_a_bad_engine_is_a_config_error_naming_the_source(source: dict[str, str]
     with pytest.raises(ConfigError, match=message) as info:
         fedquery.connect({"departments": {"d": {"sources": {"files": source}}}})
     assert info.value.source == "files"
+
+
+# -- fixed cost: cursors kept, one file listed without discovery ----------------------------------
+def _sandbox(fed: fedquery.Federation, department: str) -> Any:
+    return fed.catalog.connector(department, "files")._sandbox  # type: ignore[attr-defined]
+
+
+def _closed_soon(cursor: Any) -> bool:
+    """Is ``cursor`` closed within a few seconds (its scan's end runs on the reader's thread)? One still
+    holding its scan's result refuses a statement without running it."""
+    for _ in range(500):
+        try:
+            cursor.execute("SELECT 1")
+        except duckdb.ConnectionException:
+            return True
+        except duckdb.ResourceInUseException:
+            pass
+        time.sleep(0.01)
+    return False
+
+
+def test_a_cursor_is_kept_only_after_a_scan_that_ran_to_its_end(department: Path) -> None:
+    fed = _fed(department)
+    oracle = _oracle(department)
+    query = "SELECT person, sum(amount) FROM p.payments GROUP BY person ORDER BY person"
+    assert fed.sql(query).fetchall() == oracle.sql(query).fetchall()
+    sandbox = _sandbox(fed, "p")
+    (kept,) = sandbox.idle
+    assert fed.sql(query).fetchall() == oracle.sql(query).fetchall()
+    assert sandbox.idle == [kept]  # the same cursor answered again
+    # A scan stopped part-way (the reader closed after one batch) does not give its cursor back.
+    small = fedquery.connect(
+        {
+            "departments": {
+                "p": {"sources": {"files": {"kind": "parquet", "url": str(department / "pq"), "batch_size": 100}}}
+            }
+        }
+    )
+    assert small.sql(query).fetchall() == oracle.sql(query).fetchall()
+    (small_kept,) = _sandbox(small, "p").idle
+    reader = small.sql("SELECT id FROM p.payments").reader()  # 200 batches of the source's
+    reader.read_next_batch()
+    reader.close()
+    assert _closed_soon(small_kept)
+    assert small_kept not in _sandbox(small, "p").idle
+    small.close()
+    # Nor does one stopped by its deadline; the next query is still the oracle's, on a new cursor.
+    slow = "SELECT count(*) FROM p.payments a, p.payments b WHERE (a.id * b.id) % 1000003 = 17"
+    with pytest.raises(QueryTimeoutError):
+        fed.sql(slow, timeout=0.5).fetchall()
+    assert _closed_soon(kept)  # the timed-out scan took it, and closed it
+    assert sandbox.idle == []
+    assert fed.sql(query).fetchall() == oracle.sql(query).fetchall()
+    (fresh,) = sandbox.idle
+    assert fresh is not kept
+    fed.close()
+    assert sandbox.idle == [] and sandbox.closed
+
+
+def test_one_file_listed_directly_is_what_discovery_finds(department: Path) -> None:
+    fed = _fed(department)
+    connector = fed.catalog.connector("p", "files")
+    fed.tables()
+    for table in connector._known.values():  # type: ignore[attr-defined]
+        discovered = tuple(connector.dataset(table, schema=connector.table_schema(table)).files)  # type: ignore[attr-defined]
+        assert connector._files(table) == discovered  # type: ignore[attr-defined]
+    fed.close()
+
+
+def test_a_file_replaced_by_a_symlink_out_of_the_root_is_refused_at_scan(tmp_path: Path) -> None:
+    (tmp_path / "root").mkdir()
+    (tmp_path / "outside").mkdir()
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "root" / "t.parquet")
+    pq.write_table(pa.table({"a": [99]}), tmp_path / "outside" / "secret.parquet")
+    fed = fedquery.connect(
+        {"departments": {"d": {"sources": {"s": {"kind": "parquet", "url": str(tmp_path / "root")}}}}}
+    )
+    assert fed.sql("SELECT a FROM d.t").fetchall() == [(1,)]
+    (tmp_path / "root" / "t.parquet").unlink()
+    os.symlink(tmp_path / "outside" / "secret.parquet", tmp_path / "root" / "t.parquet")
+    with pytest.raises(SourceError, match="symbolic link .* outside the source's root"):
+        fed.sql("SELECT a FROM d.t").fetchall()
+    fed.close()
