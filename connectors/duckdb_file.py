@@ -33,7 +33,7 @@ class DuckDBConnector(Connector):
     table_options = {**TABLE_OPTIONS, "table": Option("str")}
     capabilities = Capabilities(
         sql=True, joins=True, aggregates=True, order_limit=True, window=True, subqueries=True, set_operations=True,
-        reduction_min_rows=1_000_000,
+        reduction_min_rows=1_000_000, widening_joins=False, max_group_fraction=0.1,
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:

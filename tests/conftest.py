@@ -257,6 +257,20 @@ def without_output_rules(config: Path) -> Path:
 
 
 @pytest.fixture
+def duckdb_file_groups_like_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DuckDB file pre-aggregates wherever a server would (groups up to ``MAX_GROUP_FRACTION`` of the
+    rows): the partial-aggregation tests run on the TPC-H fixture's DuckDB file, whose own limit
+    (``Capabilities.max_group_fraction``, 0.1: it answers in this process) leaves SF 0.01 below it."""
+    from dataclasses import replace
+
+    from connectors.duckdb_file import DuckDBConnector
+    from fedquery.planner.partial_aggregate import MAX_GROUP_FRACTION
+
+    caps = replace(DuckDBConnector.capabilities, max_group_fraction=MAX_GROUP_FRACTION)
+    monkeypatch.setattr(DuckDBConnector, "capabilities", caps)
+
+
+@pytest.fixture
 def reductions_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
     """Semi-join reductions planned whatever the consumer's size: tests of the mechanism run on SF 0.01
     files and the demo, far below where waiting for keys pays for a local file

@@ -10,6 +10,8 @@ from tests.conftest import assert_same_rows
 
 #: the reduction mechanism on SF 0.01 files, below the sizes where waiting for keys pays (see conftest)
 pytestmark = pytest.mark.usefixtures("reductions_at_any_size")
+#: partial aggregation into the fixture's DuckDB file at the fractions a server takes
+groups_anywhere = pytest.mark.usefixtures("duckdb_file_groups_like_a_server")
 
 
 def _moved(fed: fedquery.Federation, sql: str, strategy: str, department: str) -> tuple[list, int]:  # type: ignore[type-arg]
@@ -18,6 +20,7 @@ def _moved(fed: fedquery.Federation, sql: str, strategy: str, department: str) -
     return rows, sum(s.rows for s in result.stats if s.department == department)
 
 
+@groups_anywhere
 @pytest.mark.parametrize("number", [10, 13])
 def test_partial_aggregation_below_the_join(number: int, analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
     sql = tpch_data.federate(tpch_data.query(number))
@@ -51,6 +54,7 @@ def test_having_estimate_makes_the_subquery_side_the_producer(analyzed, oracle) 
     assert auto_moved * 10 < full_moved
 
 
+@groups_anywhere
 def test_partial_counts_over_no_rows_are_zero(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
     sql = (
         "SELECT count(*) AS n, count(l_quantity) AS q, sum(l_quantity) AS s, min(l_shipdate) AS first, "
@@ -63,6 +67,7 @@ def test_partial_counts_over_no_rows_are_zero(analyzed, oracle) -> None:  # type
     assert got == oracle.sql(sql).fetchall() == [(0, 0, None, None, None)]
 
 
+@groups_anywhere
 def test_partial_counts_and_extremes(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
     sql = (
         "SELECT c_mktsegment, count(*) AS lines, count(DISTINCT c_custkey) AS customers, sum(l_quantity) AS qty, "
@@ -75,6 +80,7 @@ def test_partial_counts_and_extremes(analyzed, oracle) -> None:  # type: ignore[
     assert_same_rows(analyzed.sql(tpch_data.federate(sql)).fetchall(), oracle.sql(sql).fetchall(), ordered=True)
 
 
+@groups_anywhere
 def test_no_partial_aggregation_where_it_would_change_the_answer(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
     # SUM over customer columns would count each customer once per pre-aggregated group; AVG is not split.
     for sql in (
@@ -151,6 +157,7 @@ def test_tables_of_one_file_source_are_joined_inside_it(analyzed, oracle) -> Non
     assert stats.rows < oracle.sql("SELECT count(*) FROM partsupp").fetchall()[0][0] / 2
 
 
+@groups_anywhere
 def test_partial_aggregation_on_the_null_extended_side(analyzed, oracle) -> None:  # type: ignore[no-untyped-def]
     # Q13: customer LEFT JOIN orders, COUNT(o_orderkey) per customer: orders is grouped by o_custkey first.
     sql = tpch_data.federate(tpch_data.query(13))
@@ -206,3 +213,66 @@ def test_an_expanding_join_is_pulled_apart(analyzed, oracle) -> None:  # type: i
     full_rows, full_moved = _moved(analyzed, federated, "full", "sales")
     assert auto_rows == full_rows == expected
     assert auto_moved * 5 < full_moved
+
+
+def test_a_duckdb_file_joins_and_groups_only_where_it_sends_far_less(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A DuckDB file answers with the local step's own engine: a join that only adds a text column to
+    every sale is read apart (it would send more than its tables), one that keeps a thirtieth of the
+    sales is pushed; under ``full`` both are pushed. It pre-aggregates only where that removes nine rows
+    in ten. Every answer is the oracle's."""
+    import duckdb
+
+    database = tmp_path / "web.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute(
+        "CREATE TABLE sales AS SELECT i AS id, 1 + i % 30 AS site_sk, i % 365 AS day, (i * 7919) % 1000 AS amount "
+        "FROM range(60000) t(i)"
+    )
+    con.execute("CREATE TABLE site AS SELECT i AS site_sk, 'site number ' || i AS site_name FROM range(1, 31) t(i)")
+    con.close()
+    days = tmp_path / "calendar"
+    days.mkdir()
+    duckdb.sql(f"COPY (SELECT i AS day, i // 30 AS month FROM range(365) t(i)) TO '{days / 'days.parquet'}'")
+    fed = fedquery.connect(
+        {
+            "departments": {
+                "web": {"sources": {"db": {"kind": "duckdb", "url": str(database)}}},
+                "cal": {"sources": {"files": {"kind": "parquet", "url": str(days)}}},
+            }
+        }
+    )
+    fed.analyze()
+    oracle = duckdb.connect()
+    oracle.execute(f"ATTACH '{database}' AS web (READ_ONLY)")
+    oracle.execute(f"CREATE VIEW days AS SELECT * FROM read_parquet('{days / 'days.parquet'}')")
+    widening = (
+        "SELECT t.site_name, d.month, sum(s.amount) AS total FROM web.sales s, web.site t, {days} d "
+        "WHERE s.site_sk = t.site_sk AND s.day = d.day GROUP BY ALL ORDER BY ALL"
+    )
+    filtering = widening.replace("GROUP BY", "AND t.site_name = 'site number 7' GROUP BY")
+    for sql, pushed in ((widening, False), (filtering, True)):
+        federated = sql.format(days="cal.days")
+        plan = fed.explain(federated)
+        web = [f for f in plan.fragments if f.department == "web"]
+        assert (len(web) == 1) is pushed, str(plan)
+        if not pushed:
+            assert any("joins no faster than the local step" in n for n in plan.notes), plan.notes
+        full = fed.explain(federated, pushdown="full")
+        assert len([f for f in full.fragments if f.department == "web"]) == 1, str(full)
+        expected = oracle.sql(sql.format(days="days").replace("web.", "web.main.")).fetchall()
+        assert fed.sql(federated).fetchall() == expected
+        assert fed.sql(federated, pushdown="full").fetchall() == expected
+    # Pre-aggregation there only where it removes nine rows in ten: 365 days of 60,000 sales, yes;
+    # days x sites (~10,900 groups expected, 0.18 of the rows), no (a server would: up to 0.7).
+    by_day = (
+        "SELECT d.month, sum(s.amount) AS total FROM web.sales s, {days} d WHERE s.day = d.day "
+        "GROUP BY ALL ORDER BY ALL"
+    )
+    by_day_and_site = by_day.replace("d.month,", "d.month, s.site_sk,")
+    for sql, grouped in ((by_day, True), (by_day_and_site, False)):
+        plan = fed.explain(sql.format(days="cal.days"))
+        (web,) = [f for f in plan.fragments if f.department == "web"]
+        assert ("partial aggregate" in web.pushed) is grouped, str(plan)
+        expected = oracle.sql(sql.format(days="days").replace("web.", "web.main.")).fetchall()
+        assert fed.sql(sql.format(days="cal.days")).fetchall() == expected
+    fed.close()

@@ -416,6 +416,11 @@ def _expanding_join_reason(
             f"{connector.kind} joins row by row: the tables are read apart and joined locally"
         )
     output = joined * width(needed)
+    if not connector.capabilities.widening_joins and output >= inputs:
+        return (
+            f"cost: the join would send ~{output / 1e6:,.1f} MB, its filtered tables ~{inputs / 1e6:,.1f} MB, "
+            f"and {connector.kind} joins no faster than the local step: they are read apart and joined locally"
+        )
     if joined <= EXPANDING_JOIN * input_rows or output <= EXPANDING_JOIN * inputs:
         return None  # a lookup join only widens rows: the source sends no more of them than it reads
     return (
