@@ -6,38 +6,41 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from fedquery.errors import (
-    BindError,
-    ConfigError,
-    ConnectorNotInstalledError,
-    DataError,
-    ExecutionError,
-    ExtraNotInstalledError,
-    FedQueryError,
-    IntegrityError,
-    InterfaceError,
-    InternalError,
-    NotSupportedError,
-    OperationalError,
-    OutputError,
-    ParameterError,
-    ParameterValueError,
-    ParseError,
-    PlanError,
-    QueryCancelledError,
-    QueryError,
-    QueryTimeoutError,
-    ReadOnlyError,
-    ResourceError,
-    SourceError,
-    SourceUnavailableError,
-    UnknownColumnError,
-    UnknownDepartmentError,
-    UnknownTableError,
-)
-
 if TYPE_CHECKING:
+    from fedquery.errors import (
+        BindError,
+        ConfigError,
+        ConnectorNotInstalledError,
+        DataError,
+        ExecutionError,
+        ExtraNotInstalledError,
+        FedQueryError,
+        IntegrityError,
+        InterfaceError,
+        InternalError,
+        NotSupportedError,
+        OperationalError,
+        OutputError,
+        ParameterError,
+        ParameterValueError,
+        ParseError,
+        PlanError,
+        QueryCancelledError,
+        QueryError,
+        QueryTimeoutError,
+        ReadOnlyError,
+        ResourceError,
+        SourceError,
+        SourceUnavailableError,
+        UnknownColumnError,
+        UnknownDepartmentError,
+        UnknownTableError,
+    )
     from fedquery.federation import Federation
+
+    Error = FedQueryError
+    DatabaseError = FedQueryError
+    ProgrammingError = QueryError
 
 __version__ = "0.1.0"
 
@@ -47,9 +50,40 @@ apilevel = "2.0"
 threadsafety = 2
 #: ``?`` with a sequence; ``$1`` (sequence) and ``$name`` / ``:name`` (mapping) are accepted too
 paramstyle = "qmark"
-Error = FedQueryError
-DatabaseError = FedQueryError
-ProgrammingError = QueryError
+#: error classes, imported when first named (``fedquery --version`` imports nothing it does not print)
+_ERRORS = frozenset(
+    {
+        "BindError",
+        "ConfigError",
+        "ConnectorNotInstalledError",
+        "DataError",
+        "ExecutionError",
+        "ExtraNotInstalledError",
+        "FedQueryError",
+        "IntegrityError",
+        "InterfaceError",
+        "InternalError",
+        "NotSupportedError",
+        "OperationalError",
+        "OutputError",
+        "ParameterError",
+        "ParameterValueError",
+        "ParseError",
+        "PlanError",
+        "QueryCancelledError",
+        "QueryError",
+        "QueryTimeoutError",
+        "ReadOnlyError",
+        "ResourceError",
+        "SourceError",
+        "SourceUnavailableError",
+        "UnknownColumnError",
+        "UnknownDepartmentError",
+        "UnknownTableError",
+    }
+)
+#: DB-API names of fedquery's own error classes
+_ALIASES = {"Error": "FedQueryError", "DatabaseError": "FedQueryError", "ProgrammingError": "QueryError"}
 _DBAPI_NAMES = frozenset(
     {"STRING", "BINARY", "NUMBER", "DATETIME", "ROWID", "Date", "Time", "Timestamp", "DateFromTicks",
      "TimeFromTicks", "TimestampFromTicks", "Binary", "Cursor"}
@@ -89,6 +123,10 @@ def __getattr__(name: str) -> Any:
         from fedquery.errors import FedQueryWarning
 
         return FedQueryWarning
+    if name in _ERRORS or name in _ALIASES:
+        from fedquery import errors
+
+        return getattr(errors, _ALIASES.get(name, name))
     if name in _DBAPI_NAMES:
         from fedquery import dbapi
 

@@ -144,3 +144,34 @@ def test_import_fedquery_is_light_and_the_api_is_there() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.split() == ["Federation", "2", "True"], proc.stderr
+
+
+def test_version_is_answered_before_the_command_lines_imports() -> None:
+    """``fedquery --version`` (the installed command's entry point, ``fedquery.launch``) prints what click's
+    version option prints, having imported neither click nor fedquery's error classes."""
+    code = (
+        "import sys\n"
+        "sys.argv = ['fedquery', '--version']\n"
+        "from fedquery.launch import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    print(exc.code, sorted(m for m in ('click', 'fedquery.errors', 'fedquery.cli') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.splitlines()[-1] == "0 []", proc.stdout + proc.stderr
+    through_click = subprocess.run(
+        [sys.executable, "-c", "from fedquery.cli import main; main(['--version'])"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.stdout.splitlines()[0] == through_click.stdout.strip()
+
+
+def test_error_classes_are_still_fedquerys_names() -> None:
+    import fedquery
+    from fedquery import errors
+
+    assert fedquery.QueryError is errors.QueryError and fedquery.ProgrammingError is errors.QueryError
+    assert fedquery.Error is fedquery.DatabaseError is errors.FedQueryError
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchError'"):
+        fedquery.NoSuchError  # noqa: B018
