@@ -59,6 +59,13 @@ class Capabilities:
     #: of them (TPC-DS Q62 at SF 1: web_sales grouped into ~0.8 of its 719 k rows below a join that keeps
     #: a fifth of them, 0.215 s at the file against 0.038 s to send the rows)
     max_group_fraction: float = 0.7
+    #: a query of this source alone that groups (GROUP BY, DISTINCT) is sent whole under ``auto`` only
+    #: where its groups are expected to be at most this fraction of the rows grouped (inputs of 100,000
+    #: rows and more); otherwise its tables are read and DuckDB groups them. For a server whose grouping
+    #: costs more than sending a row: PostgreSQL 0.5 (its hash aggregate costs about 24 bytes sent a
+    #: row, ``aggregate_row_bytes``; TPC-DS Q78 at SF 1: ~2.4 M groups of ~2.6 M rows), MariaDB 0.01
+    #: (as ``max_group_fraction``). None: always sent whole (a DuckDB file groups as fast as the local step)
+    whole_group_fraction: float | None = None
     #: ... and only where the transfer it saves outweighs grouping every row at the source, both in
     #: bytes sent (see fedquery.planner.estimate.transfer_weight): the rows it does not send, times
     #: their weight, must be worth at least this many bytes per row grouped. PostgreSQL's hash

@@ -98,7 +98,7 @@ class MySQLConnector(RemoteConnector):
     options = {**RemoteConnector.options, "driver": Option("str", choices=("auto", "pymysql"))}
     capabilities = dataclasses.replace(
         RemoteConnector.capabilities, correlation="key", max_group_fraction=0.01, max_join_fraction=0.5,
-        chained_reductions=False,
+        chained_reductions=False, whole_group_fraction=0.01,
     )  # fmt: skip
 
     def __init__(self, config: Any) -> None:

@@ -72,7 +72,9 @@ _INTEGER_RANGES = {"SMALLINT": (-(2**15), 2**15 - 1), "INTEGER": (-(2**31), 2**3
 class PostgresConnector(RemoteConnector):
     kind = "postgres"
     dialect = "postgres"
-    capabilities = replace(RemoteConnector.capabilities, ranges=True, aggregate_row_bytes=24)
+    capabilities = replace(
+        RemoteConnector.capabilities, ranges=True, aggregate_row_bytes=24, whole_group_fraction=0.5
+    )
     default_schema = "public"
     default_port = 5432
     session_settings = SESSION_SETTINGS

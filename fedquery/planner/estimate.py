@@ -96,12 +96,32 @@ def _query(query: exp.Expr, context: PlanContext) -> float | None:
             rows *= max(1.0, inner)
         else:
             return None
-    where = query.args.get("where")
-    rows *= conjunction_selectivity(conjuncts(where.this) if where is not None else [], tables, context)
+    # Joins first: a LEFT JOIN keeps at least every row of its left side, and a filter on its NULL-extended
+    # side's column being NULL (the anti-join pattern) keeps the unmatched rows, not the column's nulls.
+    unmatched: dict[str, float] = {}
     for join in query.args.get("joins") or []:
         on = join.args.get("on")
-        for predicate in conjuncts(on) if on is not None else []:
-            rows *= selectivity(predicate, tables, context)
+        kept = math.prod(selectivity(p, tables, context) for p in (conjuncts(on) if on is not None else []))
+        right = join.this
+        count = tables[right.alias_or_name].estimated_rows() if right.alias_or_name in tables else None
+        if join.side == "LEFT" and join.kind in ("", "OUTER") and count:
+            left = rows / max(1, count)
+            # A left row is matched at most as often as its keys occur on the right (containment), and
+            # matched rows are no more than the join's own rows.
+            matched = min(_contained(on, right.alias_or_name, tables), rows * kept / max(1.0, left))
+            inner, alone = rows * kept, left * max(0.0, 1.0 - matched)
+            rows = max(1.0, inner + alone)  # the matches, and each unmatched left row once
+            unmatched[right.alias_or_name] = alone / rows
+        else:
+            rows *= kept
+    where = query.args.get("where")
+    filters = conjuncts(where.this) if where is not None else []
+    for predicate in list(filters):
+        extended = _null_extended(predicate, unmatched)
+        if extended is not None:
+            rows *= extended
+            filters.remove(predicate)
+    rows *= conjunction_selectivity(filters, tables, context)
     group = query.args.get("group")
     if group is not None:
         groups = group_count(rows, list(group.expressions), tables)
@@ -118,6 +138,38 @@ def _query(query: exp.Expr, context: PlanContext) -> float | None:
     if limit is not None and isinstance(limit.expression, exp.Literal) and limit.expression.is_int:
         rows = min(rows, float(limit.expression.to_py()))
     return max(1.0, rows)
+
+
+def _contained(on: exp.Expr | None, alias: str, tables: dict[str, CatalogTable]) -> float:
+    """The fraction of left rows whose join keys occur on the right side ``alias``: for each equality
+    ``left = right``, the right column's distinct values over the left's (at most 1; 1 where unknown)."""
+    fraction = 1.0
+    for predicate in conjuncts(on) if on is not None else []:
+        if not isinstance(predicate, exp.EQ):
+            continue
+        sides = [c for c in (predicate.left, predicate.right) if isinstance(c, exp.Column)]
+        inner = [c for c in sides if c.table == alias]
+        outer = [c for c in sides if c.table != alias]
+        if len(inner) != 1 or len(outer) != 1:
+            continue
+        right, left = _distinct(inner[0], tables), _distinct(outer[0], tables)
+        if right is not None and left:
+            fraction *= min(1.0, right / left)
+    return fraction
+
+
+def _null_extended(predicate: exp.Expr, unmatched: dict[str, float]) -> float | None:
+    """What ``col IS [NOT] NULL`` keeps where ``col`` is of a LEFT JOIN's NULL-extended side (``unmatched``:
+    alias -> the fraction of the join's rows that are unmatched left rows); None for any other predicate."""
+    negated = isinstance(predicate, exp.Not)
+    test = predicate.this if negated else predicate
+    if not (isinstance(test, exp.Is) and isinstance(test.expression, exp.Null) and isinstance(test.this, exp.Column)):
+        return None
+    fraction = unmatched.get(test.this.table)
+    if fraction is None:
+        return None
+    fraction = min(1.0, max(fraction, 1e-4))
+    return 1.0 - fraction if negated else fraction
 
 
 def group_count(rows: float, keys: list[exp.Expr], tables: dict[str, CatalogTable]) -> float:

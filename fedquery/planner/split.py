@@ -12,6 +12,7 @@ taken by a reference to the fragment's Arrow stream.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 from sqlglot import exp
@@ -24,6 +25,9 @@ from fedquery.planner.fragments import make_fragment, scoped_columns
 from fedquery.planner.place import QUERY_TYPES, is_correlated, sources_of
 from fedquery.planner.tree import column_equalities, conjuncts, from_items, linked
 from fedquery.policy.enforce import POLICY_TAG
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
 
 
 def split(expression: exp.Expr, *, context: PlanContext) -> exp.Expr:
@@ -53,6 +57,8 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
         table = _any_table(query, context)
         connector = table.connector
         reason = _whole_reason(query, connector) or correlation_reason(query, connector, context)
+        if reason is None and view is None and context.pushdown == "auto":
+            reason = _grouping_reason(query, connector, context)
         serial = connector.capabilities.serial_statements and context.pushdown == "auto"
         serial = serial and reason is None and view is None
         branches = _independent_branches(query) if serial else 0
@@ -98,6 +104,37 @@ def _split_query(query: exp.Expr, context: PlanContext) -> None:
     context.cut.append((query, _split_from(query, context)))
     for child in list(_child_queries(query)):
         _split_query(child, context)
+
+
+#: Inputs below this many rows are grouped wherever the query goes: the difference is too small to weigh.
+GROUPING_MIN_ROWS = 100_000
+
+
+def _grouping_reason(query: exp.Expr, connector: Connector, context: PlanContext) -> str | None:
+    """Cost: would a source whose grouping is slower than sending rows (``whole_group_fraction``) spend
+    longer on the query's GROUP BY or DISTINCT than it saves (TPC-DS Q78's store_sales anti-joined to
+    store_returns, ~2.4 M groups of ~2.6 M rows)? Then the query is not sent whole: its tables (or
+    joins) are, and DuckDB groups."""
+    fraction = connector.capabilities.whole_group_fraction
+    if fraction is None or not isinstance(query, exp.Select):
+        return None
+    if query.args.get("group") is None and query.args.get("distinct") is None:
+        return None
+    ungrouped = query.copy()
+    for key in ("group", "having", "distinct", "order", "limit", "offset", "qualify", "with_"):
+        ungrouped.set(key, None)
+    ungrouped.set("expressions", [exp.Star()])
+    rows = estimate_query(ungrouped, context)
+    grouped = query.copy()
+    for key in ("order", "limit", "offset", "with_"):
+        grouped.set(key, None)
+    groups = estimate_query(grouped, context)
+    if rows is None or groups is None or rows < GROUPING_MIN_ROWS or groups <= fraction * rows:
+        return None
+    return (
+        f"cost: {connector.kind} would group ~{rows:,} rows into ~{groups:,}, which costs more there than "
+        "sending the rows: DuckDB groups them"
+    )
 
 
 def _independent_branches(query: exp.Expr) -> int:
