@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from fedquery.planner.context import PlanContext
-from fedquery.planner.estimate import group_count, row_width
+from fedquery.planner.estimate import group_count, row_width, transfer_weight
 from fedquery.planner.tree import cut_levels, from_items
 
 
@@ -49,6 +49,11 @@ def _send_distinct(select: exp.Select, context: PlanContext) -> None:
                 # DISTINCT is a GROUP BY: where it removes too few rows for what grouping costs the
                 # source (MariaDB: on-disk temporary tables; TPC-DS Q16's 800,000 order keys of 1.4 M
                 # rows took longer than sending the rows), the rows are sent as they are.
+                continue
+            saved = (1 - distinct / max(1, rows)) * transfer_weight(fragment.schema)
+            if saved < connector.capabilities.aggregate_row_bytes:
+                # Grouping costs the source more than sending the rows it would remove (PostgreSQL,
+                # narrow rows: TPC-H Q22's customer keys of orders, 8 bytes a row).
                 continue
             rows, size = distinct, distinct * row_width(fragment.schema)
         context.evolve(
