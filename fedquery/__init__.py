@@ -50,38 +50,6 @@ apilevel = "2.0"
 threadsafety = 2
 #: ``?`` with a sequence; ``$1`` (sequence) and ``$name`` / ``:name`` (mapping) are accepted too
 paramstyle = "qmark"
-#: error classes, imported when first named (``fedquery --version`` imports nothing it does not print)
-_ERRORS = frozenset(
-    {
-        "BindError",
-        "ConfigError",
-        "ConnectorNotInstalledError",
-        "DataError",
-        "ExecutionError",
-        "ExtraNotInstalledError",
-        "FedQueryError",
-        "IntegrityError",
-        "InterfaceError",
-        "InternalError",
-        "NotSupportedError",
-        "OperationalError",
-        "OutputError",
-        "ParameterError",
-        "ParameterValueError",
-        "ParseError",
-        "PlanError",
-        "QueryCancelledError",
-        "QueryError",
-        "QueryTimeoutError",
-        "ReadOnlyError",
-        "ResourceError",
-        "SourceError",
-        "SourceUnavailableError",
-        "UnknownColumnError",
-        "UnknownDepartmentError",
-        "UnknownTableError",
-    }
-)
 #: DB-API names of fedquery's own error classes
 _ALIASES = {"Error": "FedQueryError", "DatabaseError": "FedQueryError", "ProgrammingError": "QueryError"}
 _DBAPI_NAMES = frozenset(
@@ -123,7 +91,7 @@ def __getattr__(name: str) -> Any:
         from fedquery.errors import FedQueryWarning
 
         return FedQueryWarning
-    if name in _ERRORS or name in _ALIASES:
+    if name.endswith("Error") and name in __all__:  # the error classes, imported when first named
         from fedquery import errors
 
         return getattr(errors, _ALIASES.get(name, name))
