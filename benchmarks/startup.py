@@ -155,7 +155,7 @@ def main() -> None:
     config = write_demo(root / "demo")
     parquet = next((root / "demo" / "dwp").rglob("*.parquet"))
     py = sys.executable
-    cli = [py, "-m", "fedquery.cli"]
+    cli = [py, "-m", "fedquery.launch"]  # the installed command's entry point
     rows: list[tuple[str, float, float]] = []
 
     binary = duckdb_cli()

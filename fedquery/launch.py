@@ -16,3 +16,7 @@ def main() -> None:
     from fedquery.cli import main as command_line
 
     command_line()
+
+
+if __name__ == "__main__":  # python -m fedquery.launch: what the installed ``fedquery`` command runs
+    main()
